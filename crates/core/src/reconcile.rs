@@ -1,0 +1,568 @@
+//! Reconciliation v1: ties each order to its settlement lines and classifies every order
+//! (and, through its order, every settlement line).
+//!
+//! # Categories and precedence
+//! An order can have several findings; all are kept as [`Flags`], and one primary
+//! [`Category`] is chosen by this precedence (first wins): `settled_not_in_orders`,
+//! `cancelled_but_settled`, `duplicate_settlement_line`, `shipped_not_settled`,
+//! `refunded_not_written_off`, `amount_mismatch`, `fee_anomaly`, `not_due`, `matched`.
+//!
+//! # Rules (each a definition, stated once)
+//! * **settled**: the order has at least one line of transaction class `Order`.
+//! * **settled amount**: the sum of its `Order` lines that count toward the order amount
+//!   (principal, shipping, gift wrap, promotions); taxes are excluded, as marketplaces
+//!   collect and remit them.
+//! * **settled_not_in_orders**: lines carry an order id that no imported order export has.
+//! * **cancelled_but_settled**: the order is `Cancelled` and settled.
+//! * **duplicate_settlement_line**: one of its lines has the same fingerprint
+//!   ([`crate::records::line_fingerprint`]) as an earlier line; "earlier" is by
+//!   (settlement id, line), so the result does not depend on import order.
+//! * **shipped_not_settled**: shipped (status `Shipped`/`PartiallyShipped`, or a ship date,
+//!   and not cancelled) and not settled; `days_since_ship` counts to the as-of date.
+//! * **refunded_not_written_off**: refunds settled for the order (principal, shipping,
+//!   gift wrap, promotions of `Refund` lines, as a positive amount) exceed what the ERP wrote
+//!   off: its refunded amount if the export has one, else the whole order amount if its
+//!   status is `Refunded`, else nothing.
+//! * **amount_mismatch**: settled, and the settled amount differs from the order amount by
+//!   more than `amount_tolerance_minor`, or is in another currency.
+//! * **fee_anomaly**: per order item (order-item-code), the commission charged on `Order`
+//!   lines exceeds `referral_rate × item sales` (rounded half away from zero) by more than
+//!   the tolerance, or the FBA per-unit fee exceeds `quantity × fee per unit` by more than
+//!   the tolerance. Checked only where a fee schedule is configured.
+//! * **not_due**: not shipped (pending, unshipped or cancelled) and no line at all.
+//! * **matched**: none of the above.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::ids::OrderId;
+use crate::intern::{Interner, Sym};
+use crate::money::{div_round_half_away, Currency};
+use crate::records::{Component, OrderStatus, TransactionClass};
+
+/// Primary category of an order, declared in precedence order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Category {
+    SettledNotInOrders = 0,
+    CancelledButSettled = 1,
+    DuplicateSettlementLine = 2,
+    ShippedNotSettled = 3,
+    RefundedNotWrittenOff = 4,
+    AmountMismatch = 5,
+    FeeAnomaly = 6,
+    NotDue = 7,
+    Matched = 8,
+}
+
+impl Category {
+    pub const ALL: [Category; 9] = [
+        Category::SettledNotInOrders,
+        Category::CancelledButSettled,
+        Category::DuplicateSettlementLine,
+        Category::ShippedNotSettled,
+        Category::RefundedNotWrittenOff,
+        Category::AmountMismatch,
+        Category::FeeAnomaly,
+        Category::NotDue,
+        Category::Matched,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::SettledNotInOrders => "settled_not_in_orders",
+            Category::CancelledButSettled => "cancelled_but_settled",
+            Category::DuplicateSettlementLine => "duplicate_settlement_line",
+            Category::ShippedNotSettled => "shipped_not_settled",
+            Category::RefundedNotWrittenOff => "refunded_not_written_off",
+            Category::AmountMismatch => "amount_mismatch",
+            Category::FeeAnomaly => "fee_anomaly",
+            Category::NotDue => "not_due",
+            Category::Matched => "matched",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Category> {
+        Category::ALL.get(code as usize).copied()
+    }
+
+    /// Whether the category is a difference finance has to look at.
+    pub fn is_difference(self) -> bool {
+        !matches!(self, Category::Matched | Category::NotDue)
+    }
+
+    /// 中文 name, for reports read by Chinese-speaking finance staff.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Category::SettledNotInOrders => "有结算无订单",
+            Category::CancelledButSettled => "已取消但已结算",
+            Category::DuplicateSettlementLine => "重复结算行",
+            Category::ShippedNotSettled => "已发货未结算",
+            Category::RefundedNotWrittenOff => "已退款未核销",
+            Category::AmountMismatch => "金额不符",
+            Category::FeeAnomaly => "费用异常",
+            Category::NotDue => "未到期",
+            Category::Matched => "已核对",
+        }
+    }
+}
+
+/// Every finding of an order, as a bit set of categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Flags(pub u16);
+
+impl Flags {
+    pub fn set(&mut self, category: Category) {
+        self.0 |= 1 << category.code();
+    }
+
+    pub fn contains(self, category: Category) -> bool {
+        self.0 & (1 << category.code()) != 0
+    }
+
+    /// The primary category: the first flag by precedence; `Matched` when none is set.
+    pub fn primary(self) -> Category {
+        Category::ALL.into_iter().find(|c| self.contains(*c)).unwrap_or(Category::Matched)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Category> {
+        Category::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+
+    /// Flag names joined with `|`, e.g. `duplicate_settlement_line|amount_mismatch`.
+    pub fn names(self) -> String {
+        self.iter().map(Category::name).collect::<Vec<_>>().join("|")
+    }
+}
+
+/// Expected fees of one store on one marketplace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeeSchedule {
+    /// Referral fee as a share of item sales, in basis points (1500 = 15 %).
+    pub referral_rate_basis_points: u32,
+    /// FBA fulfilment fee per unit, in the marketplace currency's minor units; `None`
+    /// skips the fulfilment-fee check.
+    pub fba_fee_per_unit_minor: Option<i64>,
+    /// How much a fee may exceed its expectation, per item, before it is an anomaly.
+    pub tolerance_minor: i64,
+}
+
+/// A schedule for a store and/or marketplace; `None` matches any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeScheduleRule {
+    pub store: Option<String>,
+    /// Compared normalised (lower case).
+    pub marketplace: Option<String>,
+    pub schedule: FeeSchedule,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconcileConfig {
+    /// The most specific rule wins (store and marketplace > marketplace > store > any).
+    pub fee_schedules: Vec<FeeScheduleRule>,
+    pub amount_tolerance_minor: i64,
+    /// Day counts (days since ship) are measured to this date.
+    pub as_of: NaiveDate,
+}
+
+impl ReconcileConfig {
+    pub fn schedule_for(&self, store: &str, marketplace: &str) -> Option<FeeSchedule> {
+        let marketplace = marketplace.trim().to_ascii_lowercase();
+        self.fee_schedules
+            .iter()
+            .filter(|rule| rule.store.as_deref().is_none_or(|s| s == store))
+            .filter(|rule| rule.marketplace.as_deref().is_none_or(|m| m.trim().eq_ignore_ascii_case(&marketplace)))
+            .max_by_key(|rule| (rule.store.is_some() && rule.marketplace.is_some(), rule.marketplace.is_some(), rule.store.is_some()))
+            .map(|rule| rule.schedule)
+    }
+}
+
+/// One order as the ERP knows it (its items summed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub order_id: OrderId,
+    pub store: Sym,
+    pub marketplace: Sym,
+    pub status: OrderStatus,
+    pub purchase_date: NaiveDate,
+    pub ship_date: Option<NaiveDate>,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub refunded_minor: Option<i64>,
+}
+
+/// One settlement line with an order id, as reconciliation needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineFacts {
+    /// The store's id for the line (returned in duplicates).
+    pub line_id: i64,
+    pub settlement_id: u64,
+    pub line: u32,
+    pub order_id: OrderId,
+    /// The store the settlement was imported for.
+    pub store: Sym,
+    pub marketplace: Sym,
+    pub currency: Currency,
+    pub transaction: TransactionClass,
+    pub component: Component,
+    pub amount_minor: i64,
+    pub quantity: u32,
+    /// Identifies the order item (a hash of order-item-code, or of the SKU without one).
+    pub item: u64,
+    pub fingerprint: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReconcileInput {
+    /// Resolves the `store` and `marketplace` symbols of orders and lines.
+    pub strings: Interner,
+    pub orders: Vec<OrderFacts>,
+    pub lines: Vec<LineFacts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderResult {
+    pub order_id: OrderId,
+    pub store: Sym,
+    pub marketplace: Sym,
+    pub currency: Currency,
+    pub category: Category,
+    pub flags: Flags,
+    /// `None` for an order only the settlements know.
+    pub status: Option<OrderStatus>,
+    pub ship_date: Option<NaiveDate>,
+    pub order_amount_minor: Option<i64>,
+    pub settled_amount_minor: i64,
+    pub refunds_settled_minor: i64,
+    pub written_off_minor: i64,
+    pub fees_charged_minor: i64,
+    pub fees_expected_minor: Option<i64>,
+    /// Sum of every line of the order, whatever its kind.
+    pub net_settled_minor: i64,
+    pub days_since_ship: Option<i64>,
+    pub line_count: u32,
+    pub duplicate_line_count: u32,
+}
+
+/// A line whose fingerprint repeats an earlier line's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duplicate {
+    pub line_id: i64,
+    pub first_line_id: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Reconciliation {
+    /// Sorted by order id.
+    pub orders: Vec<OrderResult>,
+    /// Sorted by line id.
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Reconciliation {
+    pub fn count(&self, category: Category) -> usize {
+        self.orders.iter().filter(|o| o.category == category).count()
+    }
+}
+
+/// Classifies every order and every order's lines. Pure: the same input, in any order,
+/// gives the same result.
+pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconciliation {
+    input.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    input.lines.sort_by(|a, b| (&a.order_id, a.settlement_id, a.line).cmp(&(&b.order_id, b.settlement_id, b.line)));
+    let (duplicates, duplicate_of) = find_duplicates(&input.lines);
+
+    let strings = &input.strings;
+    let mut schedules: HashMap<(Sym, Sym), Option<FeeSchedule>> = HashMap::new();
+    let mut schedule_for = |store: Sym, marketplace: Sym| {
+        *schedules
+            .entry((store, marketplace))
+            .or_insert_with(|| config.schedule_for(strings.resolve(store), strings.resolve(marketplace)))
+    };
+
+    let mut results = Vec::with_capacity(input.orders.len());
+    let mut orders = input.orders.iter().peekable();
+    let mut line_index = 0;
+    let lines = &input.lines;
+    loop {
+        let next_line_order = lines.get(line_index).map(|l| &l.order_id);
+        let next_order = orders.peek().map(|o| &o.order_id);
+        let (order, order_id) = match (next_order, next_line_order) {
+            (None, None) => break,
+            (Some(o), Some(l)) if l < o => (None, l.clone()),
+            (None, Some(l)) => (None, l.clone()),
+            (Some(_), _) => {
+                let order = orders.next().expect("peeked");
+                (Some(order), order.order_id.clone())
+            }
+        };
+        let start = line_index;
+        while line_index < lines.len() && lines[line_index].order_id == order_id {
+            line_index += 1;
+        }
+        let order_lines = &lines[start..line_index];
+        let duplicate_line_count = (start..line_index).filter(|i| duplicate_of[*i]).count() as u32;
+        let schedule = match (order, order_lines.first()) {
+            (Some(o), _) => schedule_for(o.store, o.marketplace),
+            (None, Some(l)) => schedule_for(l.store, l.marketplace),
+            (None, None) => None,
+        };
+        results.push(classify_order(order_id, order, order_lines, duplicate_line_count, schedule, config));
+    }
+    debug_assert_eq!(line_index, lines.len(), "every line belongs to one order");
+    Reconciliation { orders: results, duplicates }
+}
+
+/// Finds lines whose fingerprint repeats an earlier one. Sorting (fingerprint, position)
+/// pairs beats a hash set of millions of entries.
+fn find_duplicates(lines: &[LineFacts]) -> (Vec<Duplicate>, Vec<bool>) {
+    let mut keys: Vec<(u64, u64, u32, usize)> =
+        lines.iter().enumerate().map(|(i, l)| (l.fingerprint, l.settlement_id, l.line, i)).collect();
+    keys.sort_unstable();
+    let mut duplicates = Vec::new();
+    let mut is_duplicate = vec![false; lines.len()];
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
+        let first = lines[group[0].3].line_id;
+        for &(_, _, _, index) in &group[1..] {
+            is_duplicate[index] = true;
+            duplicates.push(Duplicate { line_id: lines[index].line_id, first_line_id: first });
+        }
+    }
+    duplicates.sort_unstable();
+    (duplicates, is_duplicate)
+}
+
+#[derive(Default, Clone, Copy)]
+struct ItemFees {
+    item: u64,
+    sales_minor: i64,
+    quantity: u32,
+    commission_minor: i64,
+    fba_fee_minor: i64,
+}
+
+fn classify_order(
+    order_id: OrderId,
+    order: Option<&OrderFacts>,
+    lines: &[LineFacts],
+    duplicate_line_count: u32,
+    schedule: Option<FeeSchedule>,
+    config: &ReconcileConfig,
+) -> OrderResult {
+    let mut settled = false;
+    let mut settled_amount_minor = 0i64;
+    let mut refunds_settled_minor = 0i64;
+    let mut net_settled_minor = 0i64;
+    let mut fees_charged_minor = 0i64;
+    let mut foreign_currency = false;
+    let mut items: Vec<ItemFees> = Vec::new();
+    let currency = order.map(|o| o.currency).or(lines.first().map(|l| l.currency)).expect("an order or a line");
+    for line in lines {
+        net_settled_minor += line.amount_minor;
+        foreign_currency |= line.currency != currency;
+        match line.transaction {
+            TransactionClass::Order => {
+                settled = true;
+                if line.component.counts_toward_order_amount() {
+                    settled_amount_minor += line.amount_minor;
+                }
+                if line.component.is_fee() {
+                    fees_charged_minor -= line.amount_minor;
+                }
+                let index = match items.iter().position(|i| i.item == line.item) {
+                    Some(index) => index,
+                    None => {
+                        items.push(ItemFees { item: line.item, ..ItemFees::default() });
+                        items.len() - 1
+                    }
+                };
+                let item = &mut items[index];
+                match line.component {
+                    Component::Principal => {
+                        item.sales_minor += line.amount_minor;
+                        item.quantity = item.quantity.max(line.quantity);
+                    }
+                    Component::Shipping | Component::GiftWrap => item.sales_minor += line.amount_minor,
+                    Component::Commission => item.commission_minor -= line.amount_minor,
+                    Component::FbaPerUnitFee => item.fba_fee_minor -= line.amount_minor,
+                    _ => {}
+                }
+            }
+            TransactionClass::Refund if line.component.counts_toward_order_amount() => {
+                refunds_settled_minor -= line.amount_minor;
+            }
+            _ => {}
+        }
+    }
+
+    let mut flags = Flags::default();
+    let mut fees_expected_minor = None;
+    if let Some(schedule) = schedule {
+        let mut expected_total = 0i64;
+        let mut anomaly = false;
+        for item in &items {
+            let expected_commission = div_round_half_away(
+                item.sales_minor as i128 * schedule.referral_rate_basis_points as i128,
+                10_000,
+            ) as i64;
+            expected_total += expected_commission;
+            anomaly |= item.commission_minor > expected_commission + schedule.tolerance_minor;
+            if let Some(per_unit) = schedule.fba_fee_per_unit_minor {
+                let expected_fba = per_unit * item.quantity.max(1) as i64;
+                expected_total += expected_fba;
+                anomaly |= item.fba_fee_minor > expected_fba + schedule.tolerance_minor;
+            }
+        }
+        if anomaly {
+            flags.set(Category::FeeAnomaly);
+        }
+        if settled {
+            fees_expected_minor = Some(expected_total);
+        }
+    }
+    if duplicate_line_count > 0 {
+        flags.set(Category::DuplicateSettlementLine);
+    }
+
+    let (store, marketplace) = match (order, lines.first()) {
+        (Some(o), _) => (o.store, o.marketplace),
+        (None, Some(l)) => (l.store, l.marketplace),
+        (None, None) => unreachable!("an order or a line"),
+    };
+    let Some(order) = order else {
+        flags.set(Category::SettledNotInOrders);
+        return OrderResult {
+            order_id,
+            store,
+            marketplace,
+            currency,
+            category: flags.primary(),
+            flags,
+            status: None,
+            ship_date: None,
+            order_amount_minor: None,
+            settled_amount_minor,
+            refunds_settled_minor,
+            written_off_minor: 0,
+            fees_charged_minor,
+            fees_expected_minor,
+            net_settled_minor,
+            days_since_ship: None,
+            line_count: lines.len() as u32,
+            duplicate_line_count,
+        };
+    };
+
+    let cancelled = order.status == OrderStatus::Cancelled;
+    let shipped = !cancelled
+        && (matches!(order.status, OrderStatus::Shipped | OrderStatus::PartiallyShipped | OrderStatus::Refunded)
+            || order.ship_date.is_some());
+    if cancelled && settled {
+        flags.set(Category::CancelledButSettled);
+    }
+    let mut days_since_ship = None;
+    if shipped && !settled {
+        flags.set(Category::ShippedNotSettled);
+        days_since_ship = order.ship_date.map(|d| (config.as_of - d).num_days());
+    }
+    let written_off_minor = match (order.refunded_minor, order.status) {
+        (Some(refunded), _) => refunded,
+        (None, OrderStatus::Refunded) => order.amount_minor,
+        (None, _) => 0,
+    };
+    if refunds_settled_minor > written_off_minor {
+        flags.set(Category::RefundedNotWrittenOff);
+    }
+    if settled && (foreign_currency || (settled_amount_minor - order.amount_minor).abs() > config.amount_tolerance_minor) {
+        flags.set(Category::AmountMismatch);
+    }
+    if !shipped && lines.is_empty() {
+        flags.set(Category::NotDue);
+    }
+    OrderResult {
+        order_id,
+        store,
+        marketplace,
+        currency,
+        category: flags.primary(),
+        flags,
+        status: Some(order.status),
+        ship_date: order.ship_date,
+        order_amount_minor: Some(order.amount_minor),
+        settled_amount_minor,
+        refunds_settled_minor,
+        written_off_minor,
+        fees_charged_minor,
+        fees_expected_minor,
+        net_settled_minor,
+        days_since_ship,
+        line_count: lines.len() as u32,
+        duplicate_line_count,
+    }
+}
+
+/// Why an order is in its categories, one sentence per finding, amounts exact.
+pub fn explain(result: &OrderResult) -> Vec<String> {
+    use crate::money::format_minor;
+    let exponent = result.currency.exponent();
+    let money = |minor: i64| format!("{} {}", format_minor(minor, exponent), result.currency);
+    let mut reasons = Vec::new();
+    for category in result.flags.iter() {
+        reasons.push(match category {
+            Category::SettledNotInOrders => format!(
+                "settlement lines carry this order id ({} lines, net {}), but no imported order export has the order",
+                result.line_count,
+                money(result.net_settled_minor)
+            ),
+            Category::CancelledButSettled => format!(
+                "the order is Cancelled, yet {} of sales were settled for it",
+                money(result.settled_amount_minor)
+            ),
+            Category::DuplicateSettlementLine => format!(
+                "{} settlement line(s) repeat an earlier line exactly (same transaction, item, amount type, description and amount)",
+                result.duplicate_line_count
+            ),
+            Category::ShippedNotSettled => match result.days_since_ship {
+                Some(days) => format!("shipped {days} day(s) before the as-of date and not yet settled"),
+                None => "shipped (per its status) and not yet settled".to_owned(),
+            },
+            Category::RefundedNotWrittenOff => format!(
+                "refunds of {} were settled, but the ERP wrote off only {}",
+                money(result.refunds_settled_minor),
+                money(result.written_off_minor)
+            ),
+            Category::AmountMismatch => {
+                let order_amount = result.order_amount_minor.unwrap_or(0);
+                format!(
+                    "settled sales {} differ from the order amount {} by {}",
+                    money(result.settled_amount_minor),
+                    money(order_amount),
+                    money(result.settled_amount_minor - order_amount)
+                )
+            }
+            Category::FeeAnomaly => format!(
+                "fees charged {} exceed the schedule's expectation {}",
+                money(result.fees_charged_minor),
+                money(result.fees_expected_minor.unwrap_or(0))
+            ),
+            Category::NotDue => "not shipped and nothing settled: nothing is owed yet".to_owned(),
+            Category::Matched => unreachable!("matched is never a flag"),
+        });
+    }
+    if reasons.is_empty() {
+        reasons.push(format!(
+            "settled sales {} equal the order amount; fees within the schedule",
+            money(result.settled_amount_minor)
+        ));
+    }
+    reasons
+}
