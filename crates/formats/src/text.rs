@@ -1,0 +1,57 @@
+//! Text decoding shared by the tabular readers: UTF-8 (with or without a BOM) is the
+//! only encoding these formats use; anything else is refused with the line and column
+//! of the first bad byte, never replaced with U+FFFD.
+
+use tieout_core::Diagnostic;
+
+/// Decodes `bytes` as UTF-8, dropping a leading BOM.
+pub fn decode_utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|error| {
+        let valid = &bytes[..error.valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        let column = std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() as u32 + 1);
+        Diagnostic::error(
+            file,
+            line,
+            column,
+            "the file is not UTF-8 text (is it GBK, Latin-1 or a spreadsheet saved in another encoding? save it as UTF-8, or use its format's own export)",
+        )
+    })
+}
+
+/// Lines of a text with their 1-based numbers, without line terminators (`\n` or
+/// `\r\n`). A final empty line (after the last terminator) is not yielded.
+pub fn numbered_lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
+    text.split_terminator('\n')
+        .enumerate()
+        .map(|(index, line)| ((index + 1) as u32, line.strip_suffix('\r').unwrap_or(line)))
+}
+
+/// The first line of a text (without terminator or BOM), for detection.
+pub fn first_line(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let end = bytes.iter().position(|b| *b == b'\n').unwrap_or(bytes.len());
+    let line = &bytes[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_and_crlf() {
+        let text = decode_utf8("f.txt", b"\xEF\xBB\xBFa\tb\r\nc\r\n").unwrap();
+        let lines: Vec<_> = numbered_lines(text).collect();
+        assert_eq!(lines, vec![(1, "a\tb"), (2, "c")]);
+    }
+
+    #[test]
+    fn non_utf8_names_line_and_column() {
+        let error = decode_utf8("bill.csv", b"header\nab\xB6\xD3\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 3));
+        assert!(error.to_string().starts_with("bill.csv:2:3: error: the file is not UTF-8"));
+    }
+}
