@@ -219,6 +219,8 @@ pub struct LineFacts {
     /// Identifies the order item (a hash of order-item-code, or of the SKU without one).
     pub item: u64,
     pub fingerprint: u64,
+    /// The day the line was posted (UTC).
+    pub posted_date: NaiveDate,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -251,6 +253,9 @@ pub struct OrderResult {
     pub days_since_ship: Option<i64>,
     pub line_count: u32,
     pub duplicate_line_count: u32,
+    /// The period an order belongs to: its purchase date, or for an order only the
+    /// settlements know, the first day one of its lines was posted.
+    pub period_date: NaiveDate,
 }
 
 /// A line whose fingerprint repeats an earlier line's.
@@ -459,6 +464,7 @@ fn classify_order(
             days_since_ship: None,
             line_count: lines.len() as u32,
             duplicate_line_count,
+            period_date: lines.iter().map(|l| l.posted_date).min().expect("an order only settlements know has lines"),
         };
     };
 
@@ -507,6 +513,7 @@ fn classify_order(
         days_since_ship,
         line_count: lines.len() as u32,
         duplicate_line_count,
+        period_date: order.purchase_date,
     }
 }
 

@@ -1,1 +1,13 @@
-//! placeholder
+//! tieout-service: the use cases — import files, reconcile, report, explain. The one
+//! place that combines the readers (`tieout-formats`), the store (`tieout-store`) and the
+//! domain (`tieout-core`).
+//!
+//! What it is not: no command line, no environment variables, no wall clock (callers
+//! pass the time), no HTTP.
+
+pub mod config;
+pub mod import;
+pub mod reconcile;
+pub mod report;
+
+pub use tieout_store::{SqliteStore, StoreError};

@@ -1,1 +1,32 @@
-//! placeholder
+//! tieout-store: the schema, its migrations, and the embedded SQLite store.
+//!
+//! What it is: durable storage of imported files (with their SHA-256), settlements and
+//! their lines, order items, and the latest reconciliation, each row with its provenance
+//! (file id + line). Every import is one transaction: all of a file, or none of it.
+//!
+//! What it is not: it parses nothing (records arrive from `tieout-formats` through the
+//! service), decides nothing (classification is `tieout-core`), and reads no clock (the
+//! caller passes timestamps). PostgreSQL arrives behind the same interface with the team
+//! server; the queries here are kept to SQL both engines share.
+
+mod schema;
+mod sqlite;
+
+pub use sqlite::{
+    FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, RunRow, SettlementImport, SettlementRow,
+    SqliteStore,
+};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this tieout understands ({supported}); upgrade tieout")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("database is corrupt: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,285 @@
+//! The import use case: read files, detect their format, parse, and store each file in
+//! one transaction — all of it or nothing of it.
+//!
+//! Files are parsed on one thread while the previous file is written to the store on
+//! another (a bounded channel of one file between them): parsing and inserting are the
+//! two halves of an import's cost, and this overlaps them on a two-core machine.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use sha2::{Digest, Sha256};
+use tieout_core::diag::{has_errors, Diagnostic};
+use tieout_core::limits;
+use tieout_core::records::{OrderFile, SettlementFile, SourceFormat};
+use tieout_formats::detect::{detect, Detected};
+use tieout_formats::mapping::Mapping;
+use tieout_formats::{amazon_settlement, orders};
+use tieout_store::{FileMeta, ImportedFile, SqliteStore, StoreError};
+
+/// Store used for settlement files when none is named.
+pub const DEFAULT_STORE: &str = "default";
+
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The store (seller account) settlement files belong to; order exports name their
+    /// own store per row (or through their mapping), and this is their fallback.
+    pub store: Option<String>,
+    /// Column mapping for CSV/XLSX order exports, with the mapping file's name.
+    pub mapping: Option<Mapping>,
+    /// The caller's clock, RFC 3339.
+    pub imported_at: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Imported { format: SourceFormat, summary: String, warnings: Vec<Diagnostic> },
+    AlreadyImported { format: SourceFormat, previous: ImportedFile },
+    Refused { format: Option<SourceFormat>, diagnostics: Vec<Diagnostic> },
+}
+
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub sha256: Option<String>,
+    pub outcome: Outcome,
+}
+
+impl FileReport {
+    pub fn is_refused(&self) -> bool {
+        matches!(self.outcome, Outcome::Refused { .. })
+    }
+}
+
+/// Progress of a multi-file import, reported after each file.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+enum Parsed {
+    Settlements(SettlementFile),
+    Orders(OrderFile),
+}
+
+struct ParsedFile {
+    path: PathBuf,
+    name: String,
+    size_bytes: u64,
+    sha256: Option<String>,
+    format: Option<SourceFormat>,
+    result: Result<Parsed, Vec<Diagnostic>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports `paths` in order. A refused file is reported and stored not at all; the
+/// others are imported. Only a store failure (disk full, corrupt database) stops the run.
+pub fn import_files(
+    store: &mut SqliteStore,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress, &FileReport),
+) -> Result<Vec<FileReport>, ImportError> {
+    let bytes_total: u64 = paths.iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
+    let mut reports = Vec::with_capacity(paths.len());
+    let mut bytes_done = 0;
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let (sender, receiver) = mpsc::sync_channel::<ParsedFile>(1);
+        let parser = scope.spawn(move || {
+            for path in paths {
+                if sender.send(parse_file(path, options)).is_err() {
+                    break;
+                }
+            }
+        });
+        for parsed in receiver {
+            bytes_done += parsed.size_bytes;
+            let report = store_file(store, parsed, options)?;
+            progress(
+                Progress { files_done: reports.len() + 1, files_total: paths.len(), bytes_done, bytes_total },
+                &report,
+            );
+            reports.push(report);
+        }
+        parser.join().expect("the parser thread does not panic");
+        Ok(())
+    })?;
+    Ok(reports)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn read_bounded(path: &Path, name: &str) -> Result<Vec<u8>, Diagnostic> {
+    let file = File::open(path).map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot open {}: {e}", path.display())))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limits::FILE_SIZE_BYTES_MAX {
+        return Err(Diagnostic::error(
+            name,
+            0,
+            0,
+            format!("the file is {size} bytes; tieout reads files up to {} bytes", limits::FILE_SIZE_BYTES_MAX),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limits::FILE_SIZE_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot read {}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+fn known_formats() -> String {
+    SourceFormat::ALL.iter().map(|f| format!("{} ({})", f.name(), f.description())).collect::<Vec<_>>().join("; ")
+}
+
+fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
+    let name = file_name(path);
+    let mut parsed = ParsedFile { path: path.to_owned(), name: name.clone(), size_bytes: 0, sha256: None, format: None, result: Err(Vec::new()) };
+    let bytes = match read_bounded(path, &name) {
+        Ok(bytes) => bytes,
+        Err(diagnostic) => {
+            parsed.result = Err(vec![diagnostic]);
+            return parsed;
+        }
+    };
+    parsed.size_bytes = bytes.len() as u64;
+    parsed.sha256 = Some(hex(&Sha256::digest(&bytes)));
+    if bytes.is_empty() {
+        parsed.result = Err(vec![Diagnostic::error(&name, 0, 0, "the file is empty")]);
+        return parsed;
+    }
+    let _span = tracing::info_span!("parse", file = %name).entered();
+    parsed.result = match detect(&bytes) {
+        Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) => {
+            parsed.format = Some(format);
+            let file = amazon_settlement::read_settlement(&name, &bytes);
+            if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Settlements(file)) }
+        }
+        Detected::Known(SourceFormat::AmazonOrdersReport) => {
+            parsed.format = Some(SourceFormat::AmazonOrdersReport);
+            let mapping = Mapping::amazon_all_orders();
+            let file = orders::read_orders(&name, &bytes, &mapping, options.store.as_deref());
+            if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Orders(file)) }
+        }
+        Detected::Known(SourceFormat::ErpOrders) | Detected::Tabular => match &options.mapping {
+            Some(mapping) => {
+                parsed.format = Some(SourceFormat::ErpOrders);
+                let file = orders::read_orders(&name, &bytes, mapping, options.store.as_deref());
+                if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Orders(file)) }
+            }
+            None => Err(vec![Diagnostic::error(
+                &name,
+                1,
+                0,
+                format!(
+                    "a table tieout does not recognise by its header; if it is an order export, give its column mapping with --mapping FILE. Formats tieout recognises: {}",
+                    known_formats()
+                ),
+            )]),
+        },
+        Detected::Unknown => Err(vec![Diagnostic::error(
+            &name,
+            1,
+            0,
+            format!("unknown format. tieout reads: {}", known_formats()),
+        )]),
+    };
+    parsed
+}
+
+fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
+    let mut report = FileReport { path: parsed.path, sha256: parsed.sha256.clone(), outcome: Outcome::Refused { format: parsed.format, diagnostics: Vec::new() } };
+    let records = match parsed.result {
+        Ok(records) => records,
+        Err(diagnostics) => {
+            report.outcome = Outcome::Refused { format: parsed.format, diagnostics };
+            return Ok(report);
+        }
+    };
+    let format = parsed.format.expect("a parsed file has a format");
+    let sha256 = parsed.sha256.expect("a parsed file was hashed");
+    if let Some(previous) = store.file_by_sha256(&sha256)? {
+        report.outcome = Outcome::AlreadyImported { format, previous };
+        return Ok(report);
+    }
+    let _span = tracing::info_span!("store", file = %parsed.name).entered();
+    match records {
+        Parsed::Settlements(file) => {
+            let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
+            let meta = FileMeta {
+                sha256,
+                name: parsed.name.clone(),
+                format,
+                store: Some(store_name.clone()),
+                size_bytes: parsed.size_bytes,
+                imported_at: options.imported_at.clone(),
+            };
+            let outcome = store.import_settlements(&meta, &file, &store_name)?;
+            let mut warnings: Vec<Diagnostic> = file.diagnostics.clone();
+            for (id, other) in &outcome.settlements_skipped {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!("settlement {id} was already imported from {other}; its lines here were not added again"),
+                ));
+            }
+            let settlements = outcome.settlements_added.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ");
+            let summary = format!(
+                "{} for store {store_name}: {} settlement(s) [{settlements}], {} line(s)",
+                format.description(),
+                outcome.settlements_added.len(),
+                outcome.lines_added
+            );
+            tracing::info!(lines = outcome.lines_added, "settlement file stored");
+            report.outcome = Outcome::Imported { format, summary, warnings };
+        }
+        Parsed::Orders(file) => {
+            let meta = FileMeta {
+                sha256,
+                name: parsed.name.clone(),
+                format,
+                store: options.store.clone(),
+                size_bytes: parsed.size_bytes,
+                imported_at: options.imported_at.clone(),
+            };
+            let outcome = store.import_orders(&meta, &file)?;
+            let mut summary = format!(
+                "{}: {} order(s) in {} row(s)",
+                format.description(),
+                outcome.orders_added + outcome.orders_replaced,
+                outcome.items_added
+            );
+            if outcome.orders_replaced > 0 {
+                summary.push_str(&format!(
+                    "; {} order(s) were in an earlier export and now take this file's rows",
+                    outcome.orders_replaced
+                ));
+            }
+            tracing::info!(items = outcome.items_added, "order file stored");
+            report.outcome = Outcome::Imported { format, summary, warnings: file.diagnostics.clone() };
+        }
+    }
+    Ok(report)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[(byte >> 4) as usize] as char);
+        out.push(DIGITS[(byte & 15) as usize] as char);
+    }
+    out
+}

@@ -1,0 +1,69 @@
+//! The reconcile use case: load what is stored, classify (pure, in the core), check the
+//! result's invariants, and store it in one transaction.
+
+use chrono::NaiveDate;
+use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig};
+use tieout_store::{SettlementRow, SqliteStore, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct ReconcileSummary {
+    pub run_id: i64,
+    pub as_of: NaiveDate,
+    pub order_count: usize,
+    pub line_count: usize,
+    /// Orders per primary category, in precedence order (every category listed).
+    pub by_category: Vec<(Category, usize)>,
+    pub duplicate_lines: usize,
+    /// Settlements whose lines do not sum to their total.
+    pub inconsistent_settlements: Vec<SettlementRow>,
+}
+
+impl ReconcileSummary {
+    pub fn difference_count(&self) -> usize {
+        self.by_category.iter().filter(|(c, _)| c.is_difference()).map(|(_, n)| n).sum()
+    }
+
+    /// True when everything tied out: no difference and no inconsistent settlement.
+    pub fn is_clean(&self) -> bool {
+        self.difference_count() == 0 && self.inconsistent_settlements.is_empty()
+    }
+}
+
+pub fn reconcile(
+    store: &mut SqliteStore,
+    config: &ReconcileConfig,
+    config_text: &str,
+    created_at: &str,
+) -> Result<ReconcileSummary, StoreError> {
+    let _span = tracing::info_span!("reconcile").entered();
+    let mut input = store.load_reconcile_input()?;
+    let line_count = input.lines.len();
+    let order_ids: std::collections::HashSet<_> =
+        input.orders.iter().map(|o| &o.order_id).chain(input.lines.iter().map(|l| &l.order_id)).collect();
+    let expected_orders = order_ids.len();
+    drop(order_ids);
+    let result = classify(&mut input, config);
+    // Matched plus unmatched is the whole: every order and every order id of a line has
+    // exactly one result, and every line is counted once.
+    assert_eq!(result.orders.len(), expected_orders, "one result per order");
+    assert_eq!(
+        result.orders.iter().map(|o| o.line_count as usize).sum::<usize>(),
+        line_count,
+        "every line belongs to exactly one order"
+    );
+    let run_id = store.save_reconciliation(created_at, config_text, config.as_of, &result, &input.strings)?;
+    let by_category =
+        Category::ALL.iter().map(|c| (*c, result.orders.iter().filter(|o| o.category == *c).count())).collect();
+    let inconsistent_settlements =
+        store.settlements()?.into_iter().filter(|s| s.total_minor != s.lines_sum_minor).collect();
+    tracing::info!(orders = result.orders.len(), lines = line_count, "reconciled");
+    Ok(ReconcileSummary {
+        run_id,
+        as_of: config.as_of,
+        order_count: result.orders.len(),
+        line_count,
+        by_category,
+        duplicate_lines: result.duplicates.len(),
+        inconsistent_settlements,
+    })
+}

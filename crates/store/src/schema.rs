@@ -1,0 +1,27 @@
+//! Versioned migrations. Each migration runs once, in order, inside a transaction, and
+//! records its version; a database from a newer tieout is refused rather than misread.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+    )?;
+    let current: i64 =
+        connection.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migration", [], |row| row.get(0))?;
+    let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > supported {
+        return Err(StoreError::SchemaTooNew { found: current, supported });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.execute("INSERT INTO schema_migration (version) VALUES (?1)", [version])?;
+        transaction.commit()?;
+    }
+    Ok(())
+}

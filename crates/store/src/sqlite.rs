@@ -1,0 +1,911 @@
+//! The embedded SQLite store.
+//!
+//! Durability: SQLite's defaults (rollback journal, `synchronous = FULL`): a committed
+//! import survives a crash or power loss; an interrupted one leaves nothing. For a bulk
+//! load into a new file this is nearly free (SQLite journals no page beyond the file's
+//! original size), which is why the journal is not switched to WAL.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use tieout_core::ids::OrderId;
+use tieout_core::intern::{Interner, Sym};
+use tieout_core::money::Currency;
+use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
+use tieout_core::records::{
+    fnv1a, line_fingerprint, normalize_marketplace, Component, LineKind, OrderFile, OrderStatus, SettlementFile,
+    SourceFormat, TransactionClass,
+};
+
+use crate::{schema, StoreError};
+
+/// What the caller knows of a file being imported.
+#[derive(Clone, Debug)]
+pub struct FileMeta {
+    pub sha256: String,
+    pub name: String,
+    pub format: SourceFormat,
+    pub store: Option<String>,
+    pub size_bytes: u64,
+    /// When the import happened (the caller's clock), RFC 3339.
+    pub imported_at: String,
+}
+
+/// A file already in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedFile {
+    pub id: i64,
+    pub sha256: String,
+    pub name: String,
+    pub format: String,
+    pub store: Option<String>,
+    pub size_bytes: i64,
+    pub imported_at: String,
+    pub record_count: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettlementImport {
+    pub file_id: i64,
+    pub settlements_added: Vec<u64>,
+    /// Settlements already imported from another file: (settlement id, that file's name).
+    pub settlements_skipped: Vec<(u64, String)>,
+    pub lines_added: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderImport {
+    pub file_id: i64,
+    pub items_added: u64,
+    pub orders_added: u64,
+    /// Orders that earlier files had; this file's rows replace theirs (an export is a
+    /// snapshot, and the later snapshot knows the later status).
+    pub orders_replaced: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub settlement_id: u64,
+    pub store: String,
+    pub file_name: String,
+    pub line: u32,
+    pub start_utc_seconds: i64,
+    pub end_utc_seconds: i64,
+    pub deposit_utc_seconds: Option<i64>,
+    pub total_minor: i64,
+    pub currency: Currency,
+    pub lines_sum_minor: i64,
+    pub line_count: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRow {
+    pub file_name: String,
+    pub line: u32,
+    pub store: String,
+    pub marketplace: String,
+    pub status: OrderStatus,
+    pub purchase_date: NaiveDate,
+    pub ship_date: Option<NaiveDate>,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub refunded_minor: Option<i64>,
+    pub quantity: u32,
+    pub sku: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineRow {
+    pub id: i64,
+    pub settlement_id: u64,
+    pub file_name: String,
+    pub line: u32,
+    pub transaction_type: String,
+    pub amount_type: String,
+    pub description: String,
+    pub marketplace: String,
+    pub sku: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub posted_utc_seconds: i64,
+    pub quantity: u32,
+    pub kind: LineKind,
+    /// The earlier line this one duplicates, per the latest reconciliation.
+    pub duplicate_of: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderResultRow {
+    pub order_id: OrderId,
+    pub store: String,
+    pub marketplace: String,
+    pub currency: Currency,
+    pub category: Category,
+    pub flags: Flags,
+    pub status: Option<OrderStatus>,
+    pub ship_date: Option<NaiveDate>,
+    pub order_amount_minor: Option<i64>,
+    pub settled_amount_minor: i64,
+    pub refunds_settled_minor: i64,
+    pub written_off_minor: i64,
+    pub fees_charged_minor: i64,
+    pub fees_expected_minor: Option<i64>,
+    pub net_settled_minor: i64,
+    pub days_since_ship: Option<i64>,
+    pub line_count: u32,
+    pub duplicate_line_count: u32,
+    pub period_date: NaiveDate,
+}
+
+/// The latest reconciliation run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRow {
+    pub id: i64,
+    pub created_at: String,
+    pub as_of: NaiveDate,
+    pub order_count: i64,
+    pub difference_count: i64,
+}
+
+pub struct SqliteStore {
+    connection: Connection,
+    /// text -> id of the dictionary table, loaded on first use.
+    dictionary: Option<HashMap<String, i64>>,
+}
+
+fn day_number(date: NaiveDate) -> i32 {
+    date.num_days_from_ce()
+}
+
+fn from_day_number(day: i32) -> Result<NaiveDate, StoreError> {
+    NaiveDate::from_num_days_from_ce_opt(day).ok_or_else(|| StoreError::Corrupt(format!("day number {day}")))
+}
+
+fn currency_of(code: &str) -> Result<Currency, StoreError> {
+    Currency::from_code(code).map_err(|_| StoreError::Corrupt(format!("currency '{code}'")))
+}
+
+fn order_parts(id: &OrderId) -> (Option<i64>, Option<&str>) {
+    (id.packed().map(|p| p as i64), id.text())
+}
+
+fn order_from_parts(key: Option<i64>, text: Option<String>) -> Result<OrderId, StoreError> {
+    OrderId::from_parts(key.map(|k| k as u64), text.as_deref())
+        .ok_or_else(|| StoreError::Corrupt("a row without an order id".to_owned()))
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connection =
+            Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        SqliteStore::with_connection(connection)
+    }
+
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(mut connection: Connection) -> Result<SqliteStore, StoreError> {
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        connection.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
+        schema::migrate(&mut connection)?;
+        Ok(SqliteStore { connection, dictionary: None })
+    }
+
+    pub fn file_by_sha256(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT id, sha256, name, format, store, size_bytes, imported_at, record_count FROM source_file WHERE sha256 = ?1",
+                [sha256],
+                imported_file,
+            )
+            .optional()?)
+    }
+
+    pub fn files(&self) -> Result<Vec<ImportedFile>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT id, sha256, name, format, store, size_bytes, imported_at, record_count FROM source_file ORDER BY id",
+        )?;
+        let rows = statement.query_map([], imported_file)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn load_dictionary(&mut self) -> Result<(), StoreError> {
+        if self.dictionary.is_none() {
+            let mut statement = self.connection.prepare("SELECT id, text FROM dictionary")?;
+            let map = statement
+                .query_map([], |row| Ok((row.get::<_, String>(1)?, row.get::<_, i64>(0)?)))?
+                .collect::<Result<HashMap<_, _>, _>>()?;
+            self.dictionary = Some(map);
+        }
+        Ok(())
+    }
+
+    /// Imports one settlement file in one transaction. Settlements already imported
+    /// (from any file) are skipped, never counted twice.
+    pub fn import_settlements(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        store: &str,
+    ) -> Result<SettlementImport, StoreError> {
+        self.load_dictionary()?;
+        let dictionary = self.dictionary.as_mut().expect("loaded");
+        let mut pending_words: Vec<(String, i64)> = Vec::new();
+        let transaction = self.connection.transaction()?;
+        let result = insert_settlements(&transaction, dictionary, &mut pending_words, meta, file, store);
+        match result {
+            Ok(outcome) => {
+                transaction.commit()?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                drop(transaction);
+                for (word, _) in pending_words {
+                    dictionary.remove(&word);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Imports one order export in one transaction.
+    pub fn import_orders(&mut self, meta: &FileMeta, file: &OrderFile) -> Result<OrderImport, StoreError> {
+        self.load_dictionary()?;
+        let dictionary = self.dictionary.as_mut().expect("loaded");
+        let mut pending_words: Vec<(String, i64)> = Vec::new();
+        let transaction = self.connection.transaction()?;
+        match insert_orders(&transaction, dictionary, &mut pending_words, meta, file) {
+            Ok(outcome) => {
+                transaction.commit()?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                drop(transaction);
+                for (word, _) in pending_words {
+                    dictionary.remove(&word);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn dictionary_texts(&self) -> Result<HashMap<i64, String>, StoreError> {
+        let mut statement = self.connection.prepare("SELECT id, text FROM dictionary")?;
+        let map = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(map)
+    }
+
+    /// Everything reconciliation needs: orders (items summed per order) and the lines
+    /// that carry an order id. Store and marketplace names are interned, marketplaces
+    /// normalised (lower case) so that `Amazon.co.uk` and `amazon.co.uk` are one.
+    pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
+        let texts = self.dictionary_texts()?;
+        let mut strings = Interner::new();
+        let mut store_syms: HashMap<i64, Sym> = HashMap::new();
+        let mut marketplace_syms: HashMap<i64, Sym> = HashMap::new();
+        let sym_of = |map: &mut HashMap<i64, Sym>, id: i64, normalize: bool, strings: &mut Interner| -> Result<Sym, StoreError> {
+            if let Some(sym) = map.get(&id) {
+                return Ok(*sym);
+            }
+            let text = texts.get(&id).ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))?;
+            let sym = if normalize { strings.intern(&normalize_marketplace(text)) } else { strings.intern(text) };
+            map.insert(id, sym);
+            Ok(sym)
+        };
+
+        let mut items: Vec<OrderFacts> = Vec::new();
+        {
+            let mut statement = self.connection.prepare(
+                "SELECT order_key, order_text, store, marketplace, status, purchase_day, ship_day, currency, amount_minor, refunded_minor FROM order_item",
+            )?;
+            let mut rows = statement.query([])?;
+            let mut currencies: HashMap<String, Currency> = HashMap::new();
+            while let Some(row) = rows.next()? {
+                let order_id = order_from_parts(row.get(0)?, row.get(1)?)?;
+                let status_code: u8 = row.get(4)?;
+                let currency_code: String = row.get(7)?;
+                let currency = match currencies.get(&currency_code) {
+                    Some(c) => *c,
+                    None => {
+                        let c = currency_of(&currency_code)?;
+                        currencies.insert(currency_code, c);
+                        c
+                    }
+                };
+                items.push(OrderFacts {
+                    order_id,
+                    store: sym_of(&mut store_syms, row.get(2)?, false, &mut strings)?,
+                    marketplace: sym_of(&mut marketplace_syms, row.get(3)?, true, &mut strings)?,
+                    status: OrderStatus::from_code(status_code)
+                        .ok_or_else(|| StoreError::Corrupt(format!("order status {status_code}")))?,
+                    purchase_date: from_day_number(row.get(5)?)?,
+                    ship_date: row.get::<_, Option<i32>>(6)?.map(from_day_number).transpose()?,
+                    currency,
+                    amount_minor: row.get(8)?,
+                    refunded_minor: row.get(9)?,
+                });
+            }
+        }
+        let orders = sum_items(items);
+
+        let mut settlements: HashMap<i64, (i64, Currency)> = HashMap::new();
+        {
+            let mut statement = self.connection.prepare("SELECT settlement_id, store, currency FROM settlement")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let code: String = row.get(2)?;
+                settlements.insert(row.get(0)?, (row.get(1)?, currency_of(&code)?));
+            }
+        }
+        let mut lines = Vec::new();
+        let mut statement = self.connection.prepare(
+            "SELECT id, settlement_id, line, order_key, order_text, marketplace, transaction_class, component, amount_minor, quantity, item_key, fingerprint, posted_utc
+             FROM settlement_line WHERE order_key IS NOT NULL OR order_text IS NOT NULL",
+        )?;
+        let mut rows = statement.query([])?;
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
+        while let Some(row) = rows.next()? {
+            let settlement_id: i64 = row.get(1)?;
+            let (store, currency) = *settlements
+                .get(&settlement_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("line of unknown settlement {settlement_id}")))?;
+            let transaction_code: u8 = row.get(6)?;
+            let component_code: u8 = row.get(7)?;
+            let posted: i64 = row.get(12)?;
+            lines.push(LineFacts {
+                line_id: row.get(0)?,
+                settlement_id: settlement_id as u64,
+                line: row.get(2)?,
+                order_id: order_from_parts(row.get(3)?, row.get(4)?)?,
+                store: sym_of(&mut store_syms, store, false, &mut strings)?,
+                marketplace: sym_of(&mut marketplace_syms, row.get(5)?, true, &mut strings)?,
+                currency,
+                transaction: TransactionClass::from_code(transaction_code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("transaction class {transaction_code}")))?,
+                component: Component::from_code(component_code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("component {component_code}")))?,
+                amount_minor: row.get(8)?,
+                quantity: row.get(9)?,
+                item: row.get::<_, i64>(10)? as u64,
+                fingerprint: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+                posted_date: epoch + chrono::Days::new((posted.div_euclid(86_400)).max(0) as u64),
+            });
+        }
+        Ok(ReconcileInput { strings, orders, lines })
+    }
+
+    /// Replaces the stored reconciliation with `result`, in one transaction.
+    pub fn save_reconciliation(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        result: &Reconciliation,
+        strings: &Interner,
+    ) -> Result<i64, StoreError> {
+        self.load_dictionary()?;
+        let dictionary = self.dictionary.as_mut().expect("loaded");
+        let mut pending_words = Vec::new();
+        let transaction = self.connection.transaction()?;
+        let outcome = (|| -> Result<i64, StoreError> {
+            transaction.execute_batch("DELETE FROM order_result; DELETE FROM duplicate_line;")?;
+            let differences = result.orders.iter().filter(|o| o.category.is_difference()).count() as i64;
+            transaction.execute(
+                "INSERT INTO reconcile_run (created_at, as_of_day, order_count, difference_count, config) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![created_at, day_number(as_of), result.orders.len() as i64, differences, config_text],
+            )?;
+            let run_id = transaction.last_insert_rowid();
+            let mut words = WordIds::new(strings);
+            let mut insert = transaction.prepare(
+                "INSERT INTO order_result (run_id, order_key, order_text, store, marketplace, currency, category, flags, status, ship_day,
+                    order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
+                    fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            )?;
+            for order in &result.orders {
+                let (key, text) = order_parts(&order.order_id);
+                let store = words.id(&transaction, dictionary, &mut pending_words, order.store)?;
+                let marketplace = words.id(&transaction, dictionary, &mut pending_words, order.marketplace)?;
+                insert.execute(params![
+                    run_id,
+                    key,
+                    text,
+                    store,
+                    marketplace,
+                    order.currency.code(),
+                    order.category.code(),
+                    order.flags.0,
+                    order.status.map(OrderStatus::code),
+                    order.ship_date.map(day_number),
+                    order.order_amount_minor,
+                    order.settled_amount_minor,
+                    order.refunds_settled_minor,
+                    order.written_off_minor,
+                    order.fees_charged_minor,
+                    order.fees_expected_minor,
+                    order.net_settled_minor,
+                    order.days_since_ship,
+                    order.line_count,
+                    order.duplicate_line_count,
+                    day_number(order.period_date),
+                ])?;
+            }
+            let mut insert_duplicate =
+                transaction.prepare("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
+            for duplicate in &result.duplicates {
+                insert_duplicate.execute([duplicate.line_id, duplicate.first_line_id])?;
+            }
+            Ok(run_id)
+        })();
+        match outcome {
+            Ok(run_id) => {
+                transaction.commit()?;
+                Ok(run_id)
+            }
+            Err(error) => {
+                drop(transaction);
+                for (word, _) in pending_words {
+                    dictionary.remove(&word);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    pub fn latest_run(&self) -> Result<Option<RunRow>, StoreError> {
+        let row = self
+            .connection
+            .query_row(
+                "SELECT id, created_at, as_of_day, order_count, difference_count FROM reconcile_run ORDER BY id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, i32>(2)?, row.get(3)?, row.get(4)?)),
+            )
+            .optional()?;
+        row.map(|(id, created_at, day, order_count, difference_count)| {
+            Ok(RunRow { id, created_at, as_of: from_day_number(day)?, order_count, difference_count })
+        })
+        .transpose()
+    }
+
+    /// Results of the latest reconciliation, sorted by order id. `order` limits them to
+    /// one order.
+    pub fn order_results(&self, order: Option<&OrderId>) -> Result<Vec<OrderResultRow>, StoreError> {
+        let texts = self.dictionary_texts()?;
+        let text = |id: i64| texts.get(&id).cloned().ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")));
+        let mut sql = String::from(
+            "SELECT order_key, order_text, store, marketplace, currency, category, flags, status, ship_day, order_amount_minor,
+                settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor, fees_expected_minor,
+                net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day FROM order_result",
+        );
+        let (key, order_text) = order.map(order_parts).unwrap_or((None, None));
+        if order.is_some() {
+            sql.push_str(" WHERE order_key IS ?1 AND order_text IS ?2");
+        }
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = if order.is_some() { statement.query(params![key, order_text])? } else { statement.query([])? };
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let category_code: u8 = row.get(5)?;
+            let currency_code: String = row.get(4)?;
+            out.push(OrderResultRow {
+                order_id: order_from_parts(row.get(0)?, row.get(1)?)?,
+                store: text(row.get(2)?)?,
+                marketplace: text(row.get(3)?)?,
+                currency: currency_of(&currency_code)?,
+                category: Category::from_code(category_code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("category {category_code}")))?,
+                flags: Flags(row.get(6)?),
+                status: row.get::<_, Option<u8>>(7)?.and_then(OrderStatus::from_code),
+                ship_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
+                order_amount_minor: row.get(9)?,
+                settled_amount_minor: row.get(10)?,
+                refunds_settled_minor: row.get(11)?,
+                written_off_minor: row.get(12)?,
+                fees_charged_minor: row.get(13)?,
+                fees_expected_minor: row.get(14)?,
+                net_settled_minor: row.get(15)?,
+                days_since_ship: row.get(16)?,
+                line_count: row.get(17)?,
+                duplicate_line_count: row.get(18)?,
+                period_date: from_day_number(row.get(19)?)?,
+            });
+        }
+        out.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+        Ok(out)
+    }
+
+    pub fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT s.settlement_id, d.text, f.name, s.line, s.start_utc, s.end_utc, s.deposit_utc, s.total_minor, s.currency,
+                    s.lines_sum_minor, s.line_count
+             FROM settlement s JOIN dictionary d ON d.id = s.store JOIN source_file f ON f.id = s.file_id
+             ORDER BY s.start_utc, s.settlement_id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let currency: String = row.get(8)?;
+            out.push(SettlementRow {
+                settlement_id: row.get::<_, i64>(0)? as u64,
+                store: row.get(1)?,
+                file_name: row.get(2)?,
+                line: row.get(3)?,
+                start_utc_seconds: row.get(4)?,
+                end_utc_seconds: row.get(5)?,
+                deposit_utc_seconds: row.get(6)?,
+                total_minor: row.get(7)?,
+                currency: currency_of(&currency)?,
+                lines_sum_minor: row.get(9)?,
+                line_count: row.get(10)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The order export rows of one order, with their file and line.
+    pub fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError> {
+        self.connection.execute_batch("CREATE INDEX IF NOT EXISTS order_item_by_order ON order_item (order_key, order_text)")?;
+        let (key, text) = order_parts(order);
+        let mut statement = self.connection.prepare(
+            "SELECT f.name, o.line, s.text, m.text, o.status, o.purchase_day, o.ship_day, o.currency, o.amount_minor,
+                    o.refunded_minor, o.quantity, k.text
+             FROM order_item o JOIN source_file f ON f.id = o.file_id JOIN dictionary s ON s.id = o.store
+                  JOIN dictionary m ON m.id = o.marketplace JOIN dictionary k ON k.id = o.sku
+             WHERE o.order_key IS ?1 AND o.order_text IS ?2 ORDER BY o.id",
+        )?;
+        let mut rows = statement.query(params![key, text])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let status: u8 = row.get(4)?;
+            let currency: String = row.get(7)?;
+            out.push(OrderRow {
+                file_name: row.get(0)?,
+                line: row.get(1)?,
+                store: row.get(2)?,
+                marketplace: row.get(3)?,
+                status: OrderStatus::from_code(status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                purchase_date: from_day_number(row.get(5)?)?,
+                ship_date: row.get::<_, Option<i32>>(6)?.map(from_day_number).transpose()?,
+                currency: currency_of(&currency)?,
+                amount_minor: row.get(8)?,
+                refunded_minor: row.get(9)?,
+                quantity: row.get(10)?,
+                sku: row.get(11)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The settlement lines of one order with their file and line. The index this needs
+    /// is built on first use, not during imports (see the schema's note).
+    pub fn order_lines(&self, order: &OrderId) -> Result<Vec<LineRow>, StoreError> {
+        self.connection.execute_batch(
+            "CREATE INDEX IF NOT EXISTS settlement_line_by_order ON settlement_line (order_key, order_text)",
+        )?;
+        let (key, text) = order_parts(order);
+        let mut statement = self.connection.prepare(
+            "SELECT l.id, l.settlement_id, f.name, l.line, t.text, a.text, d.text, m.text, k.text, l.amount_minor, s.currency,
+                    l.posted_utc, l.quantity, l.kind, dup.first_line_id
+             FROM settlement_line l JOIN settlement s ON s.settlement_id = l.settlement_id
+                  JOIN source_file f ON f.id = l.file_id
+                  JOIN dictionary t ON t.id = l.transaction_type JOIN dictionary a ON a.id = l.amount_type
+                  JOIN dictionary d ON d.id = l.description JOIN dictionary m ON m.id = l.marketplace
+                  JOIN dictionary k ON k.id = l.sku
+                  LEFT JOIN duplicate_line dup ON dup.line_id = l.id
+             WHERE l.order_key IS ?1 AND l.order_text IS ?2 ORDER BY l.posted_utc, l.settlement_id, l.line, l.id",
+        )?;
+        let mut rows = statement.query(params![key, text])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let currency: String = row.get(10)?;
+            let kind: u8 = row.get(13)?;
+            out.push(LineRow {
+                id: row.get(0)?,
+                settlement_id: row.get::<_, i64>(1)? as u64,
+                file_name: row.get(2)?,
+                line: row.get(3)?,
+                transaction_type: row.get(4)?,
+                amount_type: row.get(5)?,
+                description: row.get(6)?,
+                marketplace: row.get(7)?,
+                sku: row.get(8)?,
+                amount_minor: row.get(9)?,
+                currency: currency_of(&currency)?,
+                posted_utc_seconds: row.get(11)?,
+                quantity: row.get(12)?,
+                kind: LineKind::from_code(kind).ok_or_else(|| StoreError::Corrupt(format!("line kind {kind}")))?,
+                duplicate_of: row.get(14)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Counts rows per table (for `tieout status` and for tests that check nothing was
+    /// half-imported).
+    pub fn counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for table in ["source_file", "settlement", "settlement_line", "order_item", "order_result", "duplicate_line"] {
+            let count: i64 = self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
+            out.push((table, count));
+        }
+        Ok(out)
+    }
+
+    /// Re-checks, from what is stored, that each settlement's lines sum to what was
+    /// recorded at import (the invariant is checked when read and when loaded back).
+    pub fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT s.settlement_id, s.lines_sum_minor, COALESCE(SUM(l.amount_minor), 0)
+             FROM settlement s LEFT JOIN settlement_line l ON l.settlement_id = s.settlement_id
+             GROUP BY s.settlement_id HAVING s.lines_sum_minor != COALESCE(SUM(l.amount_minor), 0)",
+        )?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?, row.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn imported_file(row: &rusqlite::Row<'_>) -> rusqlite::Result<ImportedFile> {
+    Ok(ImportedFile {
+        id: row.get(0)?,
+        sha256: row.get(1)?,
+        name: row.get(2)?,
+        format: row.get(3)?,
+        store: row.get(4)?,
+        size_bytes: row.get(5)?,
+        imported_at: row.get(6)?,
+        record_count: row.get(7)?,
+    })
+}
+
+/// Maps one interner's symbols to dictionary ids, inserting new words as needed.
+struct WordIds<'s> {
+    strings: &'s Interner,
+    ids: Vec<i64>,
+}
+
+impl<'s> WordIds<'s> {
+    fn new(strings: &'s Interner) -> WordIds<'s> {
+        WordIds { strings, ids: vec![-1; strings.len()] }
+    }
+
+    fn id(
+        &mut self,
+        transaction: &Transaction<'_>,
+        dictionary: &mut HashMap<String, i64>,
+        pending: &mut Vec<(String, i64)>,
+        sym: Sym,
+    ) -> Result<i64, StoreError> {
+        let slot = &mut self.ids[sym.0 as usize];
+        if *slot >= 0 {
+            return Ok(*slot);
+        }
+        let text = self.strings.resolve(sym);
+        let id = match dictionary.get(text) {
+            Some(id) => *id,
+            None => {
+                transaction.execute("INSERT INTO dictionary (text) VALUES (?1)", [text])?;
+                let id = transaction.last_insert_rowid();
+                dictionary.insert(text.to_owned(), id);
+                pending.push((text.to_owned(), id));
+                id
+            }
+        };
+        *slot = id;
+        Ok(id)
+    }
+
+    fn word(
+        &mut self,
+        transaction: &Transaction<'_>,
+        dictionary: &mut HashMap<String, i64>,
+        pending: &mut Vec<(String, i64)>,
+        text: &str,
+    ) -> Result<i64, StoreError> {
+        if let Some(id) = dictionary.get(text) {
+            return Ok(*id);
+        }
+        transaction.execute("INSERT INTO dictionary (text) VALUES (?1)", [text])?;
+        let id = transaction.last_insert_rowid();
+        dictionary.insert(text.to_owned(), id);
+        pending.push((text.to_owned(), id));
+        Ok(id)
+    }
+}
+
+fn insert_file(transaction: &Transaction<'_>, meta: &FileMeta, record_count: u64) -> Result<i64, StoreError> {
+    transaction.execute(
+        "INSERT INTO source_file (sha256, name, format, store, size_bytes, imported_at, record_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![meta.sha256, meta.name, meta.format.name(), meta.store, meta.size_bytes as i64, meta.imported_at, record_count as i64],
+    )?;
+    Ok(transaction.last_insert_rowid())
+}
+
+fn insert_settlements(
+    transaction: &Transaction<'_>,
+    dictionary: &mut HashMap<String, i64>,
+    pending: &mut Vec<(String, i64)>,
+    meta: &FileMeta,
+    file: &SettlementFile,
+    store: &str,
+) -> Result<SettlementImport, StoreError> {
+    let mut outcome = SettlementImport::default();
+    let mut skip: HashSet<u64> = HashSet::new();
+    {
+        let mut existing = transaction.prepare(
+            "SELECT f.name FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
+        )?;
+        for header in &file.settlements {
+            if let Some(name) = existing.query_row([header.settlement_id as i64], |row| row.get::<_, String>(0)).optional()? {
+                skip.insert(header.settlement_id);
+                outcome.settlements_skipped.push((header.settlement_id, name));
+            }
+        }
+    }
+    let lines_added = file.lines.iter().filter(|l| !skip.contains(&l.settlement_id)).count() as u64;
+    let file_id = insert_file(transaction, meta, lines_added)?;
+    outcome.file_id = file_id;
+    let mut words = WordIds::new(&file.strings);
+    let store_id = words.word(transaction, dictionary, pending, store)?;
+    {
+        let mut insert = transaction.prepare(
+            "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for header in file.settlements.iter().filter(|h| !skip.contains(&h.settlement_id)) {
+            insert.execute(params![
+                header.settlement_id as i64,
+                store_id,
+                file_id,
+                header.line,
+                header.start_utc_seconds,
+                header.end_utc_seconds,
+                header.deposit_utc_seconds,
+                header.total_minor,
+                header.currency.code(),
+                header.lines_sum_minor,
+                header.line_count,
+            ])?;
+            outcome.settlements_added.push(header.settlement_id);
+        }
+    }
+    let mut insert = transaction.prepare(
+        "INSERT INTO settlement_line (settlement_id, file_id, line, order_key, order_text, transaction_type, amount_type, description,
+            marketplace, fulfillment, sku, merchant_order_id, adjustment_id, shipment_id, order_item_code, promotion_id,
+            amount_minor, posted_utc, quantity, transaction_class, component, kind, item_key, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    )?;
+    let strings = &file.strings;
+    for line in file.lines.iter().filter(|l| !skip.contains(&l.settlement_id)) {
+        let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
+        let item_code = strings.resolve(line.order_item_code);
+        let item_key = if item_code.is_empty() {
+            fnv1a(&[strings.resolve(line.sku).as_bytes()])
+        } else {
+            fnv1a(&[item_code.as_bytes()])
+        };
+        insert.execute(params![
+            line.settlement_id as i64,
+            file_id,
+            line.line,
+            key,
+            text,
+            words.id(transaction, dictionary, pending, line.transaction_type)?,
+            words.id(transaction, dictionary, pending, line.amount_type)?,
+            words.id(transaction, dictionary, pending, line.amount_description)?,
+            words.id(transaction, dictionary, pending, line.marketplace)?,
+            words.id(transaction, dictionary, pending, line.fulfillment)?,
+            words.id(transaction, dictionary, pending, line.sku)?,
+            non_empty(strings.resolve(line.merchant_order_id)),
+            non_empty(strings.resolve(line.adjustment_id)),
+            non_empty(strings.resolve(line.shipment_id)),
+            non_empty(item_code),
+            non_empty(strings.resolve(line.promotion_id)),
+            line.amount_minor,
+            line.posted_utc_seconds,
+            line.quantity,
+            line.transaction.code(),
+            line.component.code(),
+            line.kind as u8,
+            item_key as i64,
+            line_fingerprint(line, strings).map(|f| f as i64),
+        ])?;
+    }
+    outcome.lines_added = lines_added;
+    Ok(outcome)
+}
+
+fn insert_orders(
+    transaction: &Transaction<'_>,
+    dictionary: &mut HashMap<String, i64>,
+    pending: &mut Vec<(String, i64)>,
+    meta: &FileMeta,
+    file: &OrderFile,
+) -> Result<OrderImport, StoreError> {
+    let mut outcome = OrderImport::default();
+    let new_ids: HashSet<&OrderId> = file.items.iter().map(|i| &i.order_id).collect();
+    outcome.orders_added = new_ids.len() as u64;
+    // An order seen in an earlier export is replaced by this one's rows.
+    let mut stale_rows = Vec::new();
+    let mut replaced: HashSet<OrderId> = HashSet::new();
+    {
+        let mut statement = transaction.prepare("SELECT id, order_key, order_text FROM order_item")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let id = order_from_parts(row.get(1)?, row.get(2)?)?;
+            if new_ids.contains(&id) {
+                stale_rows.push(row.get::<_, i64>(0)?);
+                replaced.insert(id);
+            }
+        }
+    }
+    {
+        let mut delete = transaction.prepare("DELETE FROM order_item WHERE id = ?1")?;
+        for row in stale_rows {
+            delete.execute([row])?;
+        }
+    }
+    outcome.orders_replaced = replaced.len() as u64;
+    outcome.orders_added -= outcome.orders_replaced;
+    let file_id = insert_file(transaction, meta, file.items.len() as u64)?;
+    outcome.file_id = file_id;
+    let mut words = WordIds::new(&file.strings);
+    let mut insert = transaction.prepare(
+        "INSERT INTO order_item (file_id, line, order_key, order_text, store, marketplace, status, purchase_day, ship_day, currency,
+            amount_minor, refunded_minor, quantity, sku)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for item in &file.items {
+        let (key, text) = order_parts(&item.order_id);
+        insert.execute(params![
+            file_id,
+            item.line,
+            key,
+            text,
+            words.id(transaction, dictionary, pending, item.store)?,
+            words.id(transaction, dictionary, pending, item.marketplace)?,
+            item.status.code(),
+            day_number(item.purchase_date),
+            item.ship_date.map(day_number),
+            item.currency.code(),
+            item.amount_minor,
+            item.refunded_minor,
+            item.quantity,
+            words.id(transaction, dictionary, pending, item.sku)?,
+        ])?;
+        outcome.items_added += 1;
+    }
+    Ok(outcome)
+}
+
+/// Sums order items into orders: amounts and refunds add up; status, dates, store and
+/// marketplace come from the order's first row (exports repeat them on every item row);
+/// the ship date is the latest of the items'.
+fn sum_items(mut items: Vec<OrderFacts>) -> Vec<OrderFacts> {
+    items.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    let mut orders: Vec<OrderFacts> = Vec::with_capacity(items.len());
+    for item in items {
+        match orders.last_mut() {
+            Some(order) if order.order_id == item.order_id => {
+                order.amount_minor += item.amount_minor;
+                order.refunded_minor = match (order.refunded_minor, item.refunded_minor) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                };
+                order.ship_date = order.ship_date.max(item.ship_date);
+            }
+            _ => orders.push(item),
+        }
+    }
+    orders
+}
