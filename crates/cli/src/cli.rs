@@ -1,0 +1,312 @@
+//! Command-line parsing and the commands.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use chrono::{Local, NaiveDate, SecondsFormat, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use tieout_core::diag::Severity;
+use tieout_core::ids::OrderId;
+use tieout_core::reconcile::Category;
+use tieout_formats::mapping::parse_mapping;
+use tieout_service::config::Settings;
+use tieout_service::import::{import_files, ImportOptions, Outcome};
+use tieout_service::report::{self, Filter};
+use tieout_service::SqliteStore;
+
+use crate::output::{emit, Format};
+
+/// tieout ties out e-commerce money: orders from your ERP, marketplace settlements
+/// (Amazon settles every 14 days), and what was paid out. It imports the files as
+/// marketplaces produce them, classifies every order, and explains every difference down
+/// to the file and line.
+///
+/// Start with `tieout demo` to see a month reconciled end to end.
+#[derive(Parser, Debug)]
+#[command(name = "tieout", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// The tieout database file (SQLite). Created if it does not exist.
+    #[arg(long, global = true, env = "TIEOUT_DB", default_value = "tieout.db", value_name = "PATH")]
+    db: PathBuf,
+
+    /// Settings file (fee schedules, tolerances). Default: ./tieout.toml if present.
+    #[arg(long, global = true, env = "TIEOUT_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Print only errors (no progress, no summaries on stderr).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import files: Amazon settlement reports (V2 and legacy V1 flat files), Amazon
+    /// order reports, and ERP order exports (CSV/XLSX with --mapping). The format is
+    /// detected from each file's content. Each file is imported whole or not at all; a
+    /// file imported before is recognised and skipped.
+    Import {
+        /// Files to import.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The store (seller account) these settlement files belong to; also the store of
+        /// order rows that name none.
+        #[arg(long, value_name = "NAME")]
+        store: Option<String>,
+        /// Column mapping (TOML) for CSV/XLSX order exports.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+    },
+    /// Tie every order to its settlement lines and classify it (matched, shipped but not
+    /// settled, amount mismatch, duplicate line …). Exit code 0: everything tied out;
+    /// 1: differences found.
+    Reconcile {
+        /// Count "days since ship" to this date (YYYY-MM-DD). Default: today.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
+    },
+    /// Write a report of the latest reconciliation.
+    Report {
+        #[arg(value_enum)]
+        kind: ReportKind,
+        /// table (terminal), csv, xlsx (Excel workbook) or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Write to this file instead of standard output (required for xlsx unless the
+        /// default name <report>.xlsx in the current directory is fine).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only this store.
+        #[arg(long, value_name = "NAME")]
+        store: Option<String>,
+        /// Only this marketplace (e.g. Amazon.de).
+        #[arg(long, value_name = "NAME")]
+        marketplace: Option<String>,
+        /// Only this calendar month (YYYY-MM).
+        #[arg(long, value_name = "YYYY-MM", value_parser = parse_month)]
+        period: Option<(i32, u32)>,
+        /// Only this category (e.g. shipped_not_settled).
+        #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+        category: Option<Category>,
+    },
+    /// Show one order's whole chain: its order export rows, its settlement lines with
+    /// file and line, its classification and why.
+    Explain {
+        /// Amazon order id (e.g. 114-8829371-4410258) or your ERP's order number.
+        order_id: String,
+    },
+    /// Generate a realistic demo month (3 stores, US/DE/UK), import it into a fresh
+    /// database, reconcile, and write the reports.
+    Demo {
+        /// Where to write the demo files, database and reports.
+        #[arg(long, default_value = "tieout-demo", value_name = "DIR")]
+        dir: PathBuf,
+        /// Number of orders in the month.
+        #[arg(long, default_value_t = 10_000)]
+        orders: u64,
+        /// Random seed (the same seed gives the same files).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The month to generate (YYYY-MM).
+        #[arg(long, default_value = "2026-10", value_parser = parse_month)]
+        month: (i32, u32),
+    },
+    /// What the database holds: imported files and record counts.
+    Status,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ReportKind {
+    /// Orders that need attention, and settlements that do not add up.
+    Differences,
+    /// Every order with its category (the CSV is a stable contract for scripts).
+    Orders,
+    /// Every settlement with its total, lines sum and consistency.
+    Settlements,
+    /// Orders per category per store, marketplace and currency.
+    Summary,
+}
+
+fn parse_month(text: &str) -> Result<(i32, u32), String> {
+    NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+        .map(|d| (chrono::Datelike::year(&d), chrono::Datelike::month(&d)))
+        .map_err(|_| format!("'{text}' is not a month; write YYYY-MM, e.g. 2026-10"))
+}
+
+fn parse_category(text: &str) -> Result<Category, String> {
+    Category::from_name(text).ok_or_else(|| {
+        format!("unknown category '{text}'; one of: {}", Category::ALL.map(|c| c.name()).join(", "))
+    })
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    init_logging(cli.quiet);
+    match &cli.command {
+        Command::Import { files, store, mapping } => import(&cli, files, store.clone(), mapping.as_deref()),
+        Command::Reconcile { as_of } => reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive())),
+        Command::Report { kind, format, output, store, marketplace, period, category } => {
+            let filter = Filter { store: store.clone(), marketplace: marketplace.clone(), period: *period, category: *category };
+            write_report(&cli, *kind, *format, output.as_deref(), &filter)
+        }
+        Command::Explain { order_id } => explain(&cli, order_id),
+        Command::Demo { dir, orders, seed, month } => crate::demo::run(dir, *orders, *seed, *month, cli.quiet),
+        Command::Status => status(&cli),
+    }
+}
+
+fn init_logging(quiet: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIEOUT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "error" } else { "warn" }));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn open_store(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// Settings from --config, else ./tieout.toml if present, else defaults. Returns the
+/// settings and their text (stored with each reconciliation run).
+pub fn load_settings(path: Option<&Path>) -> Result<(Settings, String)> {
+    let default = Path::new("tieout.toml");
+    let path = match path {
+        Some(path) => path,
+        None if default.exists() => default,
+        None => return Ok((Settings::default(), String::new())),
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings {}", path.display()))?;
+    let settings = Settings::parse(&path.display().to_string(), &text)?;
+    Ok((settings, text))
+}
+
+pub fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn import_paths(
+    store: &mut SqliteStore,
+    files: &[PathBuf],
+    store_name: Option<String>,
+    mapping: Option<&Path>,
+    default_store: Option<String>,
+    quiet: bool,
+) -> Result<bool> {
+    let mapping = match mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
+            let name = path.display().to_string();
+            Some(parse_mapping(&name, &text).map_err(|d| anyhow::anyhow!("{d}"))?)
+        }
+        None => None,
+    };
+    let options = ImportOptions { store: store_name.or(default_store), mapping, imported_at: now_rfc3339() };
+    let bar = crate::output::byte_progress(quiet);
+    let reports = import_files(store, files, &options, &mut |progress, report| {
+        bar.set_length(progress.bytes_total);
+        bar.set_position(progress.bytes_done);
+        let name = report.path.display();
+        let line = match &report.outcome {
+            Outcome::Imported { summary, .. } => format!("imported {name}: {summary}"),
+            Outcome::AlreadyImported { previous, .. } => format!(
+                "skipped {name}: already imported ({} on {}, same SHA-256); nothing added",
+                previous.name, previous.imported_at
+            ),
+            Outcome::Refused { format, .. } => format!(
+                "REFUSED {name}{}: nothing of this file was stored",
+                format.map_or_else(String::new, |f| format!(" ({})", f.description()))
+            ),
+        };
+        if !quiet || report.is_refused() {
+            bar.suspend(|| eprintln!("{line}"));
+        }
+        let diagnostics = match &report.outcome {
+            Outcome::Imported { warnings, .. } => warnings.as_slice(),
+            Outcome::Refused { diagnostics, .. } => diagnostics.as_slice(),
+            Outcome::AlreadyImported { .. } => &[],
+        };
+        for diagnostic in diagnostics {
+            if diagnostic.severity == Severity::Error || !quiet {
+                bar.suspend(|| eprintln!("  {diagnostic}"));
+            }
+        }
+    })?;
+    bar.finish_and_clear();
+    Ok(reports.iter().all(|r| !r.is_refused()))
+}
+
+fn import(cli: &Cli, files: &[PathBuf], store_name: Option<String>, mapping: Option<&Path>) -> Result<ExitCode> {
+    let (settings, _) = load_settings(cli.config.as_deref())?;
+    let mut store = open_store(&cli.db)?;
+    let all_imported = import_paths(&mut store, files, store_name, mapping, settings.import.store.clone(), cli.quiet)?;
+    Ok(if all_imported { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn reconcile(cli: &Cli, as_of: NaiveDate) -> Result<ExitCode> {
+    let (settings, text) = load_settings(cli.config.as_deref())?;
+    let mut store = open_store(&cli.db)?;
+    let config = settings.reconcile_config(as_of);
+    let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    if !cli.quiet {
+        print!("{}", crate::output::render_summary(&summary));
+    }
+    Ok(if summary.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn write_report(cli: &Cli, kind: ReportKind, format: Format, output: Option<&Path>, filter: &Filter) -> Result<ExitCode> {
+    let store = open_store(&cli.db)?;
+    if store.latest_run()?.is_none() && !matches!(kind, ReportKind::Settlements) {
+        bail!("nothing reconciled yet in {}: run `tieout reconcile` first", cli.db.display());
+    }
+    let tables = match kind {
+        ReportKind::Differences => report::differences_tables(&store, filter)?,
+        ReportKind::Orders => vec![report::orders_table(&store, filter)?],
+        ReportKind::Settlements => vec![report::settlements_table(&store, filter)?],
+        ReportKind::Summary => vec![report::summary_table(&store, filter)?],
+    };
+    let name = format!("{kind:?}").to_lowercase();
+    let sources = report::sources(&store)?;
+    emit(&tables, format, output, &name, &sources)?;
+    let differences = matches!(kind, ReportKind::Differences) && tables.iter().any(|t| !t.rows.is_empty());
+    Ok(if differences { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn explain(cli: &Cli, order_id: &str) -> Result<ExitCode> {
+    let store = open_store(&cli.db)?;
+    let Some(id) = OrderId::parse(order_id) else { bail!("give an order id") };
+    let explanation = report::explain(&store, &id)?;
+    if explanation.order_rows.is_empty() && explanation.lines.is_empty() {
+        bail!("order {id} is in no imported file");
+    }
+    print!("{}", explanation.render());
+    let clean = explanation.result.as_ref().is_some_and(|r| !r.category.is_difference());
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn status(cli: &Cli) -> Result<ExitCode> {
+    let store = open_store(&cli.db)?;
+    println!("database {}", cli.db.display());
+    for (table, count) in store.counts()? {
+        println!("  {table:<16} {count:>12}");
+    }
+    for file in store.files()? {
+        println!(
+            "  file {:>4}  {}  {}  {}  {} records  sha256 {}",
+            file.id,
+            file.imported_at,
+            file.format,
+            file.name,
+            file.record_count,
+            &file.sha256[..16]
+        );
+    }
+    if let Some(run) = store.latest_run()? {
+        println!(
+            "  last reconcile {} as of {}: {} orders, {} differences",
+            run.created_at, run.as_of, run.order_count, run.difference_count
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

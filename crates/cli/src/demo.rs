@@ -1,0 +1,118 @@
+//! `tieout demo`: generate a month, import it into a fresh database, reconcile, report,
+//! and check the classification against the generator's ground truth.
+//!
+//! Exit code: 0 when the run completed and every order's category equals the ground
+//! truth (the demo month has differences by design, so "differences found" is not 1
+//! here); 2 on an error or a disagreement.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use tieout_core::reconcile::Category;
+use tieout_demo::{generate, read_truth, DemoConfig};
+use tieout_service::report::{self, Filter};
+
+use crate::cli::{import_paths, load_settings, now_rfc3339, open_store};
+use crate::output::{emit, render_summary, Format};
+
+pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet: bool) -> Result<ExitCode> {
+    let say = |text: String| {
+        if !quiet {
+            eprintln!("{text}");
+        }
+    };
+    let started = Instant::now();
+    say(format!("Generating {orders} orders for {year}-{month:02} (seed {seed}) in {} ...", dir.display()));
+    let manifest = generate(&DemoConfig { seed, orders, year, month }, dir)
+        .map_err(|e| anyhow::anyhow!("cannot generate the demo: {e}"))?;
+    say(format!(
+        "  {} orders, {} settlement lines in {} settlement files, {:.1} s",
+        manifest.order_count,
+        manifest.settlement_line_count,
+        manifest.stores.iter().map(|s| s.settlement_files.len()).sum::<usize>(),
+        started.elapsed().as_secs_f32()
+    ));
+
+    let db = dir.join("tieout.db");
+    for stale in [db.clone(), dir.join("tieout.db-journal")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).with_context(|| format!("cannot remove {}", stale.display()))?;
+        }
+    }
+    let mut store = open_store(&db)?;
+    let import_started = Instant::now();
+    for files in &manifest.stores {
+        say(format!("Importing store {} ({}, {}) ...", files.store, files.marketplace, files.currency));
+        let ok = import_paths(&mut store, std::slice::from_ref(&files.orders_file), Some(files.store.clone()), Some(&files.mapping_file), None, quiet)?
+            && import_paths(&mut store, &files.settlement_files, Some(files.store.clone()), None, None, quiet)?;
+        if !ok {
+            bail!("the demo files of store {} were refused (a bug: please report it)", files.store);
+        }
+    }
+    say(format!("  imported in {:.1} s", import_started.elapsed().as_secs_f32()));
+
+    let (settings, text) = load_settings(Some(&manifest.config_file))?;
+    let config = settings.reconcile_config(manifest.as_of);
+    let reconcile_started = Instant::now();
+    let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
+    print!("{}", render_summary(&summary));
+
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(&reports).with_context(|| format!("cannot create {}", reports.display()))?;
+    let filter = Filter::default();
+    let sources = report::sources(&store)?;
+    let differences = report::differences_tables(&store, &filter)?;
+    let orders_table = report::orders_table(&store, &filter)?;
+    let settlements = report::settlements_table(&store, &filter)?;
+    let summary_table = report::summary_table(&store, &filter)?;
+    emit(&differences, Format::Csv, Some(&reports.join("differences.csv")), "differences", &sources)?;
+    emit(std::slice::from_ref(&orders_table), Format::Csv, Some(&reports.join("orders.csv")), "orders", &sources)?;
+    emit(std::slice::from_ref(&settlements), Format::Csv, Some(&reports.join("settlements.csv")), "settlements", &sources)?;
+    let mut workbook = vec![summary_table.clone()];
+    workbook.extend(differences.iter().cloned());
+    workbook.push(settlements);
+    emit(&workbook, Format::Xlsx, Some(&reports.join("tieout-demo.xlsx")), "tieout-demo", &sources)?;
+    emit(std::slice::from_ref(&summary_table), Format::Table, None, "summary", &sources)?;
+
+    // The generator knows what every order is; the classification must agree exactly.
+    let truth = read_truth(&manifest.truth_file).map_err(|e| anyhow::anyhow!("cannot read the ground truth: {e}"))?;
+    let expected: HashMap<String, String> = truth.into_iter().map(|(id, _, category)| (id, category)).collect();
+    let results = store.order_results(None)?;
+    let mut disagreements = Vec::new();
+    for result in &results {
+        let id = result.order_id.to_string();
+        match expected.get(&id) {
+            Some(category) if category == result.category.name() => {}
+            other => disagreements.push(format!(
+                "{id}: tieout says {}, the generator says {}",
+                result.category.name(),
+                other.map_or("(unknown order)", String::as_str)
+            )),
+        }
+    }
+    if results.len() != expected.len() {
+        disagreements.push(format!("tieout classified {} orders, the generator made {}", results.len(), expected.len()));
+    }
+    let example = results.iter().find(|r| r.category == Category::AmountMismatch).or_else(|| results.iter().find(|r| r.category.is_difference()));
+    println!();
+    println!("Reports written to {}:", reports.display());
+    println!("  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, tieout-demo.xlsx");
+    if let Some(example) = example {
+        println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);
+    }
+    println!("Total time {:.1} s.", started.elapsed().as_secs_f32());
+    if disagreements.is_empty() {
+        println!("Check: all {} orders agree with the generator's ground truth.", results.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for line in disagreements.iter().take(20) {
+            eprintln!("  {line}");
+        }
+        eprintln!("Check FAILED: {} orders disagree with the ground truth.", disagreements.len());
+        Ok(ExitCode::from(2))
+    }
+}
