@@ -1,1 +1,1107 @@
-//! (being written)
+//! Amazon settlement reports: flat file V2 (`GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`)
+//! and the legacy "V1" flat file (`GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE`), read into
+//! a [`SettlementFile`]: one [`SettlementHeader`] per settlement, one [`SettlementLine`]
+//! per amount component, and diagnostics with line and column. The format is described
+//! in `../shared/formats/amazon-settlement-v2.md`.
+//!
+//! # Quirks handled
+//!
+//! * Tab-separated **without quoting**: a description may contain `"`; fields are split on
+//!   tabs only. Every row must have as many fields as the header ("expected N
+//!   tab-separated fields, found M"), which catches truncated files and files saved with
+//!   another delimiter (a comma-separated header is named as such).
+//! * UTF-8 with or without a BOM; LF or CRLF; blank lines (a trailing empty line, a line
+//!   of tabs only) are skipped; text cells and numeric cells are trimmed (`32.09    ` in
+//!   real Amazon.ca files); empty trailing columns are ordinary empty cells.
+//! * Columns are found **by header name** (case-insensitive, trimmed), never by
+//!   position: `promotion-id` comes and goes between V2 files (23 or 24 columns), V1
+//!   files have 33 or 36 columns. Unknown columns are ignored; a missing required column
+//!   is an error naming it. V1 is recognised by its `price-type`/`price-amount` columns.
+//! * The first data row of a settlement is its **summary row** (settlement-id, dates,
+//!   total-amount, currency; everything else empty). A file may hold several
+//!   settlements: every row with total-amount filled opens a new one. Data rows must
+//!   carry their settlement's id; currency may be blank (the settlement's) or repeated
+//!   (must match).
+//! * `sum(lines) == total-amount` is checked per settlement; a difference is a warning
+//!   naming the settlement, total, sum and difference (imported and reported). The check
+//!   is not reported for a settlement whose rows had errors (the file is refused anyway).
+//! * Amounts are **locale formatted, per value** (`1141,18`, and `5,05` beside `5.05` in
+//!   one EU file): [`NumberStyle::PerValue`], with the exponent of the settlement's
+//!   currency; `1.234` is refused as ambiguous, never guessed.
+//! * Dates: `2026-06-17 08:14:22 UTC`, `14.03.2023 07:49:55 UTC`, ISO 8601 with offset
+//!   (V1), date-only (see [`crate::dates`]). A line's time is `posted-date-time` when
+//!   filled, else `posted-date`. A slash `posted-date` (`09/06/25`, dd/mm or mm/dd
+//!   depending on the marketplace) is read in the order the file reveals (the first
+//!   slash date with a day above 12 fixes it for the whole file) and, until one does, as
+//!   the reading nearer to the settlement window. A date that does not exist is an error.
+//!   `posted-date` is not read when `posted-date-time` is filled.
+//!
+//! # V1 rows become V2-like lines
+//!
+//! A V1 row spreads its amount over (type, amount) column pairs; each filled amount
+//! becomes one line, all with the row's file line number, in this order:
+//!
+//! | V1 columns | amount-type | amount-description |
+//! |---|---|---|
+//! | price-type / price-amount | `ItemPrice` | price-type |
+//! | item-related-fee-type / -amount | `ItemFees` | item-related-fee-type |
+//! | promotion-type / -amount | `Promotion` | promotion-type |
+//! | shipment-fee-type / -amount | `Shipment-Fees` | shipment-fee-type |
+//! | order-fee-type / -amount | `Order-Fees` | order-fee-type |
+//! | misc-fee-amount | `other-transaction` | `MiscFee` |
+//! | other-fee-amount | `other-transaction` | other-fee-reason-description, else transaction-type |
+//! | direct-payment-type / -amount | `DirectPayment` | direct-payment-type |
+//! | other-amount | `other-transaction` | transaction-type |
+//!
+//! A V1 item's quantity comes on its own row with every amount column empty. Such a row
+//! makes no line; its quantity goes to the lines of the same settlement, transaction
+//! type, order-id and order-item-code that have none of their own (quantity rows of the
+//! same key add up). A row with neither amount nor quantity is ignored, with one warning
+//! for the file.
+//!
+//! # Speed
+//!
+//! A month of a large seller is millions of lines, so the per-row path allocates
+//! nothing for repeated values: text cells are interned through a one-entry cache per
+//! column (consecutive rows repeat most values), classification is cached per
+//! (transaction type, amount type, description) symbol triple, the common amount
+//! shape (`-12.34`, `5,05`) is read by a fast path equal to `parse_amount_minor`, and the
+//! last posted date and order id are reused when repeated.
+
+use std::collections::HashMap;
+
+use tieout_core::diag::Diagnostic;
+use tieout_core::ids::OrderId;
+use tieout_core::intern::Sym;
+use tieout_core::limits;
+use tieout_core::money::{format_minor, parse_amount_minor, AmountError, Currency, NumberStyle};
+use tieout_core::records::{
+    classify_line, Component, LineKind, SettlementFile, SettlementHeader, SettlementLine, TransactionClass,
+};
+
+use crate::dates::{self, DateError, DateOrder};
+use crate::text::{decode_utf8, numbered_lines};
+
+/// Reads an Amazon settlement flat file (V2 or V1) from its bytes. Problems are in the
+/// returned diagnostics; any error means the file must not be imported.
+pub fn read_settlement(file_name: &str, bytes: &[u8]) -> SettlementFile {
+    let mut out = SettlementFile::default();
+    if bytes.len() as u64 > limits::FILE_SIZE_BYTES_MAX {
+        let message = format!(
+            "the file is {} bytes; tieout reads settlement files up to {} bytes",
+            bytes.len(),
+            limits::FILE_SIZE_BYTES_MAX
+        );
+        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, message));
+        return out;
+    }
+    let text = match decode_utf8(file_name, bytes) {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            out.diagnostics.push(diagnostic);
+            return out;
+        }
+    };
+    if text.trim().is_empty() {
+        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, "the file is empty"));
+        return out;
+    }
+    let mut lines = numbered_lines(text);
+    let (header_number, header) = lines.next().expect("a non-blank text has a first line");
+    let layout = match Layout::read(file_name, header_number, header) {
+        Ok(layout) => layout,
+        Err(diagnostic) => {
+            out.diagnostics.push(diagnostic);
+            return out;
+        }
+    };
+    out.lines.reserve(text.len() / 256);
+    let mut reader = Reader::new(file_name, layout, out);
+    for (number, line) in lines {
+        reader.row(number, line);
+        if reader.stopped {
+            break;
+        }
+    }
+    reader.finish()
+}
+
+macro_rules! columns {
+    ($($variant:ident = $name:literal),* $(,)?) => {
+        /// The columns of both versions, V2 first.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Col { $($variant),* }
+
+        /// Header names, in `Col` order.
+        const COLUMN_NAMES: &[&str] = &[$($name),*];
+        const COLUMNS: &[Col] = &[$(Col::$variant),*];
+    };
+}
+
+columns! {
+    SettlementId = "settlement-id",
+    SettlementStartDate = "settlement-start-date",
+    SettlementEndDate = "settlement-end-date",
+    DepositDate = "deposit-date",
+    TotalAmount = "total-amount",
+    Currency = "currency",
+    TransactionType = "transaction-type",
+    OrderId = "order-id",
+    MerchantOrderId = "merchant-order-id",
+    AdjustmentId = "adjustment-id",
+    ShipmentId = "shipment-id",
+    MarketplaceName = "marketplace-name",
+    AmountType = "amount-type",
+    AmountDescription = "amount-description",
+    Amount = "amount",
+    FulfillmentId = "fulfillment-id",
+    PostedDate = "posted-date",
+    PostedDateTime = "posted-date-time",
+    OrderItemCode = "order-item-code",
+    MerchantOrderItemId = "merchant-order-item-id",
+    MerchantAdjustmentItemId = "merchant-adjustment-item-id",
+    Sku = "sku",
+    QuantityPurchased = "quantity-purchased",
+    PromotionId = "promotion-id",
+    ShipmentFeeType = "shipment-fee-type",
+    ShipmentFeeAmount = "shipment-fee-amount",
+    OrderFeeType = "order-fee-type",
+    OrderFeeAmount = "order-fee-amount",
+    PriceType = "price-type",
+    PriceAmount = "price-amount",
+    ItemRelatedFeeType = "item-related-fee-type",
+    ItemRelatedFeeAmount = "item-related-fee-amount",
+    MiscFeeAmount = "misc-fee-amount",
+    OtherFeeAmount = "other-fee-amount",
+    OtherFeeReasonDescription = "other-fee-reason-description",
+    PromotionType = "promotion-type",
+    PromotionAmount = "promotion-amount",
+    DirectPaymentType = "direct-payment-type",
+    DirectPaymentAmount = "direct-payment-amount",
+    OtherAmount = "other-amount",
+}
+
+const COLUMN_COUNT: usize = COLUMN_NAMES.len();
+const _: () = assert!(COLUMNS.len() == COLUMN_COUNT);
+
+/// Every V2 column but `promotion-id`, which some V2 files lack.
+const V2_REQUIRED: &[Col] = &[
+    Col::SettlementId,
+    Col::SettlementStartDate,
+    Col::SettlementEndDate,
+    Col::DepositDate,
+    Col::TotalAmount,
+    Col::Currency,
+    Col::TransactionType,
+    Col::OrderId,
+    Col::MerchantOrderId,
+    Col::AdjustmentId,
+    Col::ShipmentId,
+    Col::MarketplaceName,
+    Col::AmountType,
+    Col::AmountDescription,
+    Col::Amount,
+    Col::FulfillmentId,
+    Col::PostedDate,
+    Col::PostedDateTime,
+    Col::OrderItemCode,
+    Col::MerchantOrderItemId,
+    Col::MerchantAdjustmentItemId,
+    Col::Sku,
+    Col::QuantityPurchased,
+];
+
+/// The 33 columns of the older V1 variant; the 36-column one adds `promotion-id`,
+/// `promotion-type` and `promotion-amount`.
+const V1_REQUIRED: &[Col] = &[
+    Col::SettlementId,
+    Col::SettlementStartDate,
+    Col::SettlementEndDate,
+    Col::DepositDate,
+    Col::TotalAmount,
+    Col::Currency,
+    Col::TransactionType,
+    Col::OrderId,
+    Col::MerchantOrderId,
+    Col::AdjustmentId,
+    Col::ShipmentId,
+    Col::MarketplaceName,
+    Col::ShipmentFeeType,
+    Col::ShipmentFeeAmount,
+    Col::OrderFeeType,
+    Col::OrderFeeAmount,
+    Col::FulfillmentId,
+    Col::PostedDate,
+    Col::OrderItemCode,
+    Col::MerchantOrderItemId,
+    Col::MerchantAdjustmentItemId,
+    Col::Sku,
+    Col::QuantityPurchased,
+    Col::PriceType,
+    Col::PriceAmount,
+    Col::ItemRelatedFeeType,
+    Col::ItemRelatedFeeAmount,
+    Col::MiscFeeAmount,
+    Col::OtherFeeAmount,
+    Col::OtherFeeReasonDescription,
+    Col::DirectPaymentType,
+    Col::DirectPaymentAmount,
+    Col::OtherAmount,
+];
+
+const V2_AMOUNTS: &[Col] = &[Col::Amount];
+
+/// Where a V1 line's description comes from.
+#[derive(Clone, Copy)]
+enum V1Description {
+    Column(Col),
+    Fixed(&'static str),
+    ColumnOrTransactionType(Col),
+    TransactionType,
+}
+
+struct V1Pair {
+    amount: Col,
+    amount_type: &'static str,
+    description: V1Description,
+}
+
+/// The V1 → V2 conversion table (see the module documentation).
+const V1_PAIRS: [V1Pair; 9] = [
+    V1Pair { amount: Col::PriceAmount, amount_type: "ItemPrice", description: V1Description::Column(Col::PriceType) },
+    V1Pair {
+        amount: Col::ItemRelatedFeeAmount,
+        amount_type: "ItemFees",
+        description: V1Description::Column(Col::ItemRelatedFeeType),
+    },
+    V1Pair {
+        amount: Col::PromotionAmount,
+        amount_type: "Promotion",
+        description: V1Description::Column(Col::PromotionType),
+    },
+    V1Pair {
+        amount: Col::ShipmentFeeAmount,
+        amount_type: "Shipment-Fees",
+        description: V1Description::Column(Col::ShipmentFeeType),
+    },
+    V1Pair {
+        amount: Col::OrderFeeAmount,
+        amount_type: "Order-Fees",
+        description: V1Description::Column(Col::OrderFeeType),
+    },
+    V1Pair { amount: Col::MiscFeeAmount, amount_type: "other-transaction", description: V1Description::Fixed("MiscFee") },
+    V1Pair {
+        amount: Col::OtherFeeAmount,
+        amount_type: "other-transaction",
+        description: V1Description::ColumnOrTransactionType(Col::OtherFeeReasonDescription),
+    },
+    V1Pair {
+        amount: Col::DirectPaymentAmount,
+        amount_type: "DirectPayment",
+        description: V1Description::Column(Col::DirectPaymentType),
+    },
+    V1Pair { amount: Col::OtherAmount, amount_type: "other-transaction", description: V1Description::TransactionType },
+];
+
+const V1_AMOUNTS: &[Col] = &[
+    Col::PriceAmount,
+    Col::ItemRelatedFeeAmount,
+    Col::PromotionAmount,
+    Col::ShipmentFeeAmount,
+    Col::OrderFeeAmount,
+    Col::MiscFeeAmount,
+    Col::OtherFeeAmount,
+    Col::DirectPaymentAmount,
+    Col::OtherAmount,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    V2,
+    V1,
+}
+
+impl Version {
+    fn name(self) -> &'static str {
+        match self {
+            Version::V2 => "Amazon settlement flat file V2",
+            Version::V1 => "Amazon settlement flat file V1",
+        }
+    }
+
+    fn required(self) -> &'static [Col] {
+        match self {
+            Version::V2 => V2_REQUIRED,
+            Version::V1 => V1_REQUIRED,
+        }
+    }
+
+    fn amount_columns(self) -> &'static [Col] {
+        match self {
+            Version::V2 => V2_AMOUNTS,
+            Version::V1 => V1_AMOUNTS,
+        }
+    }
+}
+
+const ABSENT: usize = usize::MAX;
+
+/// Where each known column is in this file.
+struct Layout {
+    version: Version,
+    /// Fields per row (the header's).
+    width: usize,
+    /// Field index of each `Col`, or `ABSENT`.
+    index: [usize; COLUMN_COUNT],
+    /// Header names as written (trimmed), for diagnostics.
+    names: Vec<String>,
+}
+
+impl Layout {
+    fn read(file: &str, line: u32, header: &str) -> Result<Layout, Diagnostic> {
+        let error = |column: u32, message: String| Diagnostic::error(file, line, column, message);
+        if header.len() > limits::LINE_LENGTH_BYTES_MAX {
+            return Err(error(0, format!("the header line is longer than {} bytes", limits::LINE_LENGTH_BYTES_MAX)));
+        }
+        if header.trim().is_empty() {
+            return Err(error(0, "the first line is empty; an Amazon settlement file starts with its header line (settlement-id, settlement-start-date, …)".to_owned()));
+        }
+        let names: Vec<String> = header.split('\t').map(|name| name.trim().to_owned()).collect();
+        if names.len() == 1 {
+            let delimiter = [(',', "comma"), (';', "semicolon"), ('|', "pipe")]
+                .into_iter()
+                .find(|(delimiter, _)| header.contains(*delimiter));
+            let message = match delimiter {
+                Some((_, name)) => format!("the header has no tab: this file is {name}-separated, but Amazon settlement files are tab-separated (download the flat file again rather than re-saving it from a spreadsheet)"),
+                None => "the header has a single column: Amazon settlement files are tab-separated".to_owned(),
+            };
+            return Err(error(0, message));
+        }
+        if names.len() > limits::ROW_COLUMNS_MAX {
+            return Err(error(0, format!("the header has {} columns; at most {} are read", names.len(), limits::ROW_COLUMNS_MAX)));
+        }
+        let mut index = [ABSENT; COLUMN_COUNT];
+        for (position, name) in names.iter().enumerate() {
+            let Some(known) = COLUMN_NAMES.iter().position(|known| known.eq_ignore_ascii_case(name)) else {
+                continue; // Unknown columns are tolerated and ignored.
+            };
+            if index[known] != ABSENT {
+                let message = format!("column '{name}' appears twice (columns {} and {})", index[known] + 1, position + 1);
+                return Err(error(position as u32 + 1, message));
+            }
+            index[known] = position;
+        }
+        let has = |col: Col| index[col as usize] != ABSENT;
+        let version = if !has(Col::AmountType)
+            && !has(Col::Amount)
+            && (has(Col::PriceType) || has(Col::PriceAmount) || has(Col::ItemRelatedFeeType))
+        {
+            Version::V1
+        } else {
+            Version::V2
+        };
+        let missing: Vec<&str> =
+            version.required().iter().filter(|col| !has(**col)).map(|col| COLUMN_NAMES[*col as usize]).collect();
+        if !missing.is_empty() {
+            let list = missing.iter().map(|name| format!("'{name}'")).collect::<Vec<_>>().join(", ");
+            let noun = if missing.len() == 1 { "column" } else { "columns" };
+            return Err(error(0, format!("the header lacks the required {noun} {list} of an {}", version.name())));
+        }
+        Ok(Layout { version, width: names.len(), index, names })
+    }
+
+    fn field<'a>(&self, fields: &[&'a str], col: Col) -> &'a str {
+        fields.get(self.index[col as usize]).copied().unwrap_or("")
+    }
+
+    /// 1-based column number, 0 when the file has no such column.
+    fn column_number(&self, col: Col) -> u32 {
+        match self.index[col as usize] {
+            ABSENT => 0,
+            position => position as u32 + 1,
+        }
+    }
+
+    fn column_name(&self, col: Col) -> &str {
+        match self.index[col as usize] {
+            ABSENT => COLUMN_NAMES[col as usize],
+            position => &self.names[position],
+        }
+    }
+}
+
+type Class = (TransactionClass, Component, LineKind);
+
+/// The last raw cell of a column and its symbol.
+#[derive(Clone, Copy)]
+struct SymCache<'a> {
+    raw: &'a str,
+    sym: Sym,
+}
+
+/// The settlement whose rows are being read.
+#[derive(Clone, Copy)]
+struct Open<'a> {
+    /// Index in `SettlementFile::settlements`.
+    index: usize,
+    id: u64,
+    id_text: &'a str,
+    currency: Currency,
+    currency_text: &'a str,
+    start: i64,
+    end: i64,
+    line: u32,
+    sum_minor: i64,
+    line_count: u32,
+    errors_at_open: usize,
+}
+
+#[derive(Clone, Copy)]
+enum State<'a> {
+    BeforeFirstSummary,
+    Open(Open<'a>),
+    /// After a refused summary row (or data before any): rows are skipped until the next
+    /// summary row, whose problem was already reported once.
+    Skipping,
+}
+
+/// Quantity rows of V1 files, keyed by (settlement, transaction type, order, order item).
+type QuantityKey = (u64, Sym, Option<OrderId>, Sym);
+
+struct V1State {
+    amount_types: [Sym; V1_PAIRS.len()],
+    fixed_descriptions: [Sym; V1_PAIRS.len()],
+    quantities: HashMap<QuantityKey, u32>,
+    /// Rows with neither amount nor quantity: (count, first line).
+    empty_rows: (u32, u32),
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    layout: Layout,
+    out: SettlementFile,
+    state: State<'a>,
+    error_count: usize,
+    stopped: bool,
+    rows: u32,
+    fields: Vec<&'a str>,
+    symbols: [SymCache<'a>; COLUMN_COUNT],
+    last_class: ((Sym, Sym, Sym), Class),
+    classes: HashMap<(Sym, Sym, Sym), Class>,
+    last_order_id: (&'a str, Option<OrderId>),
+    last_posted: (&'a str, i64),
+    /// A currency cell text already checked against the open settlement's.
+    last_currency_text: &'a str,
+    slash_order: Option<DateOrder>,
+    v1: Option<V1State>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(file: &'a str, layout: Layout, mut out: SettlementFile) -> Reader<'a> {
+        let v1 = (layout.version == Version::V1).then(|| V1State {
+            amount_types: V1_PAIRS.map(|pair| out.strings.intern(pair.amount_type)),
+            fixed_descriptions: V1_PAIRS.map(|pair| match pair.description {
+                V1Description::Fixed(text) => out.strings.intern(text),
+                _ => Sym::EMPTY,
+            }),
+            quantities: HashMap::new(),
+            empty_rows: (0, 0),
+        });
+        Reader {
+            file,
+            fields: Vec::with_capacity(layout.width),
+            layout,
+            out,
+            state: State::BeforeFirstSummary,
+            error_count: 0,
+            stopped: false,
+            rows: 0,
+            symbols: [SymCache { raw: "", sym: Sym::EMPTY }; COLUMN_COUNT],
+            last_class: ((Sym::EMPTY, Sym::EMPTY, Sym::EMPTY), classify_line("", "", "")),
+            classes: HashMap::new(),
+            last_order_id: ("", None),
+            last_posted: ("", 0),
+            last_currency_text: "",
+            slash_order: None,
+            v1,
+        }
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) {
+        if diagnostic.is_error() {
+            self.error_count += 1;
+        }
+        if self.stopped {
+            return;
+        }
+        if self.out.diagnostics.len() + 1 >= limits::FILE_DIAGNOSTICS_MAX {
+            let message = format!(
+                "too many problems: stopped reading at line {} after {} diagnostics",
+                diagnostic.line,
+                limits::FILE_DIAGNOSTICS_MAX - 1
+            );
+            self.out.diagnostics.push(Diagnostic::error(self.file, diagnostic.line, 0, message));
+            self.stopped = true;
+        } else {
+            self.out.diagnostics.push(diagnostic);
+        }
+    }
+
+    fn line_error(&mut self, line: u32, message: impl Into<String>) {
+        self.push(Diagnostic::error(self.file, line, 0, message));
+    }
+
+    fn field_error(&mut self, line: u32, col: Col, message: impl Into<String>) {
+        let diagnostic = Diagnostic::error(self.file, line, self.layout.column_number(col), message)
+            .with_column_name(self.layout.column_name(col));
+        self.push(diagnostic);
+    }
+
+    fn row(&mut self, number: u32, line: &'a str) {
+        if line.len() > limits::LINE_LENGTH_BYTES_MAX {
+            let message = format!("the line is {} bytes long; at most {} are read", line.len(), limits::LINE_LENGTH_BYTES_MAX);
+            self.line_error(number, message);
+            return;
+        }
+        if line.trim().is_empty() {
+            return;
+        }
+        self.rows += 1;
+        if self.rows > limits::FILE_ROWS_MAX {
+            self.line_error(number, format!("the file has more than {} rows", limits::FILE_ROWS_MAX));
+            self.stopped = true;
+            return;
+        }
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.clear();
+        fields.extend(line.split('\t'));
+        if fields.len() != self.layout.width {
+            let hint = if fields.len() == 1 && line.contains(',') {
+                " (is this line comma-separated?)"
+            } else if fields.len() < self.layout.width {
+                " (a truncated line?)"
+            } else {
+                " (a tab inside a value?)"
+            };
+            let message = format!("expected {} tab-separated fields, found {}{hint}", self.layout.width, fields.len());
+            self.line_error(number, message);
+        } else if !self.layout.field(&fields, Col::TotalAmount).trim().is_empty() {
+            self.summary_row(number, &fields);
+        } else {
+            match self.state {
+                State::Open(open) => self.data_row(number, &fields, open),
+                State::BeforeFirstSummary => {
+                    self.field_error(
+                        number,
+                        Col::TotalAmount,
+                        "data line before any settlement summary row (the first data row of a settlement carries its settlement-id, dates, total-amount and currency)",
+                    );
+                    self.state = State::Skipping;
+                }
+                State::Skipping => {}
+            }
+        }
+        self.fields = fields;
+    }
+
+    fn summary_row(&mut self, number: u32, fields: &[&'a str]) {
+        self.close_settlement();
+        self.last_posted = ("", 0);
+        let errors_before = self.error_count;
+        let id_text = self.layout.field(fields, Col::SettlementId);
+        let id = match parse_settlement_id(id_text) {
+            Ok(id) => Some(id),
+            Err(message) => {
+                self.field_error(number, Col::SettlementId, message);
+                None
+            }
+        };
+        let currency_text = self.layout.field(fields, Col::Currency);
+        let currency = match currency_text.trim() {
+            "" => {
+                self.field_error(number, Col::Currency, "the settlement summary row has no currency");
+                None
+            }
+            code => match Currency::from_code(code) {
+                Ok(currency) => Some(currency),
+                Err(error) => {
+                    self.field_error(number, Col::Currency, error.to_string());
+                    None
+                }
+            },
+        };
+        let total = currency.and_then(|currency| self.amount(number, fields, Col::TotalAmount, currency).ok().flatten());
+        let start = self.summary_date(number, fields, Col::SettlementStartDate, true);
+        let end = self.summary_date(number, fields, Col::SettlementEndDate, true);
+        let deposit = self.summary_date(number, fields, Col::DepositDate, false);
+        if let (Some(start), Some(end)) = (start, end) {
+            if end < start {
+                self.field_error(number, Col::SettlementEndDate, "settlement-end-date is before settlement-start-date");
+            }
+        }
+        let transaction_columns = std::iter::once(&Col::TransactionType).chain(self.layout.version.amount_columns());
+        if let Some(col) = transaction_columns.copied().find(|col| !self.layout.field(fields, *col).trim().is_empty()) {
+            self.field_error(
+                number,
+                col,
+                "a row with total-amount filled is a settlement summary row and must not also carry a transaction",
+            );
+        }
+        if let Some(id) = id {
+            if let Some(earlier) = self.out.settlements.iter().find(|header| header.settlement_id == id) {
+                let message = format!("settlement {id} appears twice in this file (summary rows on lines {} and {number})", earlier.line);
+                self.field_error(number, Col::SettlementId, message);
+            }
+        }
+        let (Some(id), Some(currency), Some(total), Some(start), Some(end), Some(deposit)) =
+            (id, currency, total, start, end, deposit)
+        else {
+            self.state = State::Skipping;
+            return;
+        };
+        if self.error_count > errors_before {
+            self.state = State::Skipping;
+            return;
+        }
+        self.out.settlements.push(SettlementHeader {
+            settlement_id: id,
+            line: number,
+            start_utc_seconds: start,
+            end_utc_seconds: end,
+            deposit_utc_seconds: deposit,
+            total_minor: total,
+            currency,
+            lines_sum_minor: 0,
+            line_count: 0,
+        });
+        self.last_currency_text = currency_text;
+        self.state = State::Open(Open {
+            index: self.out.settlements.len() - 1,
+            id,
+            id_text,
+            currency,
+            currency_text,
+            start,
+            end,
+            line: number,
+            sum_minor: 0,
+            line_count: 0,
+            errors_at_open: self.error_count,
+        });
+    }
+
+    /// A summary row's date: `None` when refused; `Some(None)` for an empty optional date.
+    fn summary_date<T: FromInstant>(&mut self, number: u32, fields: &[&'a str], col: Col, required: bool) -> Option<T> {
+        let text = self.layout.field(fields, col);
+        if text.trim().is_empty() {
+            if required {
+                self.field_error(number, col, format!("the settlement summary row has no {}", COLUMN_NAMES[col as usize]));
+                return None;
+            }
+            return T::empty();
+        }
+        match dates::parse_instant(text) {
+            Ok(seconds) => Some(T::from_instant(seconds)),
+            Err(error) => {
+                self.field_error(number, col, error.to_string());
+                None
+            }
+        }
+    }
+
+    fn close_settlement(&mut self) {
+        let State::Open(open) = std::mem::replace(&mut self.state, State::Skipping) else {
+            return;
+        };
+        let header = &mut self.out.settlements[open.index];
+        header.lines_sum_minor = open.sum_minor;
+        header.line_count = open.line_count;
+        if header.is_consistent() || self.error_count > open.errors_at_open {
+            return;
+        }
+        let exponent = header.currency.exponent();
+        let money = |amount_minor: i64| format!("{} {}", format_minor(amount_minor, exponent), header.currency);
+        let message = format!(
+            "settlement {} is inconsistent: total-amount {}, lines sum to {}, difference {}",
+            header.settlement_id,
+            money(header.total_minor),
+            money(header.lines_sum_minor),
+            money(header.difference_minor()),
+        );
+        let diagnostic = Diagnostic::warning(self.file, open.line, self.layout.column_number(Col::TotalAmount), message)
+            .with_column_name(self.layout.column_name(Col::TotalAmount));
+        self.push(diagnostic);
+    }
+
+    fn data_row(&mut self, number: u32, fields: &[&'a str], open: Open<'a>) {
+        let errors_before = self.error_count;
+        self.check_settlement_id(number, fields, &open);
+        self.check_currency(number, fields, &open);
+        let posted = self.posted(number, fields, &open);
+        let quantity = self.quantity(number, fields);
+        let line = SettlementLine {
+            settlement_id: open.id,
+            line: number,
+            transaction_type: self.sym(fields, Col::TransactionType),
+            order_id: self.order_id(fields),
+            merchant_order_id: self.sym(fields, Col::MerchantOrderId),
+            adjustment_id: self.sym(fields, Col::AdjustmentId),
+            shipment_id: self.sym(fields, Col::ShipmentId),
+            marketplace: self.sym(fields, Col::MarketplaceName),
+            amount_type: Sym::EMPTY,
+            amount_description: Sym::EMPTY,
+            amount_minor: 0,
+            currency: open.currency,
+            fulfillment: self.sym(fields, Col::FulfillmentId),
+            posted_utc_seconds: posted.unwrap_or(0),
+            order_item_code: self.sym(fields, Col::OrderItemCode),
+            sku: self.sym(fields, Col::Sku),
+            quantity,
+            promotion_id: self.sym(fields, Col::PromotionId),
+            transaction: TransactionClass::Other,
+            component: Component::Other,
+            kind: LineKind::Transaction,
+        };
+        match self.layout.version {
+            Version::V2 => {
+                let amount = match self.amount(number, fields, Col::Amount, open.currency) {
+                    Ok(Some(amount)) => Some(amount),
+                    Ok(None) => {
+                        self.field_error(number, Col::Amount, "empty amount");
+                        None
+                    }
+                    Err(()) => None,
+                };
+                let amount_type = self.sym(fields, Col::AmountType);
+                let amount_description = self.sym(fields, Col::AmountDescription);
+                if self.error_count > errors_before {
+                    return;
+                }
+                let amount_minor = amount.expect("no error means an amount");
+                self.add_line(SettlementLine { amount_type, amount_description, amount_minor, ..line });
+            }
+            Version::V1 => self.v1_lines(number, fields, open, line, errors_before),
+        }
+    }
+
+    fn v1_lines(&mut self, number: u32, fields: &[&'a str], open: Open<'a>, line: SettlementLine, errors_before: usize) {
+        let mut amounts = [None; V1_PAIRS.len()];
+        for (slot, pair) in amounts.iter_mut().zip(&V1_PAIRS) {
+            *slot = self.amount(number, fields, pair.amount, open.currency).ok().flatten();
+        }
+        if self.error_count > errors_before {
+            return;
+        }
+        let v1 = self.v1.as_mut().expect("V1 layout has V1 state");
+        if amounts.iter().all(Option::is_none) {
+            if line.quantity > 0 {
+                let key = (open.id, line.transaction_type, line.order_id, line.order_item_code);
+                *v1.quantities.entry(key).or_insert(0) += line.quantity;
+            } else {
+                if v1.empty_rows.0 == 0 {
+                    v1.empty_rows.1 = number;
+                }
+                v1.empty_rows.0 += 1;
+            }
+            return;
+        }
+        let amount_types = v1.amount_types;
+        let fixed_descriptions = v1.fixed_descriptions;
+        for (index, (amount, pair)) in amounts.iter().zip(&V1_PAIRS).enumerate() {
+            let Some(amount_minor) = *amount else {
+                continue;
+            };
+            let amount_description = match pair.description {
+                V1Description::Column(col) => self.sym(fields, col),
+                V1Description::Fixed(_) => fixed_descriptions[index],
+                V1Description::ColumnOrTransactionType(col) => match self.sym(fields, col) {
+                    Sym::EMPTY => line.transaction_type,
+                    description => description,
+                },
+                V1Description::TransactionType => line.transaction_type,
+            };
+            let amount_type = amount_types[index];
+            self.add_line(SettlementLine { amount_type, amount_description, amount_minor, ..line.clone() });
+        }
+    }
+
+    /// Classifies, adds to the open settlement's sum and keeps the line.
+    fn add_line(&mut self, mut line: SettlementLine) {
+        (line.transaction, line.component, line.kind) =
+            self.classify((line.transaction_type, line.amount_type, line.amount_description));
+        let State::Open(open) = &mut self.state else {
+            unreachable!("lines are added to an open settlement");
+        };
+        let Some(sum) = open.sum_minor.checked_add(line.amount_minor) else {
+            let message = format!("the lines of settlement {} sum beyond the range tieout can hold", open.id);
+            self.line_error(line.line, message);
+            return;
+        };
+        open.sum_minor = sum;
+        open.line_count += 1;
+        self.out.lines.push(line);
+    }
+
+    fn check_settlement_id(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) {
+        let text = self.layout.field(fields, Col::SettlementId);
+        if text == open.id_text {
+            return;
+        }
+        match parse_settlement_id(text) {
+            Ok(id) if id == open.id => {}
+            Ok(id) => {
+                let message = format!(
+                    "settlement-id {id} differs from {}, the settlement whose summary row is line {}",
+                    open.id, open.line
+                );
+                self.field_error(number, Col::SettlementId, message);
+            }
+            Err(message) => self.field_error(number, Col::SettlementId, message),
+        }
+    }
+
+    fn check_currency(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) {
+        let text = self.layout.field(fields, Col::Currency);
+        if text.is_empty() || text == self.last_currency_text || text == open.currency_text {
+            return;
+        }
+        let code = text.trim();
+        if code.is_empty() {
+            return;
+        }
+        match Currency::from_code(code) {
+            Ok(currency) if currency == open.currency => self.last_currency_text = text,
+            Ok(currency) => {
+                let message = format!("currency {currency} differs from the settlement's {}", open.currency);
+                self.field_error(number, Col::Currency, message);
+            }
+            Err(error) => self.field_error(number, Col::Currency, error.to_string()),
+        }
+    }
+
+    /// The line's time: posted-date-time, else posted-date (see the module documentation).
+    fn posted(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) -> Option<i64> {
+        let date_time = self.layout.field(fields, Col::PostedDateTime);
+        let (col, text) = if date_time.trim().is_empty() {
+            (Col::PostedDate, self.layout.field(fields, Col::PostedDate))
+        } else {
+            (Col::PostedDateTime, date_time)
+        };
+        if text == self.last_posted.0 && !text.is_empty() {
+            return Some(self.last_posted.1);
+        }
+        if text.trim().is_empty() {
+            let message = match self.layout.version {
+                Version::V2 => "posted-date-time and posted-date are both empty",
+                Version::V1 => "empty posted-date",
+            };
+            self.field_error(number, col, message);
+            return None;
+        }
+        let parsed = match col {
+            Col::PostedDateTime => dates::parse_instant(text),
+            _ => self.posted_date(text, open),
+        };
+        match parsed {
+            Ok(seconds) => {
+                self.last_posted = (text, seconds);
+                Some(seconds)
+            }
+            Err(error) => {
+                self.field_error(number, col, error.to_string());
+                None
+            }
+        }
+    }
+
+    fn posted_date(&mut self, text: &str, open: &Open<'a>) -> Result<i64, DateError> {
+        if self.slash_order.is_none() {
+            self.slash_order = dates::slash_date_order(text);
+        }
+        match self.slash_order {
+            Some(order) => dates::parse_instant_ordered(text, order),
+            None => dates::parse_instant_near(text, open.start, open.end),
+        }
+    }
+
+    fn quantity(&mut self, number: u32, fields: &[&'a str]) -> u32 {
+        let text = self.layout.field(fields, Col::QuantityPurchased).trim();
+        if text.is_empty() {
+            return 0;
+        }
+        match text.parse::<u32>() {
+            Ok(quantity) => quantity,
+            Err(_) => {
+                self.field_error(number, Col::QuantityPurchased, format!("'{text}' is not a whole number of units"));
+                0
+            }
+        }
+    }
+
+    /// Reads an amount cell; `Ok(None)` when empty, `Err(())` when refused (reported).
+    fn amount(&mut self, number: u32, fields: &[&'a str], col: Col, currency: Currency) -> Result<Option<i64>, ()> {
+        let text = self.layout.field(fields, col);
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match parse_amount(text, currency.exponent()) {
+            Ok(amount) => Ok(Some(amount)),
+            Err(AmountError::Empty) => Ok(None),
+            Err(error) => {
+                self.field_error(number, col, error.to_string());
+                Err(())
+            }
+        }
+    }
+
+    fn order_id(&mut self, fields: &[&'a str]) -> Option<OrderId> {
+        let text = self.layout.field(fields, Col::OrderId);
+        if text != self.last_order_id.0 {
+            self.last_order_id = (text, OrderId::parse(text));
+        }
+        self.last_order_id.1.clone()
+    }
+
+    /// The symbol of a text cell (trimmed), reusing the column's last one when repeated.
+    fn sym(&mut self, fields: &[&'a str], col: Col) -> Sym {
+        let raw = self.layout.field(fields, col);
+        let cache = &mut self.symbols[col as usize];
+        if raw == cache.raw {
+            return cache.sym;
+        }
+        let text = raw.trim();
+        let sym = if text.is_empty() {
+            Sym::EMPTY
+        } else if self.out.strings.len() + 1 >= limits::INTERNED_STRINGS_MAX {
+            // Unreachable for real files; refuse rather than let the interner panic.
+            if !self.stopped {
+                self.push(Diagnostic::error(self.file, 0, 0, "too many distinct texts in one file"));
+                self.stopped = true;
+            }
+            return Sym::EMPTY;
+        } else {
+            self.out.strings.intern(text)
+        };
+        self.symbols[col as usize] = SymCache { raw, sym };
+        sym
+    }
+
+    fn classify(&mut self, key: (Sym, Sym, Sym)) -> Class {
+        if key == self.last_class.0 {
+            return self.last_class.1;
+        }
+        let strings = &self.out.strings;
+        let class = *self.classes.entry(key).or_insert_with(|| {
+            classify_line(strings.resolve(key.0), strings.resolve(key.1), strings.resolve(key.2))
+        });
+        self.last_class = (key, class);
+        class
+    }
+
+    fn finish(mut self) -> SettlementFile {
+        self.close_settlement();
+        if let Some(v1) = self.v1.take() {
+            if !v1.quantities.is_empty() {
+                for line in self.out.lines.iter_mut().filter(|line| line.quantity == 0) {
+                    let key = (line.settlement_id, line.transaction_type, line.order_id.clone(), line.order_item_code);
+                    if let Some(quantity) = v1.quantities.get(&key) {
+                        line.quantity = *quantity;
+                    }
+                }
+            }
+            let (count, first) = v1.empty_rows;
+            if count > 0 {
+                let message = format!("{count} row(s) carry neither an amount nor a quantity and were ignored (the first is line {first})");
+                self.push(Diagnostic::warning(self.file, first, 0, message));
+            }
+        }
+        if self.rows == 0 {
+            self.push(Diagnostic::error(self.file, 0, 0, "the file has a header line but no data rows"));
+        }
+        self.out
+    }
+}
+
+/// Summary dates are required (`i64`) or optional (`Option<i64>`).
+trait FromInstant: Sized {
+    fn from_instant(seconds: i64) -> Self;
+    /// The value of an empty optional cell.
+    fn empty() -> Option<Self>;
+}
+
+impl FromInstant for i64 {
+    fn from_instant(seconds: i64) -> Self {
+        seconds
+    }
+    fn empty() -> Option<Self> {
+        None
+    }
+}
+
+impl FromInstant for Option<i64> {
+    fn from_instant(seconds: i64) -> Self {
+        Some(seconds)
+    }
+    fn empty() -> Option<Self> {
+        Some(None)
+    }
+}
+
+fn parse_settlement_id(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("missing settlement-id".to_owned());
+    }
+    if !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(format!("settlement-id '{text}' is not a number"));
+    }
+    text.parse().map_err(|_| format!("settlement-id '{text}' is too long"))
+}
+
+/// `parse_amount_minor(text, NumberStyle::PerValue, exponent)`, with a fast path for the
+/// shape nearly every cell has (`-12.34`, `5,05`, `100`).
+fn parse_amount(text: &str, exponent: u8) -> Result<i64, AmountError> {
+    match fast_amount(text.as_bytes(), exponent) {
+        Some(amount) => Ok(amount),
+        None => parse_amount_minor(text, NumberStyle::PerValue, exponent),
+    }
+}
+
+/// An optional `-`, 1 to 12 digits, then optionally one `.` or `,` and 1 or 2 digits
+/// (never 3: `1.234` is ambiguous and left to the full rule), no more decimals than the
+/// currency has. Anything else is `None`, for the full parser to accept or explain.
+fn fast_amount(bytes: &[u8], exponent: u8) -> Option<i64> {
+    let (negative, body) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let integer_digits = body.iter().take_while(|byte| byte.is_ascii_digit()).count();
+    if integer_digits == 0 || integer_digits > 12 {
+        return None;
+    }
+    let fraction = match &body[integer_digits..] {
+        [] => &[][..],
+        [b'.' | b',', fraction @ ..] => fraction,
+        _ => return None,
+    };
+    if fraction.len() > 2 || fraction.len() > usize::from(exponent) || !fraction.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if body.len() > integer_digits && fraction.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for byte in body[..integer_digits].iter().chain(fraction) {
+        value = value * 10 + i64::from(byte - b'0');
+    }
+    for _ in fraction.len()..usize::from(exponent) {
+        value *= 10;
+    }
+    if value > limits::AMOUNT_MINOR_ABS_MAX {
+        return None;
+    }
+    Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests;
