@@ -330,14 +330,16 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
 /// Finds lines whose fingerprint repeats an earlier one. Sorting (fingerprint, position)
 /// pairs beats a hash set of millions of entries.
 fn find_duplicates(lines: &[LineFacts]) -> (Vec<Duplicate>, Vec<bool>) {
-    let mut keys: Vec<(u64, u64, u32, usize)> =
-        lines.iter().enumerate().map(|(i, l)| (l.fingerprint, l.settlement_id, l.line, i)).collect();
+    // (fingerprint, settlement, line, line id, index): the line id breaks ties between
+    // lines of one file row (a V1 row can hold several amounts).
+    let mut keys: Vec<(u64, u64, u32, i64, usize)> =
+        lines.iter().enumerate().map(|(i, l)| (l.fingerprint, l.settlement_id, l.line, l.line_id, i)).collect();
     keys.sort_unstable();
     let mut duplicates = Vec::new();
     let mut is_duplicate = vec![false; lines.len()];
     for group in keys.chunk_by(|a, b| a.0 == b.0) {
-        let first = lines[group[0].3].line_id;
-        for &(_, _, _, index) in &group[1..] {
+        let first = lines[group[0].4].line_id;
+        for &(_, _, _, _, index) in &group[1..] {
             is_duplicate[index] = true;
             duplicates.push(Duplicate { line_id: lines[index].line_id, first_line_id: first });
         }
@@ -572,4 +574,233 @@ pub fn explain(result: &OrderResult) -> Vec<String> {
         ));
     }
     reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::Component::*;
+    use crate::records::TransactionClass::{Order as Sale, Refund};
+    use proptest::prelude::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    fn id(n: u64) -> OrderId {
+        OrderId::Amazon(11_100_000_000_000_000 + n)
+    }
+
+    #[derive(Debug)]
+    struct World {
+        input: ReconcileInput,
+        store: Sym,
+        marketplace: Sym,
+        next_line: i64,
+    }
+
+    impl World {
+        fn new() -> World {
+            let mut input = ReconcileInput::default();
+            let store = input.strings.intern("acme-us");
+            let marketplace = input.strings.intern("amazon.com");
+            World { input, store, marketplace, next_line: 1 }
+        }
+
+        fn order(&mut self, n: u64, status: OrderStatus, ship: Option<u32>, amount: i64, refunded: Option<i64>) {
+            self.input.orders.push(OrderFacts {
+                order_id: id(n),
+                store: self.store,
+                marketplace: self.marketplace,
+                status,
+                purchase_date: day(1),
+                ship_date: ship.map(day),
+                currency: Currency::USD,
+                amount_minor: amount,
+                refunded_minor: refunded,
+            });
+        }
+
+        fn line(&mut self, n: u64, transaction: TransactionClass, component: Component, amount: i64) {
+            let line_id = self.next_line;
+            self.next_line += 1;
+            self.input.lines.push(LineFacts {
+                line_id,
+                settlement_id: 1,
+                line: line_id as u32 + 1,
+                order_id: id(n),
+                store: self.store,
+                marketplace: self.marketplace,
+                currency: Currency::USD,
+                transaction,
+                component,
+                amount_minor: amount,
+                quantity: 1,
+                item: n,
+                // Distinct unless a test repeats a line on purpose.
+                fingerprint: (n << 20) ^ (line_id as u64),
+                posted_date: day(5),
+            });
+        }
+
+        /// A normally settled sale: principal, 15 % commission, FBA fee 3.22.
+        fn settled(&mut self, n: u64, principal: i64) {
+            self.line(n, Sale, Principal, principal);
+            self.line(n, Sale, Commission, -div_round_half_away(principal as i128 * 1500, 10_000) as i64);
+            self.line(n, Sale, FbaPerUnitFee, -322);
+        }
+    }
+
+    fn config() -> ReconcileConfig {
+        ReconcileConfig {
+            fee_schedules: vec![FeeScheduleRule {
+                store: None,
+                marketplace: Some("Amazon.com".into()),
+                schedule: FeeSchedule { referral_rate_basis_points: 1500, fba_fee_per_unit_minor: Some(322), tolerance_minor: 0 },
+            }],
+            amount_tolerance_minor: 0,
+            as_of: day(31),
+        }
+    }
+
+    fn check(world: World, expect: &[(u64, Category, &str)]) {
+        let mut input = world.input;
+        let result = reconcile(&mut input, &config());
+        let got: Vec<(OrderId, Category, String)> =
+            result.orders.iter().map(|o| (o.order_id.clone(), o.category, o.flags.names())).collect();
+        let want: Vec<(OrderId, Category, String)> =
+            expect.iter().map(|(n, c, flags)| (id(*n), *c, (*flags).to_owned())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn every_category() {
+        let mut w = World::new();
+        w.order(1, OrderStatus::Shipped, Some(3), 10_000, None);
+        w.settled(1, 10_000);
+        w.order(2, OrderStatus::Unshipped, None, 5_000, None);
+        w.order(3, OrderStatus::Shipped, Some(10), 5_000, None);
+        w.settled(4, 7_000); // order 4 unknown to the ERP
+        w.order(5, OrderStatus::Cancelled, None, 2_000, None);
+        w.settled(5, 2_000);
+        w.order(6, OrderStatus::Shipped, Some(3), 3_000, None);
+        w.settled(6, 3_000);
+        let duplicate = w.input.lines.last().unwrap().clone();
+        w.input.lines.push(LineFacts { line_id: 999, line: 999, settlement_id: 2, ..duplicate });
+        w.order(7, OrderStatus::Shipped, Some(3), 4_000, None);
+        w.settled(7, 4_000);
+        w.line(7, Refund, Principal, -4_000);
+        w.order(8, OrderStatus::Shipped, Some(3), 4_000, None);
+        w.settled(8, 3_900);
+        w.order(9, OrderStatus::Shipped, Some(3), 4_000, None);
+        w.line(9, Sale, Principal, 4_000);
+        w.line(9, Sale, Commission, -601); // 600 expected
+        w.order(10, OrderStatus::Refunded, Some(3), 4_000, None);
+        w.settled(10, 4_000);
+        w.line(10, Refund, Principal, -4_000);
+        w.order(11, OrderStatus::Shipped, Some(3), 4_000, Some(1_000));
+        w.settled(11, 4_000);
+        w.line(11, Refund, Principal, -1_000);
+        w.order(12, OrderStatus::Cancelled, None, 4_000, None);
+        check(
+            w,
+            &[
+                (1, Category::Matched, ""),
+                (2, Category::NotDue, "not_due"),
+                (3, Category::ShippedNotSettled, "shipped_not_settled"),
+                (4, Category::SettledNotInOrders, "settled_not_in_orders"),
+                (5, Category::CancelledButSettled, "cancelled_but_settled"),
+                (6, Category::DuplicateSettlementLine, "duplicate_settlement_line|fee_anomaly"),
+                (7, Category::RefundedNotWrittenOff, "refunded_not_written_off"),
+                (8, Category::AmountMismatch, "amount_mismatch"),
+                (9, Category::FeeAnomaly, "fee_anomaly"),
+                (10, Category::Matched, ""),
+                (11, Category::Matched, ""),
+                (12, Category::NotDue, "not_due"),
+            ],
+        );
+    }
+
+    #[test]
+    fn days_since_ship_and_explanations() {
+        let mut w = World::new();
+        w.order(3, OrderStatus::Shipped, Some(10), 5_000, None);
+        w.order(8, OrderStatus::Shipped, Some(3), 4_000, None);
+        w.settled(8, 3_900);
+        let mut input = w.input;
+        let result = reconcile(&mut input, &config());
+        assert_eq!(result.orders[0].days_since_ship, Some(21));
+        assert_eq!(explain(&result.orders[0]), vec!["shipped 21 day(s) before the as-of date and not yet settled"]);
+        assert_eq!(
+            explain(&result.orders[1]),
+            vec!["settled sales 39.00 USD differ from the order amount 40.00 USD by -1.00 USD"]
+        );
+    }
+
+    #[test]
+    fn no_schedule_no_fee_check() {
+        let mut w = World::new();
+        w.order(9, OrderStatus::Shipped, Some(3), 4_000, None);
+        w.line(9, Sale, Principal, 4_000);
+        w.line(9, Sale, Commission, -3_000);
+        let mut input = w.input;
+        let mut config = config();
+        config.fee_schedules.clear();
+        assert_eq!(reconcile(&mut input, &config).orders[0].category, Category::Matched);
+    }
+
+    #[test]
+    fn precedence_is_the_declared_order() {
+        let mut flags = Flags::default();
+        flags.set(Category::FeeAnomaly);
+        flags.set(Category::AmountMismatch);
+        assert_eq!(flags.primary(), Category::AmountMismatch);
+        flags.set(Category::SettledNotInOrders);
+        assert_eq!(flags.primary(), Category::SettledNotInOrders);
+        assert_eq!(Flags::default().primary(), Category::Matched);
+        for category in Category::ALL {
+            assert_eq!(Category::from_name(category.name()), Some(category));
+            assert_eq!(Category::from_code(category.code()), Some(category));
+        }
+    }
+
+    /// Builds a random world: orders with random statuses and random settled lines,
+    /// including repeated fingerprints.
+    fn arbitrary_world() -> impl Strategy<Value = World> {
+        let order = (0u64..40, 0u8..6, proptest::option::of(1u32..28), 0i64..20_000, proptest::option::of(0i64..5_000));
+        let line = (0u64..45, prop::bool::ANY, 0u8..4, -20_000i64..20_000, 0u64..6);
+        (prop::collection::vec(order, 0..30), prop::collection::vec(line, 0..80)).prop_map(|(orders, lines)| {
+            let mut w = World::new();
+            let mut seen = std::collections::HashSet::new();
+            for (n, status, ship, amount, refunded) in orders {
+                if seen.insert(n) {
+                    w.order(n, OrderStatus::from_code(status + 1).unwrap(), ship, amount, refunded);
+                }
+            }
+            for (n, refund, component, amount, fingerprint) in lines {
+                let component = [Principal, Commission, FbaPerUnitFee, Shipping][component as usize];
+                w.line(n, if refund { Refund } else { Sale }, component, amount);
+                w.input.lines.last_mut().unwrap().fingerprint = fingerprint;
+                w.input.lines.last_mut().unwrap().settlement_id = fingerprint % 3;
+            }
+            w
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn same_input_in_any_order_gives_the_same_result(world in arbitrary_world(), seed in any::<u64>()) {
+            let mut input = world.input;
+            let expected = reconcile(&mut input.clone(), &config());
+            // A deterministic shuffle of both orders and lines.
+            let mut state = seed | 1;
+            let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            for i in (1..input.orders.len()).rev() { let j = (next() % (i as u64 + 1)) as usize; input.orders.swap(i, j); }
+            for i in (1..input.lines.len()).rev() { let j = (next() % (i as u64 + 1)) as usize; input.lines.swap(i, j); }
+            let shuffled = reconcile(&mut input, &config());
+            prop_assert_eq!(&shuffled, &expected);
+            // Matched plus unmatched is the whole: every line counted once.
+            prop_assert_eq!(expected.orders.iter().map(|o| o.line_count as usize).sum::<usize>(), input.lines.len());
+        }
+    }
 }

@@ -631,9 +631,9 @@ impl<'a> Reader<'a> {
             },
         };
         let total = currency.and_then(|currency| self.amount(number, fields, Col::TotalAmount, currency).ok().flatten());
-        let start = self.summary_date(number, fields, Col::SettlementStartDate, true);
-        let end = self.summary_date(number, fields, Col::SettlementEndDate, true);
-        let deposit = self.summary_date(number, fields, Col::DepositDate, false);
+        let start = self.summary_date(number, fields, Col::SettlementStartDate, true).ok().flatten();
+        let end = self.summary_date(number, fields, Col::SettlementEndDate, true).ok().flatten();
+        let deposit = self.summary_date(number, fields, Col::DepositDate, false).ok();
         if let (Some(start), Some(end)) = (start, end) {
             if end < start {
                 self.field_error(number, Col::SettlementEndDate, "settlement-end-date is before settlement-start-date");
@@ -690,21 +690,22 @@ impl<'a> Reader<'a> {
         });
     }
 
-    /// A summary row's date: `None` when refused; `Some(None)` for an empty optional date.
-    fn summary_date<T: FromInstant>(&mut self, number: u32, fields: &[&'a str], col: Col, required: bool) -> Option<T> {
+    /// A summary row's date: `Ok(None)` when empty and optional; `Err(())` when refused
+    /// (reported), including empty and required.
+    fn summary_date(&mut self, number: u32, fields: &[&'a str], col: Col, required: bool) -> Result<Option<i64>, ()> {
         let text = self.layout.field(fields, col);
         if text.trim().is_empty() {
             if required {
                 self.field_error(number, col, format!("the settlement summary row has no {}", COLUMN_NAMES[col as usize]));
-                return None;
+                return Err(());
             }
-            return T::empty();
+            return Ok(None);
         }
         match dates::parse_instant(text) {
-            Ok(seconds) => Some(T::from_instant(seconds)),
+            Ok(seconds) => Ok(Some(seconds)),
             Err(error) => {
                 self.field_error(number, col, error.to_string());
-                None
+                Err(())
             }
         }
     }
@@ -1022,31 +1023,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Summary dates are required (`i64`) or optional (`Option<i64>`).
-trait FromInstant: Sized {
-    fn from_instant(seconds: i64) -> Self;
-    /// The value of an empty optional cell.
-    fn empty() -> Option<Self>;
-}
-
-impl FromInstant for i64 {
-    fn from_instant(seconds: i64) -> Self {
-        seconds
-    }
-    fn empty() -> Option<Self> {
-        None
-    }
-}
-
-impl FromInstant for Option<i64> {
-    fn from_instant(seconds: i64) -> Self {
-        Some(seconds)
-    }
-    fn empty() -> Option<Self> {
-        Some(None)
-    }
-}
-
 fn parse_settlement_id(text: &str) -> Result<u64, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -1103,5 +1079,3 @@ fn fast_amount(bytes: &[u8], exponent: u8) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
-#[cfg(test)]
-mod tests;
