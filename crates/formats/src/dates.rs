@@ -111,9 +111,17 @@ enum SlashRule {
 
 #[derive(Clone, Copy)]
 enum DatePart {
-    Ymd { year: i64, month: u32, day: u32 },
+    Ymd {
+        year: i64,
+        month: u32,
+        day: u32,
+    },
     /// `first/second/year`, order unknown.
-    Slash { first: u32, second: u32, year: i64 },
+    Slash {
+        first: u32,
+        second: u32,
+        year: i64,
+    },
 }
 
 fn parse(text: &str, rule: SlashRule) -> Result<i64, DateError> {
@@ -126,8 +134,7 @@ fn parse(text: &str, rule: SlashRule) -> Result<i64, DateError> {
     let date = read_date(&mut cursor).ok_or_else(unrecognized)?;
     let seconds_of_day = read_time_and_zone(&mut cursor, trimmed)?;
     let instant = |year: i64, month: u32, day: u32| -> Result<i64, DateError> {
-        check_date(year, month, day)
-            .map_err(|reason| DateError::NonExistent { text: trimmed.to_owned(), reason })?;
+        check_date(year, month, day).map_err(|reason| DateError::NonExistent { text: trimmed.to_owned(), reason })?;
         Ok(days_from_civil(year, month, day) * SECONDS_PER_DAY + seconds_of_day)
     };
     let (first, second, year) = match date {
@@ -136,7 +143,8 @@ fn parse(text: &str, rule: SlashRule) -> Result<i64, DateError> {
     };
     let day_first = instant(year, second, first);
     let month_first = instant(year, first, second);
-    let ambiguous = |day_first: i64, month_first: i64| DateError::Ambiguous { text: trimmed.to_owned(), day_first, month_first };
+    let ambiguous =
+        |day_first: i64, month_first: i64| DateError::Ambiguous { text: trimmed.to_owned(), day_first, month_first };
     match rule {
         SlashRule::Ordered(DateOrder::DayFirst) => day_first,
         SlashRule::Ordered(DateOrder::MonthFirst) => month_first,
@@ -298,15 +306,22 @@ fn read_zone(zone: &[u8], text: &str) -> Result<i64, DateError> {
         _ if zone.eq_ignore_ascii_case(b"UTC") || zone.eq_ignore_ascii_case(b"GMT") => hours(0),
         _ if zone.eq_ignore_ascii_case(b"PST") => hours(-8),
         _ if zone.eq_ignore_ascii_case(b"PDT") => hours(-7),
-        _ => Err(DateError::UnknownZone {
-            text: text.to_owned(),
-            zone: String::from_utf8_lossy(zone).into_owned(),
-        }),
+        _ => Err(DateError::UnknownZone { text: text.to_owned(), zone: String::from_utf8_lossy(zone).into_owned() }),
     }
 }
 
 const MONTH_NAMES: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -358,7 +373,9 @@ mod tests {
 
     fn check(text: &str, expect: Result<i64, &str>) {
         match (parse_instant(text), expect) {
-            (Ok(got), Ok(want)) => assert_eq!(got, want, "{text:?}: got {}, want {}", format_instant(got), format_instant(want)),
+            (Ok(got), Ok(want)) => {
+                assert_eq!(got, want, "{text:?}: got {}, want {}", format_instant(got), format_instant(want))
+            }
             (Err(error), Err(fragment)) => {
                 let message = error.to_string();
                 assert!(message.contains(fragment), "{text:?}: error {message:?} lacks {fragment:?}");
