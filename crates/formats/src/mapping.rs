@@ -402,7 +402,11 @@ impl Validator<'_> {
             None => b',',
             Some(value) => {
                 if format == Some(FileKind::Xlsx) {
-                    return self.error(value.span(), "source.delimiter", "is for CSV files, and `source.format` is \"xlsx\"");
+                    return self.error(
+                        value.span(),
+                        "source.delimiter",
+                        "is for CSV files, and `source.format` is \"xlsx\"",
+                    );
                 }
                 let mut chars = value.get_ref().chars();
                 match (chars.next(), chars.next()) {
@@ -450,7 +454,10 @@ impl Validator<'_> {
                     return self.error(
                         value.span(),
                         "source.date_format",
-                        format!("'{}' is not a chrono strftime format (e.g. \"%d.%m.%Y\", \"%Y/%m/%d %H:%M\")", value.get_ref()),
+                        format!(
+                            "'{}' is not a chrono strftime format (e.g. \"%d.%m.%Y\", \"%Y/%m/%d %H:%M\")",
+                            value.get_ref()
+                        ),
                     );
                 }
                 Some(value.into_inner())
@@ -569,12 +576,7 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     if line.starts_with('[') {
         return Some(table_of(line));
     }
-    let table = text[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(table_of);
+    let table = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).map(table_of);
     let key = line.split_once('=').map(|(key, _)| key.trim().to_owned()).filter(|key| !key.is_empty());
     match (table, key) {
         (Some(table), Some(key)) => Some(format!("{table}.{key}")),
@@ -651,16 +653,6 @@ refunded_amount = "Erstattet"
         assert_eq!(mapping.source.header_row, 1);
         assert_eq!(mapping.source.number_style, NumberStyle::Dot);
         assert_eq!(mapping.columns.amount, AmountColumns::Total("total".into()));
-        assert_eq!(mapping.columns.discount_headers_for_test(), Vec::<&str>::new());
-    }
-
-    impl Columns {
-        fn discount_headers_for_test(&self) -> Vec<&str> {
-            match &self.amount {
-                AmountColumns::Components { discounts, .. } => discounts.iter().map(String::as_str).collect(),
-                AmountColumns::Total(_) => Vec::new(),
-            }
-        }
     }
 
     /// (mapping text, line, column, message fragment)
@@ -671,28 +663,109 @@ refunded_amount = "Erstattet"
         assert_eq!(error.file, "m.toml");
     }
 
-    const COLUMNS: &str = "[columns]\norder_id = \"no\"\npurchase_date = \"date\"\nstatus = \"st\"\namount = \"total\"\n";
+    const COLUMNS: &str =
+        "[columns]\norder_id = \"no\"\npurchase_date = \"date\"\nstatus = \"st\"\namount = \"total\"\n";
 
     #[test]
     fn errors_name_the_key() {
-        check_error(&format!("[source]\ncurrency = \"USD\"\nnumber_stile = \"dot\"\n{COLUMNS}"), 3, 1, "`source.number_stile`: unknown field `number_stile`");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nnumber_style = \"dots\"\n{COLUMNS}"), 3, 16, "`source.number_style`: unknown variant `dots`");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nformat = \"xls\"\n{COLUMNS}"), 3, 10, "`source.format`: unknown variant `xls`");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nheader_row = 0\n{COLUMNS}"), 3, 14, "`source.header_row`: 0 is not a row number");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nheader_row = \"2\"\n{COLUMNS}"), 3, 14, "`source.header_row`: invalid type: string");
-        check_error(&format!("[source]\ncurrency = \"USD\"\ndelimiter = \";;\"\n{COLUMNS}"), 3, 13, "`source.delimiter`: ';;' is not one ASCII character");
-        check_error(&format!("[source]\ncurrency = \"XYZ\"\n{COLUMNS}"), 2, 12, "`source.currency`: unknown currency code 'XYZ'");
-        check_error(&format!("[source]\ncurrency = \"USD\"\ndate_format = \"%Q\"\n{COLUMNS}"), 3, 15, "`source.date_format`: '%Q' is not a chrono strftime format");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nformat = \"xlsx\"\ndelimiter = \";\"\n{COLUMNS}"), 4, 13, "`source.delimiter`: is for CSV files");
-        check_error(&format!("[source]\ncurrency = \"USD\"\nformat = \"csv\"\nsheet = \"A\"\n{COLUMNS}"), 4, 9, "`source.sheet`: is for XLSX files");
-        check_error(&format!("[source]\ncurrency = \"USD\"\n{COLUMNS}colour = \"x\"\n"), 8, 1, "`columns.colour`: unknown field `colour`");
-        check_error(&format!("[source]\ncurrency = \"USD\"\n{COLUMNS}discount = 3\n"), 8, 12, "`columns.discount`: invalid type: integer `3`, expected a header name or a list");
-        check_error(&format!("[source]\ncurrency = \"USD\"\n{COLUMNS}item_price = \"p\"\n"), 8, 14, "`columns.item_price`: give either `columns.amount`");
-        check_error(&format!("[source]\ncurrency = \"USD\"\n{COLUMNS}\n[status]\n\"Done\" = \"Finished\"\n"), 10, 10, "`status.\"Done\"`: 'Finished' is not a tieout status");
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nnumber_stile = \"dot\"\n{COLUMNS}"),
+            3,
+            1,
+            "`source.number_stile`: unknown field `number_stile`",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nnumber_style = \"dots\"\n{COLUMNS}"),
+            3,
+            16,
+            "`source.number_style`: unknown variant `dots`",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nformat = \"xls\"\n{COLUMNS}"),
+            3,
+            10,
+            "`source.format`: unknown variant `xls`",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nheader_row = 0\n{COLUMNS}"),
+            3,
+            14,
+            "`source.header_row`: 0 is not a row number",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nheader_row = \"2\"\n{COLUMNS}"),
+            3,
+            14,
+            "`source.header_row`: invalid type: string",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\ndelimiter = \";;\"\n{COLUMNS}"),
+            3,
+            13,
+            "`source.delimiter`: ';;' is not one ASCII character",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"XYZ\"\n{COLUMNS}"),
+            2,
+            12,
+            "`source.currency`: unknown currency code 'XYZ'",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\ndate_format = \"%Q\"\n{COLUMNS}"),
+            3,
+            15,
+            "`source.date_format`: '%Q' is not a chrono strftime format",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nformat = \"xlsx\"\ndelimiter = \";\"\n{COLUMNS}"),
+            4,
+            13,
+            "`source.delimiter`: is for CSV files",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\nformat = \"csv\"\nsheet = \"A\"\n{COLUMNS}"),
+            4,
+            9,
+            "`source.sheet`: is for XLSX files",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\n{COLUMNS}colour = \"x\"\n"),
+            8,
+            1,
+            "`columns.colour`: unknown field `colour`",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\n{COLUMNS}discount = 3\n"),
+            8,
+            12,
+            "`columns.discount`: invalid type: integer `3`, expected a header name or a list",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\n{COLUMNS}item_price = \"p\"\n"),
+            8,
+            14,
+            "`columns.item_price`: give either `columns.amount`",
+        );
+        check_error(
+            &format!("[source]\ncurrency = \"USD\"\n{COLUMNS}\n[status]\n\"Done\" = \"Finished\"\n"),
+            10,
+            10,
+            "`status.\"Done\"`: 'Finished' is not a tieout status",
+        );
         check_error(&format!("[source]\ncurrency = \"USD\"\n{COLUMNS}\n[extra]\n"), 9, 2, "unknown field `extra`");
         check_error(COLUMNS, 2, 12, "`columns.currency`: no currency");
-        check_error("[source]\ncurrency = \"USD\"\n[columns]\norder_id = \"no\"\nstatus = \"st\"\namount = \"t\"\n", 3, 1, "missing field `purchase_date`");
-        check_error("[source]\ncurrency = \"USD\"\n[columns]\norder_id = \"no\"\npurchase_date = \"d\"\nstatus = \"st\"\n", 4, 12, "`columns.amount`: no amount");
+        check_error(
+            "[source]\ncurrency = \"USD\"\n[columns]\norder_id = \"no\"\nstatus = \"st\"\namount = \"t\"\n",
+            3,
+            1,
+            "missing field `purchase_date`",
+        );
+        check_error(
+            "[source]\ncurrency = \"USD\"\n[columns]\norder_id = \"no\"\npurchase_date = \"d\"\nstatus = \"st\"\n",
+            4,
+            12,
+            "`columns.amount`: no amount",
+        );
         check_error("[source]\ncurrency = \"USD\"\n[columns]\norder_id = \"  \"\npurchase_date = \"d\"\nstatus = \"st\"\namount = \"t\"\n", 4, 12, "`columns.order_id`: the header name is empty");
         check_error("[columns\n", 1, 9, "");
     }
@@ -704,6 +777,9 @@ refunded_amount = "Erstattet"
         assert!(!mapping.source.quoting);
         assert!(mapping.source.lenient_layout);
         let headers: Vec<&str> = mapping.columns.amount.headers().into_iter().map(|(_, h)| h).collect();
-        assert_eq!(headers, ["item-price", "shipping-price", "gift-wrap-price", "item-promotion-discount", "ship-promotion-discount"]);
+        assert_eq!(
+            headers,
+            ["item-price", "shipping-price", "gift-wrap-price", "item-promotion-discount", "ship-promotion-discount"]
+        );
     }
 }
