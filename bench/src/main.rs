@@ -1,0 +1,171 @@
+//! tieout-bench: measures one phase per process, so each phase's peak memory is its own.
+//!
+//! ```text
+//! tieout-bench gen DIR ORDERS [SEED]   generate a month (skipped if DIR/manifest.ok exists for the same size)
+//! tieout-bench floor DIR               read every input file and split it into tab/comma fields, nothing more
+//! tieout-bench parse DIR               parse every input file with tieout's readers (no store)
+//! tieout-bench e2e DIR DB              import everything into a fresh store, then reconcile
+//! tieout-bench reconcile DIR DB        reconcile an already-imported store
+//! ```
+//! Each prints one line: `phase=... seconds=... peak_rss_mib=... <counts>`.
+//! `bench/run.sh` runs them in order; BENCHMARKS.md records the figures.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tieout_demo::{generate, DemoConfig, DemoManifest};
+use tieout_formats::mapping::parse_mapping;
+use tieout_service::config::Settings;
+use tieout_service::import::{import_files, ImportOptions};
+use tieout_store::SqliteStore;
+
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// The file lists of a month generated before (the generator writes a manifest).
+fn manifest(dir: &Path) -> DemoManifest {
+    tieout_demo::read_manifest(dir).expect("a generated month: run `gen` first")
+}
+
+fn files_of(manifest: &DemoManifest) -> Vec<PathBuf> {
+    manifest
+        .stores
+        .iter()
+        .flat_map(|s| std::iter::once(s.orders_file.clone()).chain(s.settlement_files.iter().cloned()))
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(args.get(2).expect("DIR"));
+    let started = Instant::now();
+    match args.get(1).map(String::as_str) {
+        Some("gen") => {
+            let orders: u64 = args.get(3).expect("ORDERS").parse().expect("a number");
+            let seed: u64 = args.get(4).map_or(42, |s| s.parse().expect("a number"));
+            let done = dir.join("bench-config.txt");
+            if std::fs::read_to_string(&done).ok().as_deref() == Some(&format!("{orders} {seed}")) {
+                println!("phase=gen skipped (already generated) dir={}", dir.display());
+                return;
+            }
+            let manifest = generate(&DemoConfig { seed, orders, year: 2026, month: 10 }, &dir).expect("generate");
+            std::fs::write(&done, format!("{orders} {seed}")).expect("write marker");
+            let bytes: u64 = files_of(&manifest).iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
+            println!(
+                "phase=gen seconds={:.2} peak_rss_mib={} orders={} settlement_lines={} input_mib={}",
+                started.elapsed().as_secs_f64(),
+                peak_rss_mib(),
+                manifest.order_count,
+                manifest.settlement_line_count,
+                bytes >> 20
+            );
+        }
+        Some("floor") => {
+            let manifest = manifest(&dir);
+            let (mut lines, mut fields, mut bytes) = (0u64, 0u64, 0u64);
+            for path in files_of(&manifest) {
+                let data = std::fs::read(&path).expect("read");
+                bytes += data.len() as u64;
+                for line in data.split(|b| *b == b'\n') {
+                    lines += 1;
+                    fields += line.split(|b| *b == b'\t' || *b == b',' || *b == b';').count() as u64;
+                }
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "phase=floor seconds={seconds:.2} peak_rss_mib={} lines={lines} fields={fields} mib_per_second={:.0}",
+                peak_rss_mib(),
+                (bytes as f64 / 1_048_576.0) / seconds
+            );
+        }
+        Some("parse") => {
+            let manifest = manifest(&dir);
+            let mut settlement_lines = 0u64;
+            let mut order_items = 0u64;
+            let mut settlement_seconds = 0.0;
+            for store in &manifest.stores {
+                let text = std::fs::read_to_string(&store.mapping_file).expect("mapping");
+                let mapping = parse_mapping("mapping", &text).expect("valid mapping");
+                let bytes = std::fs::read(&store.orders_file).expect("read");
+                let file = tieout_formats::orders::read_orders("orders", &bytes, &mapping, Some(&store.store));
+                assert!(file.diagnostics.iter().all(|d| !d.is_error()), "{:?}", file.diagnostics.first());
+                order_items += file.items.len() as u64;
+                for path in &store.settlement_files {
+                    let bytes = std::fs::read(path).expect("read");
+                    let parse_started = Instant::now();
+                    let file = tieout_formats::amazon_settlement::read_settlement("s", &bytes);
+                    settlement_seconds += parse_started.elapsed().as_secs_f64();
+                    assert!(file.diagnostics.iter().all(|d| !d.is_error()), "{:?}", file.diagnostics.first());
+                    settlement_lines += file.lines.len() as u64;
+                }
+            }
+            println!(
+                "phase=parse seconds={:.2} peak_rss_mib={} settlement_lines={settlement_lines} order_items={order_items} settlement_lines_per_second={:.0}",
+                started.elapsed().as_secs_f64(),
+                peak_rss_mib(),
+                settlement_lines as f64 / settlement_seconds
+            );
+        }
+        Some("e2e") => {
+            let db = PathBuf::from(args.get(3).expect("DB"));
+            let _ = std::fs::remove_file(&db);
+            let manifest = manifest(&dir);
+            let mut store = SqliteStore::open(&db).expect("open");
+            for files in &manifest.stores {
+                let text = std::fs::read_to_string(&files.mapping_file).expect("mapping");
+                let options = ImportOptions {
+                    store: Some(files.store.clone()),
+                    mapping: Some(parse_mapping("mapping", &text).expect("valid")),
+                    imported_at: "2026-11-25T00:00:00Z".into(),
+                };
+                let mut paths = vec![files.orders_file.clone()];
+                paths.extend(files.settlement_files.iter().cloned());
+                let reports = import_files(&mut store, &paths, &options, &mut |_, _| {}).expect("import");
+                assert!(reports.iter().all(|r| !r.is_refused()));
+            }
+            let import_seconds = started.elapsed().as_secs_f64();
+            let reconcile_started = Instant::now();
+            let summary = reconcile(&mut store, &manifest);
+            println!(
+                "phase=e2e seconds={:.2} import_seconds={import_seconds:.2} reconcile_seconds={:.2} peak_rss_mib={} orders={} lines={}",
+                started.elapsed().as_secs_f64(),
+                reconcile_started.elapsed().as_secs_f64(),
+                peak_rss_mib(),
+                summary.0,
+                summary.1
+            );
+        }
+        Some("reconcile") => {
+            let db = PathBuf::from(args.get(3).expect("DB"));
+            let manifest = manifest(&dir);
+            let mut store = SqliteStore::open(&db).expect("open");
+            let summary = reconcile(&mut store, &manifest);
+            println!(
+                "phase=reconcile seconds={:.2} peak_rss_mib={} orders={} lines={}",
+                started.elapsed().as_secs_f64(),
+                peak_rss_mib(),
+                summary.0,
+                summary.1
+            );
+        }
+        _ => {
+            eprintln!("usage: tieout-bench gen|floor|parse|e2e|reconcile DIR [ORDERS|DB]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn reconcile(store: &mut SqliteStore, manifest: &DemoManifest) -> (usize, usize) {
+    let text = std::fs::read_to_string(&manifest.config_file).expect("config");
+    let settings = Settings::parse("tieout.toml", &text).expect("valid");
+    let config = settings.reconcile_config(manifest.as_of);
+    let summary = tieout_service::reconcile::reconcile(store, &config, &text, "2026-11-25T00:00:00Z").expect("reconcile");
+    (summary.order_count, summary.line_count)
+}
