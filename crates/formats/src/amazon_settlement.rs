@@ -415,7 +415,17 @@ impl Layout {
         if !missing.is_empty() {
             let list = missing.iter().map(|name| format!("'{name}'")).collect::<Vec<_>>().join(", ");
             let noun = if missing.len() == 1 { "column" } else { "columns" };
-            return Err(error(0, format!("the header lacks the required {noun} {list} of an {}", version.name())));
+            let unknown: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| !COLUMN_NAMES.iter().any(|known| known.eq_ignore_ascii_case(name)))
+                .map(|(position, name)| format!("'{name}' (column {})", position + 1))
+                .collect();
+            let mut message = format!("the header lacks the required {noun} {list} of an {}", version.name());
+            if !unknown.is_empty() {
+                message.push_str(&format!("; columns it does not know: {}", unknown.join(", ")));
+            }
+            return Err(error(0, message));
         }
         Ok(Layout { version, width: names.len(), index, names })
     }
@@ -594,7 +604,10 @@ impl<'a> Reader<'a> {
                 " (a tab inside a value?)"
             };
             let message = format!("expected {} tab-separated fields, found {}{hint}", self.layout.width, fields.len());
-            self.line_error(number, message);
+            // The column is where the row stops matching the header: its last field when
+            // it is short, the first extra field when it is long.
+            let column = (fields.len().min(self.layout.width + 1)) as u32;
+            self.push(Diagnostic::error(self.file, number, column, message));
         } else if !self.layout.field(&fields, Col::TotalAmount).trim().is_empty() {
             self.summary_row(number, &fields);
         } else {
@@ -1520,7 +1533,7 @@ mod tests {
         let file = read_settlement("cut.txt", &V2_SAMPLE[..cut]);
         assert_eq!(
             diagnostics(&file),
-            ["cut.txt:25: error: expected 24 tab-separated fields, found 15 (a truncated line?)"]
+            ["cut.txt:25:15: error: expected 24 tab-separated fields, found 15 (a truncated line?)"]
         );
         // The missing line makes the settlement inconsistent; not reported beside the error.
         assert_eq!(file.settlements[0].line_count, 22);
@@ -1545,7 +1558,7 @@ mod tests {
         let file = read_settlement("mixed.txt", mixed.as_bytes());
         assert_eq!(
             diagnostics(&file),
-            ["mixed.txt:3: error: expected 24 tab-separated fields, found 1 (is this line comma-separated?)"]
+            ["mixed.txt:3:1: error: expected 24 tab-separated fields, found 1 (is this line comma-separated?)"]
         );
     }
 

@@ -20,15 +20,17 @@ pub fn detect(bytes: &[u8]) -> Detected {
         return Detected::Tabular;
     }
     let header = first_line(bytes);
-    let fields: Vec<&[u8]> = header.split(|b| *b == b'\t').map(trim_ascii).collect();
+    // Split on tabs, and also on commas and semicolons: an Amazon report re-saved with
+    // another delimiter is still recognised, so its reader can say what is wrong with it.
+    let fields: Vec<&[u8]> = header.split(|b| matches!(*b, b'\t' | b',' | b';')).map(trim_ascii).collect();
     let has = |name: &str| fields.iter().any(|f| f.eq_ignore_ascii_case(name.as_bytes()));
-    if has("settlement-id") && has("total-amount") && has("transaction-type") {
-        if has("amount-type") && has("amount") {
-            return Detected::Known(SourceFormat::AmazonSettlementV2);
-        }
+    if has("settlement-id") && has("transaction-type") {
+        // V1 has typed amount columns; anything else is read as V2, whose reader names
+        // the columns that are missing or unknown.
         if has("price-type") || has("item-related-fee-type") {
             return Detected::Known(SourceFormat::AmazonSettlementV1);
         }
+        return Detected::Known(SourceFormat::AmazonSettlementV2);
     }
     if has("amazon-order-id") && has("purchase-date") && has("order-status") {
         return Detected::Known(SourceFormat::AmazonOrdersReport);
@@ -56,6 +58,12 @@ mod tests {
         let orders = b"\xEF\xBB\xBFamazon-order-id\tmerchant-order-id\tpurchase-date\torder-status\n";
         assert_eq!(detect(orders), Detected::Known(SourceFormat::AmazonOrdersReport));
         assert_eq!(detect(b"order_no,date,amount\n"), Detected::Tabular);
+        // Re-saved with commas, or with a misspelt column: still routed to the reader,
+        // which names the problem.
+        let commas = b"settlement-id,total-amount,transaction-type,amount-type,amount\n";
+        assert_eq!(detect(commas), Detected::Known(SourceFormat::AmazonSettlementV2));
+        let misspelt = b"settlement-id\ttotal-amount\ttransaction-type\tamount-typ\tamuont\n";
+        assert_eq!(detect(misspelt), Detected::Known(SourceFormat::AmazonSettlementV2));
         assert_eq!(detect(b"PK\x03\x04rest"), Detected::Tabular);
         assert_eq!(detect(b"%PDF-1.7"), Detected::Unknown);
         assert_eq!(detect(b""), Detected::Unknown);

@@ -1,0 +1,309 @@
+//! The `tieout` binary, run for real in a temporary directory, as a user would.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const V2_SAMPLE: &str = "amazon-settlement-v2_us_settlement-sample.txt";
+const V1_SAMPLE: &str = "amazon-settlement-flatfile-v1_amazon-ca_50018020314.txt";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../formats/tests/fixtures").join(name)
+}
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).expect("fixture")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn tieout(dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_tieout"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TIEOUT_DB")
+        .env_remove("TIEOUT_CONFIG")
+        .env_remove("TIEOUT_LOG")
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: output.status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Row counts per table, from `tieout status`.
+fn counts(dir: &Path) -> HashMap<String, i64> {
+    let run = tieout(dir, &["status"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let (name, count) = (parts.next()?, parts.next()?);
+            Some((name.to_owned(), count.parse().ok()?))
+        })
+        .collect()
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<HashMap<String, String>>) {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("header").split(',').map(str::to_owned).collect();
+    let rows = lines
+        .map(|line| {
+            // Quoted fields only appear in the last (explanation) column.
+            let fields: Vec<&str> = line.splitn(header.len(), ',').collect();
+            header.iter().cloned().zip(fields.iter().map(|f| (*f).to_owned())).collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn demo_classification_equals_the_generators_ground_truth() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = tieout(temp.path(), &["demo", "--dir", "month", "--orders", "3000", "--seed", "7"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("agree with the generator's ground truth"), "{}", run.stdout);
+    let month = temp.path().join("month");
+    for report in ["differences.csv", "orders.csv", "settlements.csv", "tieout-demo.xlsx"] {
+        assert!(month.join("reports").join(report).exists(), "{report} written");
+    }
+
+    // Independently of the demo's own check: the orders CSV equals truth.csv, order by order.
+    let (header, rows) = read_csv(&month.join("reports/orders.csv"));
+    assert_eq!(header[..7], ["order_id", "store", "marketplace", "currency", "order_amount", "settled_amount", "category"]);
+    let got: HashMap<String, String> = rows.iter().map(|r| (r["order_id"].clone(), r["category"].clone())).collect();
+    let truth_text = std::fs::read_to_string(month.join("truth.csv")).unwrap();
+    let truth: HashMap<String, String> = truth_text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (fields[0].to_owned(), fields[2].to_owned())
+        })
+        .collect();
+    assert_eq!(got.len(), truth.len());
+    let wrong: Vec<_> = truth.iter().filter(|(id, category)| got.get(*id) != Some(category)).take(5).collect();
+    assert!(wrong.is_empty(), "orders whose category differs from the truth: {wrong:?}");
+    let categories: BTreeSet<&str> = truth.values().map(String::as_str).collect();
+    assert_eq!(
+        categories,
+        BTreeSet::from([
+            "amount_mismatch",
+            "cancelled_but_settled",
+            "duplicate_settlement_line",
+            "fee_anomaly",
+            "matched",
+            "not_due",
+            "refunded_not_written_off",
+            "settled_not_in_orders",
+            "shipped_not_settled",
+        ]),
+        "the demo month exercises every category"
+    );
+
+    // The demo's inconsistent settlement is reported as such.
+    assert!(run.stdout.contains("is INCONSISTENT"), "{}", run.stdout);
+    let differences = std::fs::read_to_string(month.join("reports/differences.inconsistent_settlements.csv")).unwrap();
+    assert_eq!(differences.lines().count(), 2, "one inconsistent settlement:\n{differences}");
+}
+
+#[test]
+fn every_amazon_sample_imports_and_the_same_file_twice_adds_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let (v2, v1) = (fixture(V2_SAMPLE), fixture(V1_SAMPLE));
+    let run = tieout(temp.path(), &["import", "--store", "acme", v2.to_str().unwrap(), v1.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("flat file V2"), "{}", run.stderr);
+    assert!(run.stderr.contains("legacy flat file V1"), "{}", run.stderr);
+    let before = counts(temp.path());
+    assert_eq!(before["settlement"], 2);
+    assert_eq!(before["settlement_line"], 23 + 15);
+
+    let again = tieout(temp.path(), &["import", "--store", "acme", v2.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("already imported"), "{}", again.stderr);
+    assert_eq!(counts(temp.path()), before);
+
+    // The same settlement in a different file (here: re-saved with CRLF) is not counted twice.
+    let crlf = temp.path().join("resaved.txt");
+    let text = String::from_utf8(fixture_bytes(V2_SAMPLE)).unwrap().replace('\n', "\r\n");
+    std::fs::write(&crlf, text).unwrap();
+    let resaved = tieout(temp.path(), &["import", "--store", "acme", "resaved.txt"]);
+    assert_eq!(resaved.code, 0, "{}", resaved.stderr);
+    assert!(resaved.stderr.contains("settlement 28471003921 was already imported from"), "{}", resaved.stderr);
+    let after = counts(temp.path());
+    assert_eq!(after["settlement_line"], before["settlement_line"]);
+    assert_eq!(after["settlement"], 2);
+}
+
+/// Writes `bytes` as `name` in `dir` and imports it; returns the run.
+fn import_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Run {
+    std::fs::write(dir.join(name), bytes).unwrap();
+    tieout(dir, &["import", name])
+}
+
+fn v2_sample_with(from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(fixture_bytes(V2_SAMPLE)).unwrap();
+    assert!(text.contains(from), "the sample contains {from:?}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn bad_input_is_refused_with_file_line_and_column_and_nothing_is_stored() {
+    let sample = fixture_bytes(V2_SAMPLE);
+    let truncated = &sample[..sample.len() - 40];
+    let mut not_utf8 = sample.clone();
+    let at = not_utf8.windows(7).position(|w| w == b"Storage").unwrap();
+    not_utf8[at] = 0xB6;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.txt", truncated.to_vec(), "truncated.txt:25:"),
+        ("commas.txt", String::from_utf8(sample.clone()).unwrap().replace('\t', ",").into_bytes(), "commas.txt:1"),
+        ("unknown-header.txt", v2_sample_with("\tamount\t", "\tamuont\t"), "columns it does not know: 'amuont' (column 15)"),
+        ("gbk.txt", not_utf8, "gbk.txt:19:"),
+        ("bad-number.txt", v2_sample_with("129.99", "129.9x"), "bad-number.txt:3:15"),
+        ("bad-date.txt", v2_sample_with("2026-06-17 08:14:22 UTC", "2026-02-30 08:14:22 UTC"), "bad-date.txt:3:18"),
+        ("statement.pdf", b"%PDF-1.7\n%binary".to_vec(), "unknown format"),
+    ];
+    for (name, bytes, expected) in cases {
+        let temp = tempfile::tempdir().unwrap();
+        let run = import_bytes(temp.path(), name, &bytes);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("REFUSED"), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{name}: expected {expected:?} in:\n{}", run.stderr);
+        assert!(run.stderr.contains("error:"), "{name}: {}", run.stderr);
+        let stored = counts(temp.path());
+        for table in ["source_file", "settlement", "settlement_line", "order_item"] {
+            assert_eq!(stored[table], 0, "{name}: nothing of a refused file is stored ({table})");
+        }
+    }
+    // The unknown format names the formats tieout knows.
+    let temp = tempfile::tempdir().unwrap();
+    let run = import_bytes(temp.path(), "x.pdf", b"%PDF-1.7");
+    assert!(run.stderr.contains("amazon-settlement-v2") && run.stderr.contains("erp-orders"), "{}", run.stderr);
+}
+
+#[test]
+fn an_inconsistent_settlement_is_imported_marked_and_reported() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = import_bytes(temp.path(), "short.txt", &v2_sample_with("582.89", "592.89"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("inconsistent"), "{}", run.stderr);
+    assert!(run.stderr.contains("10.00"), "{}", run.stderr);
+    let reconcile = tieout(temp.path(), &["reconcile", "--as-of", "2026-07-10"]);
+    assert_eq!(reconcile.code, 1);
+    assert!(reconcile.stdout.contains("settlement 28471003921 (default) is INCONSISTENT"), "{}", reconcile.stdout);
+    let report = tieout(temp.path(), &["report", "settlements", "--format", "csv"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let row = report.stdout.lines().nth(1).unwrap();
+    assert!(row.contains("592.89,582.89,10.00,NO"), "{row}");
+}
+
+const ERP_MAPPING: &str = r#"
+[source]
+format = "csv"
+delimiter = ","
+header_row = 1
+number_style = "dot"
+date_format = "%Y-%m-%d"
+[columns]
+order_id = "order_no"
+store = "store"
+marketplace = "marketplace"
+purchase_date = "order_date"
+ship_date = "ship_date"
+status = "status"
+currency = "currency"
+sku = "sku"
+quantity = "qty"
+item_price = "price"
+shipping_price = "shipping"
+discount = "discount"
+refunded_amount = "refunded"
+"#;
+
+/// A tiny month: one order, settled exactly.
+const ONE_ORDER_SETTLEMENT: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id
+11111111111\t2026-10-01 00:00:00 UTC\t2026-10-14 23:59:59 UTC\t2026-10-16 00:00:00 UTC\t84.25\tUSD\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t
+11111111111\t\t\t\t\tUSD\tOrder\t111-0000001-0000001\t\t\tS1\tAmazon.com\tItemPrice\tPrincipal\t100.00\tAFN\t2026-10-05\t2026-10-05 10:00:00 UTC\t10000000000001\t\t\tSKU-1\t1\t
+11111111111\t\t\t\t\tUSD\tOrder\t111-0000001-0000001\t\t\tS1\tAmazon.com\tItemFees\tCommission\t-15.00\tAFN\t2026-10-05\t2026-10-05 10:00:00 UTC\t10000000000001\t\t\tSKU-1\t1\t
+11111111111\t\t\t\t\tUSD\tOrder\t111-0000001-0000001\t\t\tS1\tAmazon.com\tItemFees\tFBAPerUnitFulfillmentFee\t-0.75\tAFN\t2026-10-05\t2026-10-05 10:00:00 UTC\t10000000000001\t\t\tSKU-1\t1\t
+";
+
+#[test]
+fn a_month_that_ties_out_exits_zero_and_explain_shows_the_chain() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    std::fs::write(dir.join("mapping.toml"), ERP_MAPPING).unwrap();
+    std::fs::write(
+        dir.join("orders.csv"),
+        "order_no,store,marketplace,order_date,ship_date,status,currency,sku,qty,price,shipping,discount,refunded\n\
+         111-0000001-0000001,acme-us,Amazon.com,2026-10-04,2026-10-05,Shipped,USD,SKU-1,1,100.00,0,0,\n\
+         111-0000002-0000002,acme-us,Amazon.com,2026-10-30,,Unshipped,USD,SKU-2,1,20.00,0,0,\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("settlement.txt"), ONE_ORDER_SETTLEMENT).unwrap();
+    std::fs::write(
+        dir.join("tieout.toml"),
+        "[[fees]]\nreferral_rate_basis_points = 1500\nfba_fee_per_unit_minor = 75\n",
+    )
+    .unwrap();
+    let run = tieout(dir, &["import", "--mapping", "mapping.toml", "orders.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("2 order(s)"), "{}", run.stderr);
+    let run = tieout(dir, &["import", "--store", "acme-us", "settlement.txt"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-10-31"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Everything tied out"), "{}", run.stdout);
+
+    let explain = tieout(dir, &["explain", "111-0000001-0000001"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(explain.stdout.contains("order export orders.csv:2"), "{}", explain.stdout);
+    assert!(explain.stdout.contains("settlement.txt:3"), "{}", explain.stdout);
+    assert!(explain.stdout.contains("category: matched"), "{}", explain.stdout);
+
+    let orders = tieout(dir, &["report", "orders", "--format", "json"]);
+    assert_eq!(orders.code, 0, "{}", orders.stderr);
+    assert!(orders.stdout.contains("\"order_amount\": \"100.00\""), "{}", orders.stdout);
+    assert!(orders.stdout.contains("\"category\": \"not_due\""), "{}", orders.stdout);
+
+    // A later export with a changed status replaces the order, and a difference appears.
+    std::fs::write(
+        dir.join("orders-2.csv"),
+        "order_no,store,marketplace,order_date,ship_date,status,currency,sku,qty,price,shipping,discount,refunded\n\
+         111-0000002-0000002,acme-us,Amazon.com,2026-10-30,2026-10-31,Shipped,USD,SKU-2,1,20.00,0,0,\n",
+    )
+    .unwrap();
+    let run = tieout(dir, &["import", "--mapping", "mapping.toml", "orders-2.csv"]);
+    assert!(run.stderr.contains("1 order(s) were in an earlier export"), "{}", run.stderr);
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-11-03"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let differences = tieout(dir, &["report", "differences", "--format", "csv"]);
+    assert_eq!(differences.code, 1);
+    assert!(differences.stdout.contains("111-0000002-0000002,acme-us,amazon.com,USD,20.00,0.00,shipped_not_settled"), "{}", differences.stdout);
+    assert!(differences.stdout.contains(",3,"), "days since ship: {}", differences.stdout);
+}
+
+#[test]
+fn help_speaks_to_a_finance_user() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = tieout(temp.path(), &["--help"]);
+    assert_eq!(run.code, 0);
+    for command in ["import", "reconcile", "report", "explain", "demo"] {
+        assert!(run.stdout.contains(command), "{command} in --help");
+    }
+    let run = tieout(temp.path(), &["report", "orders", "--period", "October"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("YYYY-MM"), "{}", run.stderr);
+    let run = tieout(temp.path(), &["explain", "111-0000009-0000009"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("in no imported file"), "{}", run.stderr);
+}
