@@ -32,10 +32,11 @@
 //!   total beyond it is written as its exact decimal text instead, never as a rounded
 //!   number. A total's formula carries our exact sum as its cached result; the float is
 //!   for display only and is never read back as money.
-//! * **Text table**: columns aligned for a terminal, numbers (amounts, integers)
-//!   right-aligned, East Asian wide characters counted as two columns; control
-//!   characters are shown as `�` so a cell cannot move the cursor or recolour the
-//!   terminal.
+//! * **Text table**: the header, a rule and the rows, aligned for a terminal (title and
+//!   notes are the caller's to frame it with); numbers (amounts, integers) right-aligned,
+//!   East Asian wide characters counted as two columns; an amount in a column mixing
+//!   currencies shows its code. Control characters are shown as `�`, so a cell cannot
+//!   move the cursor or recolour the terminal.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -98,7 +99,7 @@ fn csv_field(cell: &Cell) -> Cow<'_, str> {
 // CSV
 
 /// Writes the header row and the rows (not the title, not the notes).
-pub fn write_csv(table: &Table, out: &mut impl Write) -> io::Result<()> {
+pub fn write_csv<W: Write + ?Sized>(table: &Table, out: &mut W) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(table.columns.iter().map(|name| escape_formula(name).into_owned()))?;
     for row in &table.rows {
@@ -113,7 +114,7 @@ pub fn write_csv(table: &Table, out: &mut impl Write) -> io::Result<()> {
 /// Writes an array of objects keyed by column name. Money is a string decimal, with its
 /// currency under `<column>_currency` (unless the table has a column of that name);
 /// integers are numbers, dates ISO strings, empty cells `null`.
-pub fn write_json(table: &Table, out: &mut impl Write) -> io::Result<()> {
+pub fn write_json<W: Write + ?Sized>(table: &Table, out: &mut W) -> io::Result<()> {
     let money_columns: Vec<bool> = (0..table.columns.len())
         .map(|column| table.rows.iter().any(|row| matches!(row.get(column), Some(Cell::Money { .. }))))
         .collect();
@@ -162,8 +163,9 @@ fn json_string(text: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Text table
 
-/// Writes the title, the aligned table and the notes for a terminal.
-pub fn write_text_table(table: &Table, out: &mut impl Write) -> io::Result<()> {
+/// Writes the header, a rule and the rows, aligned for a terminal. The title and the
+/// notes are the caller's to print around it (the CLI frames each table itself).
+pub fn write_text_table<W: Write + ?Sized>(table: &Table, out: &mut W) -> io::Result<()> {
     let width = table.columns.len();
     let mixed: Vec<bool> = (0..width).map(|column| column_currency(table, column) == ColumnCurrency::Mixed).collect();
     let shown = |column: usize, cell: &Cell| -> String {
@@ -192,10 +194,7 @@ pub fn write_text_table(table: &Table, out: &mut impl Write) -> io::Result<()> {
                 .unwrap_or(0)
         })
         .collect();
-    if !table.title.is_empty() {
-        writeln!(out, "{}", printable(&table.title))?;
-    }
-    let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
+    let line = |out: &mut W, cells: &[String]| -> io::Result<()> {
         let mut text = String::new();
         for (column, cell) in cells.iter().enumerate() {
             if column > 0 {
@@ -217,12 +216,6 @@ pub fn write_text_table(table: &Table, out: &mut impl Write) -> io::Result<()> {
     line(out, &rules)?;
     for row in &body {
         line(out, row)?;
-    }
-    if !table.notes.is_empty() {
-        writeln!(out)?;
-        for note in &table.notes {
-            writeln!(out, "{}", printable(note))?;
-        }
     }
     Ok(())
 }
@@ -666,16 +659,14 @@ mod tests {
         ]);
         table.notes.push("Period 2024-03.".to_owned());
         let mut out = Vec::new();
-        write_text_table(&table, &mut out).unwrap();
+        // Through `dyn Write`, as the CLI calls it.
+        write_text_table(&table, &mut out as &mut dyn Write).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "Differences\n\
-             order  store         amount  days\n\
+            "order  store         amount  days\n\
              -----  ------  ------------  ----\n\
              SO-1   上海店     -2.00 USD    12\n\
-             SO-22  a�[31m  12345.67 EUR\n\
-             \n\
-             Period 2024-03.\n"
+             SO-22  a�[31m  12345.67 EUR\n"
         );
     }
 
