@@ -11,8 +11,14 @@ use tieout_core::reconcile::Category;
 use crate::rng::{hash2, Permutation, SplitMix64};
 use crate::text::{DateStyle, SECONDS_PER_DAY};
 
-/// Length of a settlement period.
-pub(crate) const PERIOD_SECONDS: i64 = 14 * SECONDS_PER_DAY;
+/// Length of a settlement period: Amazon's usual 14 days.
+const PERIOD_DAYS: i64 = 14;
+/// Stores with more orders than this in the month settle weekly instead (Amazon closes a
+/// settlement early when the seller requests a transfer), so that no settlement file
+/// passes tieout's file size limit (`limits::FILE_SIZE_BYTES_MAX`, 2 GiB): a 14-day
+/// file holds about 0.55 KB per order of the store's month.
+const STORE_ORDERS_MAX_FOR_14_DAY_PERIODS: u64 = 3_000_000;
+const SHORT_PERIOD_DAYS: i64 = 7;
 
 /// Notation of a store's files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +63,8 @@ pub(crate) struct StoreSpec {
     /// Whether component rows repeat the currency (real files do both).
     pub(crate) repeat_currency: bool,
     pub(crate) order_id_prefixes: &'static [u64],
-    /// Periods start this many days before the month (a different weekday per store).
+    /// Periods start this many days before the month (a different weekday per store;
+    /// taken modulo the period length).
     pub(crate) anchor_days_before: i64,
     pub(crate) period_start_second_of_day: i64,
     pub(crate) subscription_fee_minor: i64,
@@ -229,6 +236,8 @@ pub(crate) struct Item {
     pub(crate) promotion_minor: i64,
     pub(crate) promotion_on_shipping: bool,
     pub(crate) promotion_id: usize,
+    /// US sales tax rate of the ship-to state (0 elsewhere).
+    pub(crate) tax_basis_points: i64,
     /// US sales tax (0 elsewhere).
     pub(crate) tax_minor: i64,
     /// Referral fee charged (positive).
@@ -329,19 +338,20 @@ pub(crate) struct StorePlan {
     pub(crate) first_global: u64,
     /// Start of period 0 (before the month start).
     pub(crate) anchor: i64,
+    pub(crate) period_seconds: i64,
     /// The last period any line can fall into.
     pub(crate) last_possible_period: usize,
 }
 
 impl StorePlan {
     pub(crate) fn period_of(&self, seconds: i64) -> usize {
-        let period = (seconds - self.anchor).div_euclid(PERIOD_SECONDS);
+        let period = (seconds - self.anchor).div_euclid(self.period_seconds);
         assert!((0..=self.last_possible_period as i64).contains(&period), "a posted time inside the planned periods");
         period as usize
     }
 
     pub(crate) fn period_start(&self, period: usize) -> i64 {
-        self.anchor + period as i64 * PERIOD_SECONDS
+        self.anchor + period as i64 * self.period_seconds
     }
 }
 
@@ -349,6 +359,8 @@ impl StorePlan {
 /// the time-of-day jitter below).
 const SHIP_DAYS_MAX: i64 = 3;
 const SHIP_JITTER_SECONDS_MAX: i64 = 8 * 3600;
+/// Unsettled orders purchased in the month's last days are pending or unshipped.
+const OPEN_ORDER_DAYS: i64 = 4;
 const REFUND_DAYS_MIN: i64 = 3;
 const REFUND_DAYS_MAX: i64 = 20;
 
@@ -372,18 +384,28 @@ impl Plan {
         let mut stores = Vec::with_capacity(STORES.len());
         let mut first_global = 0;
         for (index, spec) in STORES.iter().enumerate() {
-            let count = if index + 1 == STORES.len() {
-                orders - first_global
-            } else {
-                orders * spec.share_percent / 100
-            };
-            let anchor = month_start - spec.anchor_days_before * SECONDS_PER_DAY + spec.period_start_second_of_day;
+            let count =
+                if index + 1 == STORES.len() { orders - first_global } else { orders * spec.share_percent / 100 };
+            let period_days = if count > STORE_ORDERS_MAX_FOR_14_DAY_PERIODS { SHORT_PERIOD_DAYS } else { PERIOD_DAYS };
+            let period_seconds = period_days * SECONDS_PER_DAY;
+            // Period 0 holds the month start and begins before it, at a time of day that
+            // is not midnight: so periods always cross the month's start and end.
+            let anchor = month_start - (spec.anchor_days_before % period_days) * SECONDS_PER_DAY
+                + spec.period_start_second_of_day;
             let latest_posting = next_month_start
                 + SHIP_DAYS_MAX * SECONDS_PER_DAY
                 + SHIP_JITTER_SECONDS_MAX
                 + (REFUND_DAYS_MAX + 1) * SECONDS_PER_DAY;
-            let last_possible_period = ((latest_posting - anchor) / PERIOD_SECONDS) as usize;
-            stores.push(StorePlan { spec, index, orders: count, first_global, anchor, last_possible_period });
+            let last_possible_period = ((latest_posting - anchor) / period_seconds) as usize;
+            stores.push(StorePlan {
+                spec,
+                index,
+                orders: count,
+                first_global,
+                anchor,
+                period_seconds,
+                last_possible_period,
+            });
             first_global += count;
         }
         Plan {
@@ -415,8 +437,11 @@ impl Plan {
         let purchased = self.purchase_time(store, k, &mut rng);
         let prefix = spec.order_id_prefixes[rng.below(spec.order_id_prefixes.len() as u64) as usize];
         let id = prefix * ORDER_NUMBER_SPACE + self.order_numbers.apply(global);
-        let tax_basis_points =
-            if spec.facilitator_tax { US_TAX_BASIS_POINTS[rng.below(US_TAX_BASIS_POINTS.len() as u64) as usize] } else { 0 };
+        let tax_basis_points = if spec.facilitator_tax {
+            US_TAX_BASIS_POINTS[rng.below(US_TAX_BASIS_POINTS.len() as u64) as usize]
+        } else {
+            0
+        };
         let item_count = match rng.below(100) {
             0..78 => 1,
             78..95 => 2,
@@ -451,19 +476,29 @@ impl Plan {
             erp_price_delta_minor: 0,
         };
         match category {
-            // Never shipped, never settled: nothing is owed yet.
+            // Never shipped, never settled: nothing is owed yet. Orders of the month's last
+            // days are still open; older ones were mostly cancelled.
             Category::NotDue => {
-                order.status = match rng.below(100) {
-                    0..40 => ErpStatus::Cancelled,
-                    40..75 => ErpStatus::Unshipped,
-                    _ => ErpStatus::Pending,
+                let late = purchased >= self.next_month_start - OPEN_ORDER_DAYS * SECONDS_PER_DAY;
+                order.status = match (late, rng.below(100)) {
+                    (true, 0..50) => ErpStatus::Pending,
+                    (true, _) => ErpStatus::Unshipped,
+                    (false, 0..70) => ErpStatus::Cancelled,
+                    (false, _) => ErpStatus::Unshipped,
                 };
                 order.shipped = None;
                 order.settled = false;
             }
             // Shipped per the ERP, but Amazon's lines are simply missing.
             Category::ShippedNotSettled => order.settled = false,
-            Category::SettledNotInOrders => order.in_erp = false,
+            // Shipped (and first posted) inside the month, so the order belongs to the
+            // month by its first posting as well as by its purchase.
+            Category::SettledNotInOrders => {
+                order.in_erp = false;
+                if shipped >= self.next_month_start {
+                    order.shipped = Some(purchased + (self.next_month_start - purchased) / 2);
+                }
+            }
             // Amazon shipped and settled it; the ERP says cancelled (and gives no ship date).
             Category::CancelledButSettled => order.status = ErpStatus::Cancelled,
             Category::DuplicateSettlementLine => {
@@ -497,7 +532,8 @@ impl Plan {
                     let refund = draw_refund(&order, shipped, 40, &mut rng);
                     order.refund = Some(refund);
                     order.written_off_minor = order.refunded_minor();
-                    order.status = if refund.full || rng.percent(30) { ErpStatus::Refunded } else { ErpStatus::Shipped };
+                    order.status =
+                        if refund.full || rng.percent(30) { ErpStatus::Refunded } else { ErpStatus::Shipped };
                 }
             }
         }
@@ -575,6 +611,7 @@ fn draw_item(spec: &StoreSpec, code: u64, tax_basis_points: i64, rng: &mut Split
         promotion_minor,
         promotion_on_shipping,
         promotion_id,
+        tax_basis_points,
         tax_minor: rate_of(principal_minor, tax_basis_points),
         // Exactly the schedule's referral fee: reconciliation rounds the same way.
         commission_minor: rate_of(sales_minor, spec.referral_rate_basis_points),
@@ -588,9 +625,8 @@ pub(crate) fn rate_of(amount_minor: i64, basis_points: i64) -> i64 {
 }
 
 fn draw_refund(order: &Order, shipped: i64, full_percent: u64, rng: &mut SplitMix64) -> Refund {
-    let posted = shipped
-        + rng.between(REFUND_DAYS_MIN, REFUND_DAYS_MAX) * SECONDS_PER_DAY
-        + rng.between(0, SECONDS_PER_DAY - 1);
+    let posted =
+        shipped + rng.between(REFUND_DAYS_MIN, REFUND_DAYS_MAX) * SECONDS_PER_DAY + rng.between(0, SECONDS_PER_DAY - 1);
     let full = rng.percent(full_percent);
     let item = rng.below(order.item_count as u64) as usize;
     let principal = order.items[item].principal_minor;

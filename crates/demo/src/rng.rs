@@ -50,28 +50,28 @@ impl SplitMix64 {
     }
 }
 
-const HALF_BITS: u32 = 24;
-const HALF_MASK: u64 = (1 << HALF_BITS) - 1;
-
-/// A keyed bijection of `0..size` (size at most 2^48): a four-round Feistel network on
-/// 48 bits, cycle-walked into the range. Turns sequential indexes into unique,
-/// random-looking ids without remembering which ids were used.
+/// A keyed bijection of `0..size` (size at most 2^62): a four-round Feistel network on
+/// the smallest even number of bits holding `size`, cycle-walked into the range. Turns
+/// sequential indexes into unique, random-looking ids without remembering which ids
+/// were used.
 pub(crate) struct Permutation {
     keys: [u64; 4],
     size: u64,
+    half_bits: u32,
 }
 
 impl Permutation {
     pub(crate) fn new(seed: u64, salt: u64, size: u64) -> Permutation {
-        assert!(size > 0 && size <= 1 << (2 * HALF_BITS), "permutation domain fits 48 bits");
+        assert!(size > 1 && size <= 1 << 62, "permutation domain of 2..=2^62 values");
+        let bits = u64::BITS - (size - 1).leading_zeros();
         let keys = [0, 1, 2, 3].map(|round| hash2(seed, salt.wrapping_mul(4).wrapping_add(round)));
-        Permutation { keys, size }
+        Permutation { keys, size, half_bits: bits.div_ceil(2) }
     }
 
     pub(crate) fn apply(&self, index: u64) -> u64 {
         assert!(index < self.size, "index inside the permutation's domain");
         // Cycle walking: the orbit of an in-range value returns into the range, so this
-        // ends, and the result is a bijection of 0..size (at most ~2.8 rounds on average).
+        // ends, and the result is a bijection of 0..size (under 4 rounds on average).
         let mut value = index;
         loop {
             value = self.feistel(value);
@@ -82,13 +82,14 @@ impl Permutation {
     }
 
     fn feistel(&self, value: u64) -> u64 {
-        let mut left = value >> HALF_BITS;
-        let mut right = value & HALF_MASK;
+        let mask = (1u64 << self.half_bits) - 1;
+        let mut left = value >> self.half_bits;
+        let mut right = value & mask;
         for key in self.keys {
-            let mixed = finalize(right ^ key) & HALF_MASK;
+            let mixed = finalize(right ^ key) & mask;
             (left, right) = (right, left ^ mixed);
         }
-        (left << HALF_BITS) | right
+        (left << self.half_bits) | right
     }
 }
 
@@ -106,12 +107,14 @@ mod tests {
 
     #[test]
     fn permutation_is_a_bijection() {
-        let permutation = Permutation::new(7, 1, 5_000);
-        let mut seen = vec![false; 5_000];
-        for index in 0..5_000 {
-            let value = permutation.apply(index) as usize;
-            assert!(!seen[value], "{value} twice");
-            seen[value] = true;
+        for size in [2, 3, 5_000, 65_536, 100_003] {
+            let permutation = Permutation::new(7, 1, size);
+            let mut seen = vec![false; size as usize];
+            for index in 0..size {
+                let value = permutation.apply(index) as usize;
+                assert!(!seen[value], "{value} twice");
+                seen[value] = true;
+            }
         }
     }
 }
