@@ -10,6 +10,9 @@
 //! Each prints one line: `phase=... seconds=... peak_rss_mib=... <counts>`.
 //! `bench/run.sh` runs them in order; BENCHMARKS.md records the figures.
 
+// Seconds and rates are measurements, not money: floating point is fine here.
+#![allow(clippy::float_arithmetic)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,12 +32,61 @@ fn peak_rss_mib() -> u64 {
         .map_or(0, |kib| kib / 1024)
 }
 
-/// The file lists of a month generated before (the generator writes a manifest).
-fn manifest(dir: &Path) -> DemoManifest {
-    tieout_demo::read_manifest(dir).expect("a generated month: run `gen` first")
+/// What `gen` wrote, read back from `bench-manifest.txt`.
+struct Month {
+    stores: Vec<StoreMonth>,
+    config_file: PathBuf,
+    /// ISO date, parsed where a date is needed.
+    as_of: String,
 }
 
-fn files_of(manifest: &DemoManifest) -> Vec<PathBuf> {
+struct StoreMonth {
+    store: String,
+    orders_file: PathBuf,
+    mapping_file: PathBuf,
+    settlement_files: Vec<PathBuf>,
+}
+
+fn write_manifest(dir: &Path, manifest: &DemoManifest) {
+    let mut text = format!("config {}\nas_of {}\n", manifest.config_file.display(), manifest.as_of);
+    for store in &manifest.stores {
+        text.push_str(&format!(
+            "store {} {} {}\n",
+            store.store,
+            store.orders_file.display(),
+            store.mapping_file.display()
+        ));
+        for file in &store.settlement_files {
+            text.push_str(&format!("settlement {}\n", file.display()));
+        }
+    }
+    std::fs::write(dir.join("bench-manifest.txt"), text).expect("write manifest");
+}
+
+fn manifest(dir: &Path) -> Month {
+    let text = std::fs::read_to_string(dir.join("bench-manifest.txt")).expect("a generated month: run `gen` first");
+    let mut month = Month { stores: Vec::new(), config_file: PathBuf::new(), as_of: String::new() };
+    for line in text.lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        match parts[0] {
+            "config" => month.config_file = PathBuf::from(parts[1]),
+            "as_of" => month.as_of = parts[1].to_owned(),
+            "store" => month.stores.push(StoreMonth {
+                store: parts[1].to_owned(),
+                orders_file: PathBuf::from(parts[2]),
+                mapping_file: PathBuf::from(parts[3]),
+                settlement_files: Vec::new(),
+            }),
+            "settlement" => {
+                month.stores.last_mut().expect("a store first").settlement_files.push(PathBuf::from(parts[1]))
+            }
+            _ => panic!("unknown manifest line {line}"),
+        }
+    }
+    month
+}
+
+fn files_of(manifest: &Month) -> Vec<PathBuf> {
     manifest
         .stores
         .iter()
@@ -55,15 +107,17 @@ fn main() {
                 println!("phase=gen skipped (already generated) dir={}", dir.display());
                 return;
             }
-            let manifest = generate(&DemoConfig { seed, orders, year: 2026, month: 10 }, &dir).expect("generate");
+            let generated = generate(&DemoConfig { seed, orders, year: 2026, month: 10 }, &dir).expect("generate");
+            write_manifest(&dir, &generated);
             std::fs::write(&done, format!("{orders} {seed}")).expect("write marker");
+            let manifest = manifest(&dir);
             let bytes: u64 = files_of(&manifest).iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
             println!(
                 "phase=gen seconds={:.2} peak_rss_mib={} orders={} settlement_lines={} input_mib={}",
                 started.elapsed().as_secs_f64(),
                 peak_rss_mib(),
-                manifest.order_count,
-                manifest.settlement_line_count,
+                generated.order_count,
+                generated.settlement_line_count,
                 bytes >> 20
             );
         }
@@ -162,10 +216,12 @@ fn main() {
     }
 }
 
-fn reconcile(store: &mut SqliteStore, manifest: &DemoManifest) -> (usize, usize) {
+fn reconcile(store: &mut SqliteStore, manifest: &Month) -> (usize, usize) {
     let text = std::fs::read_to_string(&manifest.config_file).expect("config");
     let settings = Settings::parse("tieout.toml", &text).expect("valid");
-    let config = settings.reconcile_config(manifest.as_of);
-    let summary = tieout_service::reconcile::reconcile(store, &config, &text, "2026-11-25T00:00:00Z").expect("reconcile");
+    let as_of = manifest.as_of.parse().expect("an ISO date");
+    let config = settings.reconcile_config(as_of);
+    let summary =
+        tieout_service::reconcile::reconcile(store, &config, &text, "2026-11-25T00:00:00Z").expect("reconcile");
     (summary.order_count, summary.line_count)
 }

@@ -53,7 +53,12 @@ pub fn tidy() -> Vec<String> {
     let members: Vec<String> = {
         let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("workspace manifest");
         let manifest: toml::Table = text.parse().expect("workspace manifest is TOML");
-        manifest["workspace"]["members"].as_array().expect("members").iter().filter_map(|m| m.as_str().map(str::to_owned)).collect()
+        manifest["workspace"]["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect()
     };
     for member in members.iter().filter(|m| m.starts_with("crates/")) {
         let Some((_, allowed)) = ALLOWED.iter().find(|(dir, _)| dir == member) else {
@@ -68,7 +73,8 @@ pub fn tidy() -> Vec<String> {
                 problems.push(format!("{member} depends on {name}, which the architecture does not allow"));
             }
             if *member == "crates/core" && !CORE_EXTERNAL.contains(&name.as_str()) {
-                problems.push(format!("crates/core depends on {name}: the core does no IO; allowed are {CORE_EXTERNAL:?}"));
+                problems
+                    .push(format!("crates/core depends on {name}: the core does no IO; allowed are {CORE_EXTERNAL:?}"));
             }
         }
         let mut files = Vec::new();
@@ -86,7 +92,9 @@ pub fn tidy() -> Vec<String> {
             if *member != "crates/cli" {
                 for forbidden in ["env::var", "Utc::now", "Local::now", "SystemTime::now"] {
                     if code.contains(forbidden) {
-                        problems.push(format!("{shown}: uses {forbidden}; only the binary reads the environment and the clock"));
+                        problems.push(format!(
+                            "{shown}: uses {forbidden}; only the binary reads the environment and the clock"
+                        ));
                     }
                 }
             }

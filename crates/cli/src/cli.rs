@@ -137,9 +137,8 @@ fn parse_month(text: &str) -> Result<(i32, u32), String> {
 }
 
 fn parse_category(text: &str) -> Result<Category, String> {
-    Category::from_name(text).ok_or_else(|| {
-        format!("unknown category '{text}'; one of: {}", Category::ALL.map(|c| c.name()).join(", "))
-    })
+    Category::from_name(text)
+        .ok_or_else(|| format!("unknown category '{text}'; one of: {}", Category::ALL.map(|c| c.name()).join(", ")))
 }
 
 pub fn run() -> Result<ExitCode> {
@@ -149,7 +148,8 @@ pub fn run() -> Result<ExitCode> {
         Command::Import { files, store, mapping } => import(&cli, files, store.clone(), mapping.as_deref()),
         Command::Reconcile { as_of } => reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive())),
         Command::Report { kind, format, output, store, marketplace, period, category } => {
-            let filter = Filter { store: store.clone(), marketplace: marketplace.clone(), period: *period, category: *category };
+            let filter =
+                Filter { store: store.clone(), marketplace: marketplace.clone(), period: *period, category: *category };
             write_report(&cli, *kind, *format, output.as_deref(), &filter)
         }
         Command::Explain { order_id } => explain(&cli, order_id),
@@ -196,7 +196,8 @@ pub fn import_paths(
 ) -> Result<bool> {
     let mapping = match mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
             let name = path.display().to_string();
             Some(parse_mapping(&name, &text).map_err(|d| anyhow::anyhow!("{d}"))?)
         }
@@ -255,7 +256,13 @@ fn reconcile(cli: &Cli, as_of: NaiveDate) -> Result<ExitCode> {
     Ok(if summary.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn write_report(cli: &Cli, kind: ReportKind, format: Format, output: Option<&Path>, filter: &Filter) -> Result<ExitCode> {
+fn write_report(
+    cli: &Cli,
+    kind: ReportKind,
+    format: Format,
+    output: Option<&Path>,
+    filter: &Filter,
+) -> Result<ExitCode> {
     let store = open_store(&cli.db)?;
     if store.latest_run()?.is_none() && !matches!(kind, ReportKind::Settlements) {
         bail!("nothing reconciled yet in {}: run `tieout reconcile` first", cli.db.display());

@@ -46,8 +46,14 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let import_started = Instant::now();
     for files in &manifest.stores {
         say(format!("Importing store {} ({}, {}) ...", files.store, files.marketplace, files.currency));
-        let ok = import_paths(&mut store, std::slice::from_ref(&files.orders_file), Some(files.store.clone()), Some(&files.mapping_file), None, quiet)?
-            && import_paths(&mut store, &files.settlement_files, Some(files.store.clone()), None, None, quiet)?;
+        let ok = import_paths(
+            &mut store,
+            std::slice::from_ref(&files.orders_file),
+            Some(files.store.clone()),
+            Some(&files.mapping_file),
+            None,
+            quiet,
+        )? && import_paths(&mut store, &files.settlement_files, Some(files.store.clone()), None, None, quiet)?;
         if !ok {
             bail!("the demo files of store {} were refused (a bug: please report it)", files.store);
         }
@@ -71,7 +77,13 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let summary_table = report::summary_table(&store, &filter)?;
     emit(&differences, Format::Csv, Some(&reports.join("differences.csv")), "differences", &sources)?;
     emit(std::slice::from_ref(&orders_table), Format::Csv, Some(&reports.join("orders.csv")), "orders", &sources)?;
-    emit(std::slice::from_ref(&settlements), Format::Csv, Some(&reports.join("settlements.csv")), "settlements", &sources)?;
+    emit(
+        std::slice::from_ref(&settlements),
+        Format::Csv,
+        Some(&reports.join("settlements.csv")),
+        "settlements",
+        &sources,
+    )?;
     let mut workbook = vec![summary_table.clone()];
     workbook.extend(differences.iter().cloned());
     workbook.push(settlements);
@@ -95,12 +107,21 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         }
     }
     if results.len() != expected.len() {
-        disagreements.push(format!("tieout classified {} orders, the generator made {}", results.len(), expected.len()));
+        disagreements.push(format!(
+            "tieout classified {} orders, the generator made {}",
+            results.len(),
+            expected.len()
+        ));
     }
-    let example = results.iter().find(|r| r.category == Category::AmountMismatch).or_else(|| results.iter().find(|r| r.category.is_difference()));
+    let example = results
+        .iter()
+        .find(|r| r.category == Category::AmountMismatch)
+        .or_else(|| results.iter().find(|r| r.category.is_difference()));
     println!();
     println!("Reports written to {}:", reports.display());
-    println!("  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, tieout-demo.xlsx");
+    println!(
+        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, tieout-demo.xlsx"
+    );
     if let Some(example) = example {
         println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);
     }

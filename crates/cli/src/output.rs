@@ -25,10 +25,17 @@ fn snake(title: &str) -> String {
 /// Writes `tables` (the first is the main one) to `output` or standard output.
 /// CSV holds one table: with a file, further tables go to sibling files named
 /// `<stem>.<table>.csv`; on standard output only the main table is written.
-pub fn emit(tables: &[Table], format: Format, output: Option<&Path>, name: &str, sources: &[(String, String)]) -> Result<()> {
+pub fn emit(
+    tables: &[Table],
+    format: Format,
+    output: Option<&Path>,
+    name: &str,
+    sources: &[(String, String)],
+) -> Result<()> {
     match format {
         Format::Xlsx => {
-            let bytes = write::write_xlsx(tables, sources).map_err(|e| anyhow::anyhow!("cannot write the workbook: {e}"))?;
+            let bytes =
+                write::write_xlsx(tables, sources).map_err(|e| anyhow::anyhow!("cannot write the workbook: {e}"))?;
             let path = output.map_or_else(|| PathBuf::from(format!("{name}.xlsx")), Path::to_path_buf);
             std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
@@ -96,7 +103,10 @@ fn write_to(output: Option<&Path>, body: impl FnOnce(&mut dyn Write) -> std::io:
 
 /// A progress bar over bytes on stderr; hidden when quiet or when stderr is not a terminal.
 pub fn byte_progress(quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(0), if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    let bar = ProgressBar::with_draw_target(
+        Some(0),
+        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
     bar.set_style(
         ProgressStyle::with_template("{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .expect("valid template")

@@ -78,7 +78,10 @@ fn demo_classification_equals_the_generators_ground_truth() {
 
     // Independently of the demo's own check: the orders CSV equals truth.csv, order by order.
     let (header, rows) = read_csv(&month.join("reports/orders.csv"));
-    assert_eq!(header[..7], ["order_id", "store", "marketplace", "currency", "order_amount", "settled_amount", "category"]);
+    assert_eq!(
+        header[..7],
+        ["order_id", "store", "marketplace", "currency", "order_amount", "settled_amount", "category"]
+    );
     let got: HashMap<String, String> = rows.iter().map(|r| (r["order_id"].clone(), r["category"].clone())).collect();
     let truth_text = std::fs::read_to_string(month.join("truth.csv")).unwrap();
     let truth: HashMap<String, String> = truth_text
@@ -166,7 +169,11 @@ fn bad_input_is_refused_with_file_line_and_column_and_nothing_is_stored() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated.txt", truncated.to_vec(), "truncated.txt:25:"),
         ("commas.txt", String::from_utf8(sample.clone()).unwrap().replace('\t', ",").into_bytes(), "commas.txt:1"),
-        ("unknown-header.txt", v2_sample_with("\tamount\t", "\tamuont\t"), "columns it does not know: 'amuont' (column 15)"),
+        (
+            "unknown-header.txt",
+            v2_sample_with("\tamount\t", "\tamuont\t"),
+            "columns it does not know: 'amuont' (column 15)",
+        ),
         ("gbk.txt", not_utf8, "gbk.txt:19:"),
         ("bad-number.txt", v2_sample_with("129.99", "129.9x"), "bad-number.txt:3:15"),
         ("bad-date.txt", v2_sample_with("2026-06-17 08:14:22 UTC", "2026-02-30 08:14:22 UTC"), "bad-date.txt:3:18"),
@@ -288,7 +295,11 @@ fn a_month_that_ties_out_exits_zero_and_explain_shows_the_chain() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     let differences = tieout(dir, &["report", "differences", "--format", "csv"]);
     assert_eq!(differences.code, 1);
-    assert!(differences.stdout.contains("111-0000002-0000002,acme-us,amazon.com,USD,20.00,0.00,shipped_not_settled"), "{}", differences.stdout);
+    assert!(
+        differences.stdout.contains("111-0000002-0000002,acme-us,amazon.com,USD,20.00,0.00,shipped_not_settled"),
+        "{}",
+        differences.stdout
+    );
     assert!(differences.stdout.contains(",3,"), "days since ship: {}", differences.stdout);
 }
 

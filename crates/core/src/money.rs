@@ -45,14 +45,58 @@ pub struct Currency {
 /// tools and banks tieout reads use these; a code outside the table is refused, because
 /// guessing its exponent would misstate every amount in it.
 const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2), ("ARS", 2), ("AUD", 2), ("BGN", 2), ("BHD", 3), ("BRL", 2), ("CAD", 2),
-    ("CHF", 2), ("CLP", 0), ("CNH", 2), ("CNY", 2), ("COP", 2), ("CZK", 2), ("DKK", 2),
-    ("EGP", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2), ("IDR", 2), ("ILS", 2),
-    ("INR", 2), ("ISK", 0), ("JOD", 3), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("MAD", 2),
-    ("MXN", 2), ("MYR", 2), ("NGN", 2), ("NOK", 2), ("NZD", 2), ("OMR", 3), ("PEN", 2),
-    ("PHP", 2), ("PKR", 2), ("PLN", 2), ("QAR", 2), ("RON", 2), ("RUB", 2), ("SAR", 2),
-    ("SEK", 2), ("SGD", 2), ("THB", 2), ("TND", 3), ("TRY", 2), ("TWD", 2), ("UAH", 2),
-    ("USD", 2), ("VND", 0), ("ZAR", 2),
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNH", 2),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MAD", 2),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RUB", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
 ];
 
 impl Currency {
@@ -127,8 +171,7 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount_minor =
-            self.amount_minor.checked_add(other.amount_minor).ok_or(MoneyError::Overflow)?;
+        let amount_minor = self.amount_minor.checked_add(other.amount_minor).ok_or(MoneyError::Overflow)?;
         Ok(Money { amount_minor, currency: self.currency })
     }
 
@@ -219,7 +262,9 @@ pub enum AmountError {
     InvalidCharacter { text: String, character: char },
     #[error("'{0}' is not a number")]
     Malformed(String),
-    #[error("'{0}' is ambiguous: one separator followed by three digits may be a decimal point or a thousands separator")]
+    #[error(
+        "'{0}' is ambiguous: one separator followed by three digits may be a decimal point or a thousands separator"
+    )]
     Ambiguous(String),
     #[error("'{text}' does not use this file's notation (decimal separator '{decimal}')")]
     WrongNotation { text: String, decimal: char },
@@ -341,8 +386,12 @@ fn decimal_separator(body: &str, style: NumberStyle, text: &str) -> Result<Optio
             let after = body.len() - at - 1;
             let before = &body[..at];
             match style {
-                NumberStyle::Dot if separator == '.' => (count == 1).then_some('.').ok_or_else(|| wrong('.')).map(Some)?,
-                NumberStyle::Comma if separator == ',' => (count == 1).then_some(',').ok_or_else(|| wrong(',')).map(Some)?,
+                NumberStyle::Dot if separator == '.' => {
+                    (count == 1).then_some('.').ok_or_else(|| wrong('.')).map(Some)?
+                }
+                NumberStyle::Comma if separator == ',' => {
+                    (count == 1).then_some(',').ok_or_else(|| wrong(',')).map(Some)?
+                }
                 // The other style's separator may only group thousands.
                 NumberStyle::Dot | NumberStyle::Comma => None,
                 NumberStyle::PerValue => {
@@ -505,7 +554,7 @@ mod tests {
         let digits = value.to_string();
         let mut out = String::new();
         for (index, digit) in digits.chars().enumerate() {
-            if index > 0 && (digits.len() - index) % 3 == 0 {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
                 out.push(grouping);
             }
             out.push(digit);

@@ -181,7 +181,9 @@ impl ReconcileConfig {
             .iter()
             .filter(|rule| rule.store.as_deref().is_none_or(|s| s == store))
             .filter(|rule| rule.marketplace.as_deref().is_none_or(|m| m.trim().eq_ignore_ascii_case(&marketplace)))
-            .max_by_key(|rule| (rule.store.is_some() && rule.marketplace.is_some(), rule.marketplace.is_some(), rule.store.is_some()))
+            .max_by_key(|rule| {
+                (rule.store.is_some() && rule.marketplace.is_some(), rule.marketplace.is_some(), rule.store.is_some())
+            })
             .map(|rule| rule.schedule)
     }
 }
@@ -417,10 +419,9 @@ fn classify_order(
         let mut expected_total = 0i64;
         let mut anomaly = false;
         for item in &items {
-            let expected_commission = div_round_half_away(
-                item.sales_minor as i128 * schedule.referral_rate_basis_points as i128,
-                10_000,
-            ) as i64;
+            let expected_commission =
+                div_round_half_away(item.sales_minor as i128 * schedule.referral_rate_basis_points as i128, 10_000)
+                    as i64;
             expected_total += expected_commission;
             anomaly |= item.commission_minor > expected_commission + schedule.tolerance_minor;
             if let Some(per_unit) = schedule.fba_fee_per_unit_minor {
@@ -490,7 +491,9 @@ fn classify_order(
     if refunds_settled_minor > written_off_minor {
         flags.set(Category::RefundedNotWrittenOff);
     }
-    if settled && (foreign_currency || (settled_amount_minor - order.amount_minor).abs() > config.amount_tolerance_minor) {
+    if settled
+        && (foreign_currency || (settled_amount_minor - order.amount_minor).abs() > config.amount_tolerance_minor)
+    {
         flags.set(Category::AmountMismatch);
     }
     if !shipped && lines.is_empty() {
@@ -656,7 +659,11 @@ mod tests {
             fee_schedules: vec![FeeScheduleRule {
                 store: None,
                 marketplace: Some("Amazon.com".into()),
-                schedule: FeeSchedule { referral_rate_basis_points: 1500, fba_fee_per_unit_minor: Some(322), tolerance_minor: 0 },
+                schedule: FeeSchedule {
+                    referral_rate_basis_points: 1500,
+                    fba_fee_per_unit_minor: Some(322),
+                    tolerance_minor: 0,
+                },
             }],
             amount_tolerance_minor: 0,
             as_of: day(31),

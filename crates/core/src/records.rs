@@ -184,8 +184,31 @@ macro_rules! u8_codes {
         }
     };
 }
-u8_codes!(TransactionClass { Order, Refund, Chargeback, Retrocharge, ServiceFee, Adjustment, Transfer, CarryOver, Other });
-u8_codes!(Component { Principal, Shipping, GiftWrap, Tax, FacilitatorTax, Promotion, Commission, FbaPerUnitFee, RefundCommission, OtherFee, Reserve, Other });
+u8_codes!(TransactionClass {
+    Order,
+    Refund,
+    Chargeback,
+    Retrocharge,
+    ServiceFee,
+    Adjustment,
+    Transfer,
+    CarryOver,
+    Other
+});
+u8_codes!(Component {
+    Principal,
+    Shipping,
+    GiftWrap,
+    Tax,
+    FacilitatorTax,
+    Promotion,
+    Commission,
+    FbaPerUnitFee,
+    RefundCommission,
+    OtherFee,
+    Reserve,
+    Other
+});
 u8_codes!(LineKind { Transaction, Reserve, CarryOver });
 
 impl Component {
@@ -222,7 +245,11 @@ pub fn classify_transaction(transaction_type: &str) -> TransactionClass {
         TransactionClass::Chargeback
     } else if eq(t, "Order_Retrocharge") || eq(t, "Refund_Retrocharge") {
         TransactionClass::Retrocharge
-    } else if eq(t, "ServiceFee") || eq(t, "Subscription Fee") || eq(t, "Vine Enrollment Fee") || eq(t, "CouponRedemptionFee") {
+    } else if eq(t, "ServiceFee")
+        || eq(t, "Subscription Fee")
+        || eq(t, "Vine Enrollment Fee")
+        || eq(t, "CouponRedemptionFee")
+    {
         TransactionClass::ServiceFee
     } else if eq(t, "Adjustment") || eq(t, "Liquidations") {
         TransactionClass::Adjustment
@@ -274,7 +301,11 @@ pub fn classify_component(amount_type: &str, description: &str) -> Component {
 }
 
 /// Classifies a line: (transaction class, component, kind).
-pub fn classify_line(transaction_type: &str, amount_type: &str, description: &str) -> (TransactionClass, Component, LineKind) {
+pub fn classify_line(
+    transaction_type: &str,
+    amount_type: &str,
+    description: &str,
+) -> (TransactionClass, Component, LineKind) {
     let transaction = classify_transaction(transaction_type);
     let component = classify_component(amount_type, description);
     let kind = if component == Component::Reserve || eq(transaction_type, "Previous Reserve Amount Balance") {
@@ -419,10 +450,19 @@ mod tests {
 
     #[test]
     fn classifies_real_lines() {
-        assert_eq!(classify_line("Order", "ItemPrice", "Principal"), (TransactionClass::Order, Component::Principal, LineKind::Transaction));
+        assert_eq!(
+            classify_line("Order", "ItemPrice", "Principal"),
+            (TransactionClass::Order, Component::Principal, LineKind::Transaction)
+        );
         assert_eq!(classify_line("Order", "ItemFees", "Commission").1, Component::Commission);
-        assert_eq!(classify_line("Order", "ItemFees", "MarketplaceFacilitatorVAT-Principal").1, Component::FacilitatorTax);
-        assert_eq!(classify_line("Order", "ItemWithheldTax", "MarketplaceFacilitatorTax-Shipping").1, Component::FacilitatorTax);
+        assert_eq!(
+            classify_line("Order", "ItemFees", "MarketplaceFacilitatorVAT-Principal").1,
+            Component::FacilitatorTax
+        );
+        assert_eq!(
+            classify_line("Order", "ItemWithheldTax", "MarketplaceFacilitatorTax-Shipping").1,
+            Component::FacilitatorTax
+        );
         assert_eq!(classify_line("Refund", "ItemFees", "RefundCommission").1, Component::RefundCommission);
         assert_eq!(classify_line("Transfer", "other-transaction", "Current Reserve Amount").2, LineKind::Reserve);
         assert_eq!(classify_line("Previous Reserve Amount Balance", "", "").2, LineKind::Reserve);

@@ -51,7 +51,8 @@ mod tests {
 
     #[test]
     fn detects_by_header() {
-        let v2 = b"settlement-id\tsettlement-start-date\ttotal-amount\tcurrency\ttransaction-type\tamount-type\tamount\n";
+        let v2 =
+            b"settlement-id\tsettlement-start-date\ttotal-amount\tcurrency\ttransaction-type\tamount-type\tamount\n";
         assert_eq!(detect(v2), Detected::Known(SourceFormat::AmazonSettlementV2));
         let v1 = b"settlement-id\ttotal-amount\ttransaction-type\tprice-type\tprice-amount\r\n";
         assert_eq!(detect(v1), Detected::Known(SourceFormat::AmazonSettlementV1));

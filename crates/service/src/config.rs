@@ -64,13 +64,19 @@ pub struct SettingsError {
 
 impl Settings {
     pub fn parse(file: &str, text: &str) -> Result<Settings, SettingsError> {
-        let settings: Settings =
-            toml::from_str(text).map_err(|error| SettingsError { file: file.to_owned(), message: error.to_string() })?;
+        let settings: Settings = toml::from_str(text)
+            .map_err(|error| SettingsError { file: file.to_owned(), message: error.to_string() })?;
         for (index, fee) in settings.fees.iter().enumerate() {
-            if fee.referral_rate_basis_points > 10_000 || fee.tolerance_minor < 0 || fee.fba_fee_per_unit_minor.is_some_and(|f| f < 0) {
+            if fee.referral_rate_basis_points > 10_000
+                || fee.tolerance_minor < 0
+                || fee.fba_fee_per_unit_minor.is_some_and(|f| f < 0)
+            {
                 return Err(SettingsError {
                     file: file.to_owned(),
-                    message: format!("[[fees]] entry {}: rates are 0..=10000 basis points, fees and tolerances not negative", index + 1),
+                    message: format!(
+                        "[[fees]] entry {}: rates are 0..=10000 basis points, fees and tolerances not negative",
+                        index + 1
+                    ),
                 });
             }
         }

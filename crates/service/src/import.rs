@@ -122,7 +122,8 @@ fn file_name(path: &Path) -> String {
 }
 
 fn read_bounded(path: &Path, name: &str) -> Result<Vec<u8>, Diagnostic> {
-    let file = File::open(path).map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot open {}: {e}", path.display())))?;
+    let file =
+        File::open(path).map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot open {}: {e}", path.display())))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > limits::FILE_SIZE_BYTES_MAX {
         return Err(Diagnostic::error(
@@ -145,7 +146,14 @@ fn known_formats() -> String {
 
 fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
     let name = file_name(path);
-    let mut parsed = ParsedFile { path: path.to_owned(), name: name.clone(), size_bytes: 0, sha256: None, format: None, result: Err(Vec::new()) };
+    let mut parsed = ParsedFile {
+        path: path.to_owned(),
+        name: name.clone(),
+        size_bytes: 0,
+        sha256: None,
+        format: None,
+        result: Err(Vec::new()),
+    };
     let bytes = match read_bounded(path, &name) {
         Ok(bytes) => bytes,
         Err(diagnostic) => {
@@ -199,7 +207,11 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
 }
 
 fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
-    let mut report = FileReport { path: parsed.path, sha256: parsed.sha256.clone(), outcome: Outcome::Refused { format: parsed.format, diagnostics: Vec::new() } };
+    let mut report = FileReport {
+        path: parsed.path,
+        sha256: parsed.sha256.clone(),
+        outcome: Outcome::Refused { format: parsed.format, diagnostics: Vec::new() },
+    };
     let records = match parsed.result {
         Ok(records) => records,
         Err(diagnostics) => {

@@ -62,7 +62,11 @@ impl Filter {
         if let Some(category) = self.category {
             parts.push(format!("category {}", category.name()));
         }
-        if parts.is_empty() { "Filter: none (everything stored).".to_owned() } else { format!("Filter: {}.", parts.join(", ")) }
+        if parts.is_empty() {
+            "Filter: none (everything stored).".to_owned()
+        } else {
+            format!("Filter: {}.", parts.join(", "))
+        }
     }
 }
 
@@ -256,7 +260,12 @@ pub fn summary_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Stor
         totals.net += row.net_settled_minor;
     }
     for ((store_name, marketplace, currency_code), (currency, totals)) in groups {
-        let mut row = vec![Cell::text(store_name), Cell::text(marketplace), Cell::text(currency_code), Cell::Integer(totals.orders)];
+        let mut row = vec![
+            Cell::text(store_name),
+            Cell::text(marketplace),
+            Cell::text(currency_code),
+            Cell::Integer(totals.orders),
+        ];
         row.extend(totals.by_category.iter().map(|n| Cell::Integer(*n)));
         row.extend([
             Cell::money(totals.order_amount, currency),
@@ -323,7 +332,8 @@ impl Explanation {
                 row.quantity,
                 format_minor(row.amount_minor, row.currency.exponent()),
                 row.currency,
-                row.refunded_minor.map_or_else(String::new, |r| format!("  refunded {}", format_minor(r, row.currency.exponent()))),
+                row.refunded_minor
+                    .map_or_else(String::new, |r| format!("  refunded {}", format_minor(r, row.currency.exponent()))),
             );
         }
         if self.lines.is_empty() {

@@ -194,7 +194,8 @@ impl SqliteStore {
 
     fn with_connection(mut connection: Connection) -> Result<SqliteStore, StoreError> {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
-        connection.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
+        connection
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
         schema::migrate(&mut connection)?;
         Ok(SqliteStore { connection, dictionary: None })
     }
@@ -280,7 +281,8 @@ impl SqliteStore {
 
     fn dictionary_texts(&self) -> Result<HashMap<i64, String>, StoreError> {
         let mut statement = self.connection.prepare("SELECT id, text FROM dictionary")?;
-        let map = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<HashMap<_, _>, _>>()?;
+        let map =
+            statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
     }
 
@@ -292,7 +294,11 @@ impl SqliteStore {
         let mut strings = Interner::new();
         let mut store_syms: HashMap<i64, Sym> = HashMap::new();
         let mut marketplace_syms: HashMap<i64, Sym> = HashMap::new();
-        let sym_of = |map: &mut HashMap<i64, Sym>, id: i64, normalize: bool, strings: &mut Interner| -> Result<Sym, StoreError> {
+        let sym_of = |map: &mut HashMap<i64, Sym>,
+                      id: i64,
+                      normalize: bool,
+                      strings: &mut Interner|
+         -> Result<Sym, StoreError> {
             if let Some(sym) = map.get(&id) {
                 return Ok(*sym);
             }
@@ -553,7 +559,8 @@ impl SqliteStore {
 
     /// The order export rows of one order, with their file and line.
     pub fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError> {
-        self.connection.execute_batch("CREATE INDEX IF NOT EXISTS order_item_by_order ON order_item (order_key, order_text)")?;
+        self.connection
+            .execute_batch("CREATE INDEX IF NOT EXISTS order_item_by_order ON order_item (order_key, order_text)")?;
         let (key, text) = order_parts(order);
         let mut statement = self.connection.prepare(
             "SELECT f.name, o.line, s.text, m.text, o.status, o.purchase_day, o.ship_day, o.currency, o.amount_minor,
@@ -572,7 +579,8 @@ impl SqliteStore {
                 line: row.get(1)?,
                 store: row.get(2)?,
                 marketplace: row.get(3)?,
-                status: OrderStatus::from_code(status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                status: OrderStatus::from_code(status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
                 purchase_date: from_day_number(row.get(5)?)?,
                 ship_date: row.get::<_, Option<i32>>(6)?.map(from_day_number).transpose()?,
                 currency: currency_of(&currency)?,
@@ -634,7 +642,8 @@ impl SqliteStore {
     pub fn counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
         let mut out = Vec::new();
         for table in ["source_file", "settlement", "settlement_line", "order_item", "order_result", "duplicate_line"] {
-            let count: i64 = self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
+            let count: i64 =
+                self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
             out.push((table, count));
         }
         Ok(out)
@@ -746,7 +755,9 @@ fn insert_settlements(
             "SELECT f.name FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
         )?;
         for header in &file.settlements {
-            if let Some(name) = existing.query_row([header.settlement_id as i64], |row| row.get::<_, String>(0)).optional()? {
+            if let Some(name) =
+                existing.query_row([header.settlement_id as i64], |row| row.get::<_, String>(0)).optional()?
+            {
                 skip.insert(header.settlement_id);
                 outcome.settlements_skipped.push((header.settlement_id, name));
             }
