@@ -19,7 +19,7 @@ use std::time::Instant;
 use tieout_demo::{generate, DemoConfig, DemoManifest};
 use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
-use tieout_service::import::{import_files, ImportOptions};
+use tieout_service::import::{import_jobs, ImportOptions};
 use tieout_store::SqliteStore;
 
 fn peak_rss_mib() -> u64 {
@@ -172,18 +172,29 @@ fn main() {
             let _ = std::fs::remove_file(&db);
             let manifest = manifest(&dir);
             let mut store = SqliteStore::open(&db).expect("open");
-            for files in &manifest.stores {
-                let text = std::fs::read_to_string(&files.mapping_file).expect("mapping");
-                let options = ImportOptions {
-                    store: Some(files.store.clone()),
-                    mapping: Some(parse_mapping("mapping", &text).expect("valid")),
-                    imported_at: "2026-11-25T00:00:00Z".into(),
-                };
-                let mut paths = vec![files.orders_file.clone()];
-                paths.extend(files.settlement_files.iter().cloned());
-                let reports = import_files(&mut store, &paths, &options, &mut |_, _| {}).expect("import");
-                assert!(reports.iter().all(|r| !r.is_refused()));
+            let options: Vec<(ImportOptions, ImportOptions)> = manifest
+                .stores
+                .iter()
+                .map(|files| {
+                    let text = std::fs::read_to_string(&files.mapping_file).expect("mapping");
+                    let orders = ImportOptions {
+                        store: Some(files.store.clone()),
+                        mapping: Some(parse_mapping("mapping", &text).expect("valid")),
+                        imported_at: "2026-11-25T00:00:00Z".into(),
+                    };
+                    let settlements = ImportOptions { mapping: None, ..orders.clone() };
+                    (orders, settlements)
+                })
+                .collect();
+            let mut jobs: Vec<(PathBuf, &ImportOptions)> = Vec::new();
+            for (files, (orders, settlements)) in manifest.stores.iter().zip(&options) {
+                jobs.push((files.orders_file.clone(), orders));
+                jobs.extend(files.settlement_files.iter().map(|p| (p.clone(), settlements)));
             }
+            // Smallest files first: the store starts writing as soon as the first is parsed.
+            jobs.sort_by_key(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()));
+            let reports = import_jobs(&mut store, &jobs, &mut |_, _| {}).expect("import");
+            assert!(reports.iter().all(|r| !r.is_refused()));
             let import_seconds = started.elapsed().as_secs_f64();
             let reconcile_started = Instant::now();
             let summary = reconcile(&mut store, &manifest);

@@ -11,7 +11,7 @@ use tieout_core::ids::OrderId;
 use tieout_core::reconcile::Category;
 use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
-use tieout_service::import::{import_files, ImportOptions, Outcome};
+use tieout_service::import::{import_jobs, ImportOptions, Outcome};
 use tieout_service::report::{self, Filter};
 use tieout_service::SqliteStore;
 
@@ -186,26 +186,16 @@ pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-pub fn import_paths(
-    store: &mut SqliteStore,
-    files: &[PathBuf],
-    store_name: Option<String>,
-    mapping: Option<&Path>,
-    default_store: Option<String>,
-    quiet: bool,
-) -> Result<bool> {
-    let mapping = match mapping {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
-            let name = path.display().to_string();
-            Some(parse_mapping(&name, &text).map_err(|d| anyhow::anyhow!("{d}"))?)
-        }
-        None => None,
-    };
-    let options = ImportOptions { store: store_name.or(default_store), mapping, imported_at: now_rfc3339() };
+pub fn read_mapping(path: &Path) -> Result<tieout_formats::mapping::Mapping> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
+    parse_mapping(&path.display().to_string(), &text).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+/// Imports files, each with its options, printing what happened to each on stderr with a
+/// progress bar. Returns whether every file was imported (or already was).
+pub fn import_with_progress(store: &mut SqliteStore, jobs: &[(PathBuf, &ImportOptions)], quiet: bool) -> Result<bool> {
     let bar = crate::output::byte_progress(quiet);
-    let reports = import_files(store, files, &options, &mut |progress, report| {
+    let reports = import_jobs(store, jobs, &mut |progress, report| {
         bar.set_length(progress.bytes_total);
         bar.set_position(progress.bytes_done);
         let name = report.path.display();
@@ -240,8 +230,12 @@ pub fn import_paths(
 
 fn import(cli: &Cli, files: &[PathBuf], store_name: Option<String>, mapping: Option<&Path>) -> Result<ExitCode> {
     let (settings, _) = load_settings(cli.config.as_deref())?;
+    let mapping = mapping.map(read_mapping).transpose()?;
+    let options =
+        ImportOptions { store: store_name.or(settings.import.store.clone()), mapping, imported_at: now_rfc3339() };
     let mut store = open_store(&cli.db)?;
-    let all_imported = import_paths(&mut store, files, store_name, mapping, settings.import.store.clone(), cli.quiet)?;
+    let jobs: Vec<(PathBuf, &ImportOptions)> = files.iter().map(|f| (f.clone(), &options)).collect();
+    let all_imported = import_with_progress(&mut store, &jobs, cli.quiet)?;
     Ok(if all_imported { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 

@@ -6,16 +6,17 @@
 //! here); 2 on an error or a disagreement.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use tieout_core::reconcile::Category;
 use tieout_demo::{generate, read_truth, DemoConfig};
+use tieout_service::import::ImportOptions;
 use tieout_service::report::{self, Filter};
 
-use crate::cli::{import_paths, load_settings, now_rfc3339, open_store};
+use crate::cli::{import_with_progress, load_settings, now_rfc3339, open_store, read_mapping};
 use crate::output::{emit, render_summary, Format};
 
 pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet: bool) -> Result<ExitCode> {
@@ -44,19 +45,34 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     }
     let mut store = open_store(&db)?;
     let import_started = Instant::now();
+    // One pipeline for every store's files: parsing one file overlaps storing another.
+    let imported_at = now_rfc3339();
+    let mut options = Vec::new();
     for files in &manifest.stores {
-        say(format!("Importing store {} ({}, {}) ...", files.store, files.marketplace, files.currency));
-        let ok = import_paths(
-            &mut store,
-            std::slice::from_ref(&files.orders_file),
-            Some(files.store.clone()),
-            Some(&files.mapping_file),
-            None,
-            quiet,
-        )? && import_paths(&mut store, &files.settlement_files, Some(files.store.clone()), None, None, quiet)?;
-        if !ok {
-            bail!("the demo files of store {} were refused (a bug: please report it)", files.store);
-        }
+        let orders = ImportOptions {
+            store: Some(files.store.clone()),
+            mapping: Some(read_mapping(&files.mapping_file)?),
+            imported_at: imported_at.clone(),
+        };
+        let settlements = ImportOptions { mapping: None, ..orders.clone() };
+        options.push((orders, settlements));
+    }
+    let mut jobs: Vec<(PathBuf, &ImportOptions)> = Vec::new();
+    for (files, (orders, settlements)) in manifest.stores.iter().zip(&options) {
+        say(format!(
+            "Store {} ({}, {}): an ERP order export and {} settlement files",
+            files.store,
+            files.marketplace,
+            files.currency,
+            files.settlement_files.len()
+        ));
+        jobs.push((files.orders_file.clone(), orders));
+        jobs.extend(files.settlement_files.iter().map(|path| (path.clone(), settlements)));
+    }
+    // Smallest files first: the store starts writing as soon as the first is parsed.
+    jobs.sort_by_key(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()));
+    if !import_with_progress(&mut store, &jobs, quiet)? {
+        bail!("demo files were refused (a bug: please report it)");
     }
     say(format!("  imported in {:.1} s", import_started.elapsed().as_secs_f32()));
 

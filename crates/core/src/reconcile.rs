@@ -15,8 +15,9 @@
 //! * **settled_not_in_orders**: lines carry an order id that no imported order export has.
 //! * **cancelled_but_settled**: the order is `Cancelled` and settled.
 //! * **duplicate_settlement_line**: one of its lines has the same fingerprint
-//!   ([`crate::records::line_fingerprint`]) as an earlier line; "earlier" is by
-//!   (settlement id, line), so the result does not depend on import order.
+//!   ([`crate::records::line_fingerprint`], which includes the order id) as an earlier
+//!   line of the order; "earlier" is by (settlement id, line), so the result does not
+//!   depend on import order.
 //! * **shipped_not_settled**: shipped (status `Shipped`/`PartiallyShipped`, or a ship date,
 //!   and not cancelled) and not settled; `days_since_ship` counts to the as-of date.
 //! * **refunded_not_written_off**: refunds settled for the order (principal, shipping,
@@ -284,9 +285,13 @@ impl Reconciliation {
 /// Classifies every order and every order's lines. Pure: the same input, in any order,
 /// gives the same result.
 pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconciliation {
-    input.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
-    input.lines.sort_by(|a, b| (&a.order_id, a.settlement_id, a.line).cmp(&(&b.order_id, b.settlement_id, b.line)));
-    let (duplicates, duplicate_of) = find_duplicates(&input.lines);
+    // Total orders (ties broken by the line id), so an unstable sort is deterministic.
+    input.orders.sort_unstable_by(|a, b| a.order_id.cmp(&b.order_id));
+    input.lines.sort_unstable_by(|a, b| {
+        (&a.order_id, a.settlement_id, a.line, a.line_id).cmp(&(&b.order_id, b.settlement_id, b.line, b.line_id))
+    });
+    let mut duplicates = Vec::new();
+    let mut fingerprints: Vec<(u64, usize)> = Vec::new();
 
     let strings = &input.strings;
     let mut schedules: HashMap<(Sym, Sym), Option<FeeSchedule>> = HashMap::new();
@@ -317,7 +322,7 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
             line_index += 1;
         }
         let order_lines = &lines[start..line_index];
-        let duplicate_line_count = (start..line_index).filter(|i| duplicate_of[*i]).count() as u32;
+        let duplicate_line_count = find_duplicates(order_lines, &mut fingerprints, &mut duplicates);
         let schedule = match (order, order_lines.first()) {
             (Some(o), _) => schedule_for(o.store, o.marketplace),
             (None, Some(l)) => schedule_for(l.store, l.marketplace),
@@ -326,28 +331,28 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
         results.push(classify_order(order_id, order, order_lines, duplicate_line_count, schedule, config));
     }
     debug_assert_eq!(line_index, lines.len(), "every line belongs to one order");
+    duplicates.sort_unstable();
     Reconciliation { orders: results, duplicates }
 }
 
-/// Finds lines whose fingerprint repeats an earlier one. Sorting (fingerprint, position)
-/// pairs beats a hash set of millions of entries.
-fn find_duplicates(lines: &[LineFacts]) -> (Vec<Duplicate>, Vec<bool>) {
-    // (fingerprint, settlement, line, line id, index): the line id breaks ties between
-    // lines of one file row (a V1 row can hold several amounts).
-    let mut keys: Vec<(u64, u64, u32, i64, usize)> =
-        lines.iter().enumerate().map(|(i, l)| (l.fingerprint, l.settlement_id, l.line, l.line_id, i)).collect();
-    keys.sort_unstable();
-    let mut duplicates = Vec::new();
-    let mut is_duplicate = vec![false; lines.len()];
-    for group in keys.chunk_by(|a, b| a.0 == b.0) {
-        let first = lines[group[0].4].line_id;
-        for &(_, _, _, _, index) in &group[1..] {
-            is_duplicate[index] = true;
-            duplicates.push(Duplicate { line_id: lines[index].line_id, first_line_id: first });
+/// Finds the lines of one order whose fingerprint repeats an earlier line's, appends them
+/// to `duplicates` and returns how many there are. A fingerprint includes the order id,
+/// so duplicates are always lines of one order; `lines` are sorted by (settlement, line,
+/// line id), which makes "earlier" independent of import order. `scratch` is reused
+/// between orders to avoid an allocation per order.
+fn find_duplicates(lines: &[LineFacts], scratch: &mut Vec<(u64, usize)>, duplicates: &mut Vec<Duplicate>) -> u32 {
+    scratch.clear();
+    scratch.extend(lines.iter().enumerate().map(|(position, line)| (line.fingerprint, position)));
+    scratch.sort_unstable();
+    let mut count = 0;
+    for group in scratch.chunk_by(|a, b| a.0 == b.0) {
+        let first = lines[group[0].1].line_id;
+        for &(_, position) in &group[1..] {
+            duplicates.push(Duplicate { line_id: lines[position].line_id, first_line_id: first });
+            count += 1;
         }
     }
-    duplicates.sort_unstable();
-    (duplicates, is_duplicate)
+    count
 }
 
 #[derive(Default, Clone, Copy)]

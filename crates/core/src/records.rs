@@ -340,26 +340,93 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
     hash
 }
 
+/// A stable 64-bit hash of bytes (word-at-a-time multiply-rotate with a final avalanche).
+/// Stable across runs, platforms and versions (unlike `std`'s hasher), so stored
+/// fingerprints and item keys stay valid.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = bytes.len() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+    let mut tail = 0u64;
+    for (i, byte) in chunks.remainder().iter().enumerate() {
+        tail |= (*byte as u64) << (8 * i);
+    }
+    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
+    avalanche(h)
+}
+
+fn avalanche(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Combines part hashes in order (order matters).
+fn combine(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x243f_6a88_85a3_08d3;
+    for part in parts {
+        h = avalanche(h.rotate_left(23) ^ *part);
+    }
+    h
+}
+
+fn order_hash(order_id: &OrderId) -> u64 {
+    match order_id {
+        OrderId::Amazon(packed) => avalanche(*packed ^ 0x5a5a_5a5a_0000_0001),
+        OrderId::Text(text) => stable_hash(text.as_bytes()) ^ 0x0000_0002_a5a5_a5a5,
+    }
+}
+
+/// Keys derived from a settlement line's text, computed once at import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineKeys {
+    /// See [`line_fingerprint`].
+    pub fingerprint: Option<u64>,
+    /// Identifies the order item: the hash of order-item-code, or of the SKU without one.
+    pub item_key: u64,
+}
+
+fn keys_with(line: &SettlementLine, hash_of: &mut impl FnMut(Sym) -> u64) -> LineKeys {
+    let item_key = if line.order_item_code.is_empty() { hash_of(line.sku) } else { hash_of(line.order_item_code) };
+    let fingerprint = line.order_id.as_ref().map(|order_id| {
+        combine(&[
+            hash_of(line.transaction_type),
+            order_hash(order_id),
+            hash_of(line.adjustment_id),
+            hash_of(line.shipment_id),
+            hash_of(line.order_item_code),
+            hash_of(line.sku),
+            hash_of(line.amount_type),
+            hash_of(line.amount_description),
+            hash_of(line.promotion_id),
+            line.amount_minor as u64,
+        ])
+    });
+    LineKeys { fingerprint, item_key }
+}
+
 /// The fingerprint of a settlement line for duplicate detection: the same charge or
-/// credit for the same order item, whatever settlement or date it was posted in.
-/// Lines without an order id (account fees that recur every period) get none.
+/// credit for the same order item (transaction type, order id, adjustment and shipment
+/// ids, order-item-code, SKU, amount type, description, promotion id and amount),
+/// whatever settlement or date it was posted in. Lines without an order id (account fees
+/// that recur every period) get none.
 pub fn line_fingerprint(line: &SettlementLine, strings: &Interner) -> Option<u64> {
-    let order_id = line.order_id.as_ref()?;
-    let order_text = order_id.to_string();
-    let amount = line.amount_minor.to_le_bytes();
-    let text = |sym: Sym| strings.resolve(sym).as_bytes();
-    Some(fnv1a(&[
-        text(line.transaction_type),
-        order_text.as_bytes(),
-        text(line.adjustment_id),
-        text(line.shipment_id),
-        text(line.order_item_code),
-        text(line.sku),
-        text(line.amount_type),
-        text(line.amount_description),
-        text(line.promotion_id),
-        &amount,
-    ]))
+    keys_with(line, &mut |sym| stable_hash(strings.resolve(sym).as_bytes())).fingerprint
+}
+
+/// [`LineKeys`] of every line of a file, hashing each distinct text once.
+pub fn line_keys(file: &SettlementFile) -> Vec<LineKeys> {
+    let mut hashes: Vec<Option<u64>> = vec![None; file.strings.len()];
+    let strings = &file.strings;
+    let mut hash_of =
+        |sym: Sym| *hashes[sym.0 as usize].get_or_insert_with(|| stable_hash(strings.resolve(sym).as_bytes()));
+    file.lines.iter().map(|line| keys_with(line, &mut hash_of)).collect()
 }
 
 /// Order status, as ERP and Amazon exports write it (case-insensitive; common Chinese ERP
@@ -488,6 +555,55 @@ mod tests {
         assert_eq!(OrderStatus::parse("已发货"), Some(OrderStatus::Shipped));
         assert_eq!(OrderStatus::parse("Partially Shipped"), Some(OrderStatus::PartiallyShipped));
         assert_eq!(OrderStatus::parse("lost"), None);
+    }
+
+    #[test]
+    fn line_keys_agree_with_the_single_line_fingerprint() {
+        let mut file = SettlementFile::default();
+        let mut line = |order: &str, amount: i64, sku: &str, item: &str| {
+            let mut strings = std::mem::take(&mut file.strings);
+            let transaction_type = strings.intern("Order");
+            let sku = strings.intern(sku);
+            let order_item_code = strings.intern(item);
+            file.strings = strings;
+            file.lines.push(SettlementLine {
+                settlement_id: 1,
+                line: 2,
+                transaction_type,
+                order_id: OrderId::parse(order),
+                merchant_order_id: Sym::EMPTY,
+                adjustment_id: Sym::EMPTY,
+                shipment_id: Sym::EMPTY,
+                marketplace: Sym::EMPTY,
+                amount_type: Sym::EMPTY,
+                amount_description: Sym::EMPTY,
+                amount_minor: amount,
+                currency: crate::money::Currency::USD,
+                fulfillment: Sym::EMPTY,
+                posted_utc_seconds: 0,
+                order_item_code,
+                sku,
+                quantity: 1,
+                promotion_id: Sym::EMPTY,
+                transaction: TransactionClass::Order,
+                component: Component::Principal,
+                kind: LineKind::Transaction,
+            });
+        };
+        line("111-0000001-0000001", 100, "A", "1");
+        line("111-0000001-0000001", 100, "A", "1");
+        line("111-0000001-0000001", 101, "A", "1");
+        line("SO-1", 100, "A", "");
+        line("", -5, "", "");
+        let keys = line_keys(&file);
+        for (line, keys) in file.lines.iter().zip(&keys) {
+            assert_eq!(keys.fingerprint, line_fingerprint(line, &file.strings));
+        }
+        assert_eq!(keys[0], keys[1], "identical lines share a fingerprint");
+        assert_ne!(keys[0].fingerprint, keys[2].fingerprint, "the amount is part of it");
+        assert_ne!(keys[0].fingerprint, keys[3].fingerprint, "the order id is part of it");
+        assert_eq!(keys[4].fingerprint, None, "lines without an order id have none");
+        assert_eq!(keys[3].item_key, stable_hash(b"A"), "without an order-item-code, the SKU identifies the item");
     }
 
     #[test]

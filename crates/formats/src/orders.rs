@@ -1143,10 +1143,61 @@ fn excel_date(value: ExcelDateTime) -> Result<NaiveDate, String> {
     })
 }
 
+#[cfg(test)]
+mod fast_date_tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_the_general_one() {
+        for (text, format) in [
+            ("2026-10-05", None),
+            ("2026-10-05", Some("%Y-%m-%d")),
+            ("05.10.2026", Some("%d.%m.%Y")),
+            ("2026-02-30", None),
+            ("31.04.2026", Some("%d.%m.%Y")),
+            ("2026-13-01", Some("%Y-%m-%d")),
+        ] {
+            let fast = fast_date(text, format).expect("a fast layout");
+            let general = NaiveDate::parse_from_str(text, format.unwrap_or("%Y-%m-%d")).map_err(|_| ());
+            assert_eq!(fast.is_ok(), general.is_ok(), "{text}");
+            if let (Ok(a), Ok(b)) = (fast, general) {
+                assert_eq!(a, b);
+            }
+        }
+        assert_eq!(fast_date("2026-10-5x", None).map(|r| r.is_ok()), None);
+        assert!(fast_date("05.10.2026", Some("%m.%d.%Y")).is_none());
+    }
+}
+
 /// ISO 8601 forms accepted in every file, after the mapping's own format.
 const ISO_DATE_TIMES: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
 
+/// The two commonest layouts, `2026-10-05` and `05.10.2026`, read without chrono's format
+/// interpreter (a large export has millions of dates). `None`: not one of these layouts;
+/// the general path decides.
+fn fast_date(text: &str, format: Option<&str>) -> Option<Result<NaiveDate, String>> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range].iter().try_fold(0u32, |n, b| b.is_ascii_digit().then(|| n * 10 + (b - b'0') as u32))
+    };
+    let (year, month, day) = match (format, bytes[4], bytes[7], bytes[2], bytes[5]) {
+        (None | Some("%Y-%m-%d"), b'-', b'-', _, _) => (number(0..4)?, number(5..7)?, number(8..10)?),
+        (Some("%d.%m.%Y"), _, _, b'.', b'.') => (number(6..10)?, number(3..5)?, number(0..2)?),
+        _ => return None,
+    };
+    Some(
+        NaiveDate::from_ymd_opt(year as i32, month, day)
+            .ok_or_else(|| format!("'{text}' is not a calendar date (no such day or month)")),
+    )
+}
+
 fn parse_date_text(text: &str, format: Option<&str>) -> Result<NaiveDate, String> {
+    if let Some(result) = fast_date(text, format) {
+        return result;
+    }
     let mut out_of_range = false;
     let mut note = |kind: ParseErrorKind| out_of_range |= kind == ParseErrorKind::OutOfRange;
     if let Some(format) = format {

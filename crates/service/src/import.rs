@@ -1,9 +1,9 @@
 //! The import use case: read files, detect their format, parse, and store each file in
 //! one transaction — all of it or nothing of it.
 //!
-//! Files are parsed on one thread while the previous file is written to the store on
-//! another (a bounded channel of one file between them): parsing and inserting are the
-//! two halves of an import's cost, and this overlaps them on a two-core machine.
+//! Files are parsed on one thread while earlier files are written to the store on
+//! another (a bounded queue of two parsed files between them): parsing and inserting
+//! are the two halves of an import's cost, and this overlaps them on a two-core machine.
 
 use std::fs::File;
 use std::io::Read;
@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use sha2::{Digest, Sha256};
 use tieout_core::diag::{has_errors, Diagnostic};
 use tieout_core::limits;
-use tieout_core::records::{OrderFile, SettlementFile, SourceFormat};
+use tieout_core::records::{line_keys, LineKeys, OrderFile, SettlementFile, SourceFormat};
 use tieout_formats::detect::{detect, Detected};
 use tieout_formats::mapping::Mapping;
 use tieout_formats::{amazon_settlement, orders};
@@ -63,7 +63,8 @@ pub struct Progress {
 }
 
 enum Parsed {
-    Settlements(SettlementFile),
+    /// The file and its lines' keys (computed here, on the parsing thread).
+    Settlements(SettlementFile, Vec<LineKeys>),
     Orders(OrderFile),
 }
 
@@ -71,7 +72,9 @@ struct ParsedFile {
     path: PathBuf,
     name: String,
     size_bytes: u64,
-    sha256: Option<String>,
+    /// The file's bytes, hashed on the storing thread: parsing is the longer half of an
+    /// import, so the hash is computed by the thread that would otherwise wait.
+    bytes: Vec<u8>,
     format: Option<SourceFormat>,
     result: Result<Parsed, Vec<Diagnostic>>,
 }
@@ -82,31 +85,47 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-/// Imports `paths` in order. A refused file is reported and stored not at all; the
-/// others are imported. Only a store failure (disk full, corrupt database) stops the run.
+/// Imports `paths` in order, all with the same options. See [`import_jobs`].
 pub fn import_files(
     store: &mut SqliteStore,
     paths: &[PathBuf],
     options: &ImportOptions,
     progress: &mut dyn FnMut(Progress, &FileReport),
 ) -> Result<Vec<FileReport>, ImportError> {
-    let bytes_total: u64 = paths.iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
-    let mut reports = Vec::with_capacity(paths.len());
+    let jobs: Vec<(PathBuf, &ImportOptions)> = paths.iter().map(|p| (p.clone(), options)).collect();
+    import_jobs(store, &jobs, progress)
+}
+
+/// Imports files in order, each with its own options (store, mapping). A refused file is
+/// reported and stored not at all; the others are imported. Only a store failure (disk
+/// full, corrupt database) stops the run.
+pub fn import_jobs(
+    store: &mut SqliteStore,
+    jobs: &[(PathBuf, &ImportOptions)],
+    progress: &mut dyn FnMut(Progress, &FileReport),
+) -> Result<Vec<FileReport>, ImportError> {
+    let bytes_total: u64 = jobs.iter().map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
+    let mut reports = Vec::with_capacity(jobs.len());
     let mut bytes_done = 0;
     std::thread::scope(|scope| -> Result<(), ImportError> {
-        let (sender, receiver) = mpsc::sync_channel::<ParsedFile>(1);
-        let parser = scope.spawn(move || {
-            for path in paths {
-                if sender.send(parse_file(path, options)).is_err() {
-                    break;
+        // Up to two parsed files wait for the store: files differ in size, and a small
+        // queue keeps the storing thread busy while the parser is on a large one.
+        let (sender, receiver) = mpsc::sync_channel::<(ParsedFile, &ImportOptions)>(2);
+        let parser = std::thread::Builder::new()
+            .name("tieout-parse".to_owned())
+            .spawn_scoped(scope, move || {
+                for (path, options) in jobs {
+                    if sender.send((parse_file(path, options), *options)).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        for parsed in receiver {
+            })
+            .expect("a thread can be started");
+        for (parsed, options) in receiver {
             bytes_done += parsed.size_bytes;
             let report = store_file(store, parsed, options)?;
             progress(
-                Progress { files_done: reports.len() + 1, files_total: paths.len(), bytes_done, bytes_total },
+                Progress { files_done: reports.len() + 1, files_total: jobs.len(), bytes_done, bytes_total },
                 &report,
             );
             reports.push(report);
@@ -150,7 +169,7 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
         path: path.to_owned(),
         name: name.clone(),
         size_bytes: 0,
-        sha256: None,
+        bytes: Vec::new(),
         format: None,
         result: Err(Vec::new()),
     };
@@ -162,7 +181,6 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
         }
     };
     parsed.size_bytes = bytes.len() as u64;
-    parsed.sha256 = Some(hex(&Sha256::digest(&bytes)));
     if bytes.is_empty() {
         parsed.result = Err(vec![Diagnostic::error(&name, 0, 0, "the file is empty")]);
         return parsed;
@@ -172,7 +190,12 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
         Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) => {
             parsed.format = Some(format);
             let file = amazon_settlement::read_settlement(&name, &bytes);
-            if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Settlements(file)) }
+            if has_errors(&file.diagnostics) {
+                Err(file.diagnostics)
+            } else {
+                let keys = line_keys(&file);
+                Ok(Parsed::Settlements(file, keys))
+            }
         }
         Detected::Known(SourceFormat::AmazonOrdersReport) => {
             parsed.format = Some(SourceFormat::AmazonOrdersReport);
@@ -203,13 +226,17 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
             format!("unknown format. tieout reads: {}", known_formats()),
         )]),
     };
+    parsed.bytes = bytes;
     parsed
 }
 
 fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
+    let sha256 = hex(&Sha256::digest(&parsed.bytes));
+    drop(parsed.bytes);
     let mut report = FileReport {
         path: parsed.path,
-        sha256: parsed.sha256.clone(),
+        // A file that could not be read has no hash to show.
+        sha256: (parsed.size_bytes > 0).then(|| sha256.clone()),
         outcome: Outcome::Refused { format: parsed.format, diagnostics: Vec::new() },
     };
     let records = match parsed.result {
@@ -220,14 +247,13 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
         }
     };
     let format = parsed.format.expect("a parsed file has a format");
-    let sha256 = parsed.sha256.expect("a parsed file was hashed");
     if let Some(previous) = store.file_by_sha256(&sha256)? {
         report.outcome = Outcome::AlreadyImported { format, previous };
         return Ok(report);
     }
     let _span = tracing::info_span!("store", file = %parsed.name).entered();
     match records {
-        Parsed::Settlements(file) => {
+        Parsed::Settlements(file, keys) => {
             let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
             let meta = FileMeta {
                 sha256,
@@ -237,7 +263,7 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
                 size_bytes: parsed.size_bytes,
                 imported_at: options.imported_at.clone(),
             };
-            let outcome = store.import_settlements(&meta, &file, &store_name)?;
+            let outcome = store.import_settlements_with_keys(&meta, &file, &keys, &store_name)?;
             let mut warnings: Vec<Diagnostic> = file.diagnostics.clone();
             for (id, other) in &outcome.settlements_skipped {
                 warnings.push(Diagnostic::warning(

@@ -15,7 +15,7 @@ use tieout_core::intern::{Interner, Sym};
 use tieout_core::money::Currency;
 use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{
-    fnv1a, line_fingerprint, normalize_marketplace, Component, LineKind, OrderFile, OrderStatus, SettlementFile,
+    line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
     SourceFormat, TransactionClass,
 };
 
@@ -151,6 +151,8 @@ pub struct RunRow {
 
 pub struct SqliteStore {
     connection: Connection,
+    /// The database file, for a second reading connection; `None` in memory.
+    path: Option<std::path::PathBuf>,
     /// text -> id of the dictionary table, loaded on first use.
     dictionary: Option<HashMap<String, i64>>,
 }
@@ -185,19 +187,22 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let connection =
             Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
-        SqliteStore::with_connection(connection)
+        SqliteStore::with_connection(connection, Some(path.to_path_buf()))
     }
 
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::with_connection(Connection::open_in_memory()?)
+        SqliteStore::with_connection(Connection::open_in_memory()?, None)
     }
 
-    fn with_connection(mut connection: Connection) -> Result<SqliteStore, StoreError> {
+    fn with_connection(
+        mut connection: Connection,
+        path: Option<std::path::PathBuf>,
+    ) -> Result<SqliteStore, StoreError> {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         connection
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
         schema::migrate(&mut connection)?;
-        Ok(SqliteStore { connection, dictionary: None })
+        Ok(SqliteStore { connection, path, dictionary: None })
     }
 
     pub fn file_by_sha256(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError> {
@@ -238,45 +243,46 @@ impl SqliteStore {
         file: &SettlementFile,
         store: &str,
     ) -> Result<SettlementImport, StoreError> {
+        let keys = line_keys(file);
+        self.import_settlements_with_keys(meta, file, &keys, store)
+    }
+
+    /// [`SqliteStore::import_settlements`] with the lines' keys computed by the caller
+    /// (the import pipeline computes them on its parsing thread). `keys[i]` belongs to
+    /// `file.lines[i]`.
+    pub fn import_settlements_with_keys(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+    ) -> Result<SettlementImport, StoreError> {
+        assert_eq!(keys.len(), file.lines.len(), "one key per line");
         self.load_dictionary()?;
         let dictionary = self.dictionary.as_mut().expect("loaded");
-        let mut pending_words: Vec<(String, i64)> = Vec::new();
         let transaction = self.connection.transaction()?;
-        let result = insert_settlements(&transaction, dictionary, &mut pending_words, meta, file, store);
-        match result {
-            Ok(outcome) => {
-                transaction.commit()?;
-                Ok(outcome)
-            }
-            Err(error) => {
-                drop(transaction);
-                for (word, _) in pending_words {
-                    dictionary.remove(&word);
-                }
-                Err(error)
-            }
-        }
+        let result = insert_settlements(&transaction, dictionary, meta, file, keys, store);
+        let result = result.and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
+        self.forget_dictionary_on_error(result)
     }
 
     /// Imports one order export in one transaction.
     pub fn import_orders(&mut self, meta: &FileMeta, file: &OrderFile) -> Result<OrderImport, StoreError> {
         self.load_dictionary()?;
         let dictionary = self.dictionary.as_mut().expect("loaded");
-        let mut pending_words: Vec<(String, i64)> = Vec::new();
         let transaction = self.connection.transaction()?;
-        match insert_orders(&transaction, dictionary, &mut pending_words, meta, file) {
-            Ok(outcome) => {
-                transaction.commit()?;
-                Ok(outcome)
-            }
-            Err(error) => {
-                drop(transaction);
-                for (word, _) in pending_words {
-                    dictionary.remove(&word);
-                }
-                Err(error)
-            }
+        let result = insert_orders(&transaction, dictionary, meta, file)
+            .and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
+        self.forget_dictionary_on_error(result)
+    }
+
+    /// After a failed (rolled back) transaction the cached dictionary may hold ids of
+    /// words that were never committed: drop it, to be reloaded on next use.
+    fn forget_dictionary_on_error<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_err() {
+            self.dictionary = None;
         }
+        result
     }
 
     fn dictionary_texts(&self) -> Result<HashMap<i64, String>, StoreError> {
@@ -289,104 +295,56 @@ impl SqliteStore {
     /// Everything reconciliation needs: orders (items summed per order) and the lines
     /// that carry an order id. Store and marketplace names are interned, marketplaces
     /// normalised (lower case) so that `Amazon.co.uk` and `amazon.co.uk` are one.
+    ///
+    /// The lines are read in two halves, the second on another thread with its own
+    /// connection (reading is most of a reconcile's time; SQLite readers do not block
+    /// each other).
     pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
-        let texts = self.dictionary_texts()?;
-        let mut strings = Interner::new();
-        let mut store_syms: HashMap<i64, Sym> = HashMap::new();
-        let mut marketplace_syms: HashMap<i64, Sym> = HashMap::new();
-        let sym_of = |map: &mut HashMap<i64, Sym>,
-                      id: i64,
-                      normalize: bool,
-                      strings: &mut Interner|
-         -> Result<Sym, StoreError> {
-            if let Some(sym) = map.get(&id) {
-                return Ok(*sym);
-            }
-            let text = texts.get(&id).ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))?;
-            let sym = if normalize { strings.intern(&normalize_marketplace(text)) } else { strings.intern(text) };
-            map.insert(id, sym);
-            Ok(sym)
-        };
-
-        let mut items: Vec<OrderFacts> = Vec::new();
-        {
-            let mut statement = self.connection.prepare(
-                "SELECT order_key, order_text, store, marketplace, status, purchase_day, ship_day, currency, amount_minor, refunded_minor FROM order_item",
-            )?;
-            let mut rows = statement.query([])?;
-            let mut currencies: HashMap<String, Currency> = HashMap::new();
-            while let Some(row) = rows.next()? {
-                let order_id = order_from_parts(row.get(0)?, row.get(1)?)?;
-                let status_code: u8 = row.get(4)?;
-                let currency_code: String = row.get(7)?;
-                let currency = match currencies.get(&currency_code) {
-                    Some(c) => *c,
-                    None => {
-                        let c = currency_of(&currency_code)?;
-                        currencies.insert(currency_code, c);
-                        c
-                    }
-                };
-                items.push(OrderFacts {
-                    order_id,
-                    store: sym_of(&mut store_syms, row.get(2)?, false, &mut strings)?,
-                    marketplace: sym_of(&mut marketplace_syms, row.get(3)?, true, &mut strings)?,
-                    status: OrderStatus::from_code(status_code)
-                        .ok_or_else(|| StoreError::Corrupt(format!("order status {status_code}")))?,
-                    purchase_date: from_day_number(row.get(5)?)?,
-                    ship_date: row.get::<_, Option<i32>>(6)?.map(from_day_number).transpose()?,
-                    currency,
-                    amount_minor: row.get(8)?,
-                    refunded_minor: row.get(9)?,
-                });
-            }
-        }
-        let orders = sum_items(items);
-
-        let mut settlements: HashMap<i64, (i64, Currency)> = HashMap::new();
+        let names = Names::load(&self.connection)?;
+        let mut settlements: HashMap<i64, (Sym, Currency)> = HashMap::new();
         {
             let mut statement = self.connection.prepare("SELECT settlement_id, store, currency FROM settlement")?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
                 let code: String = row.get(2)?;
-                settlements.insert(row.get(0)?, (row.get(1)?, currency_of(&code)?));
+                settlements.insert(row.get(0)?, (names.store(row.get(1)?)?, currency_of(&code)?));
             }
         }
-        let mut lines = Vec::new();
-        let mut statement = self.connection.prepare(
-            "SELECT id, settlement_id, line, order_key, order_text, marketplace, transaction_class, component, amount_minor, quantity, item_key, fingerprint, posted_utc
-             FROM settlement_line WHERE order_key IS NOT NULL OR order_text IS NOT NULL",
-        )?;
-        let mut rows = statement.query([])?;
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
-        while let Some(row) = rows.next()? {
-            let settlement_id: i64 = row.get(1)?;
-            let (store, currency) = *settlements
-                .get(&settlement_id)
-                .ok_or_else(|| StoreError::Corrupt(format!("line of unknown settlement {settlement_id}")))?;
-            let transaction_code: u8 = row.get(6)?;
-            let component_code: u8 = row.get(7)?;
-            let posted: i64 = row.get(12)?;
-            lines.push(LineFacts {
-                line_id: row.get(0)?,
-                settlement_id: settlement_id as u64,
-                line: row.get(2)?,
-                order_id: order_from_parts(row.get(3)?, row.get(4)?)?,
-                store: sym_of(&mut store_syms, store, false, &mut strings)?,
-                marketplace: sym_of(&mut marketplace_syms, row.get(5)?, true, &mut strings)?,
-                currency,
-                transaction: TransactionClass::from_code(transaction_code)
-                    .ok_or_else(|| StoreError::Corrupt(format!("transaction class {transaction_code}")))?,
-                component: Component::from_code(component_code)
-                    .ok_or_else(|| StoreError::Corrupt(format!("component {component_code}")))?,
-                amount_minor: row.get(8)?,
-                quantity: row.get(9)?,
-                item: row.get::<_, i64>(10)? as u64,
-                fingerprint: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
-                posted_date: epoch + chrono::Days::new((posted.div_euclid(86_400)).max(0) as u64),
-            });
+        let (first_id, last_id): (Option<i64>, Option<i64>) =
+            self.connection
+                .query_row("SELECT MIN(id), MAX(id) FROM settlement_line", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let (first_id, last_id) = (first_id.unwrap_or(0), last_id.unwrap_or(-1));
+        let middle = first_id + (last_id - first_id + 1) / 2;
+        let (orders, lines, second_half) = std::thread::scope(|scope| {
+            let second = match &self.path {
+                Some(path) if last_id - first_id > 100_000 => {
+                    let (names, settlements) = (&names, &settlements);
+                    let handle = std::thread::Builder::new()
+                        .name("tieout-load".to_owned())
+                        .spawn_scoped(scope, move || -> Result<Vec<LineFacts>, StoreError> {
+                            let connection =
+                                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                            load_lines(&connection, names, settlements, middle, last_id)
+                        })
+                        .expect("a thread can be started");
+                    Some(handle)
+                }
+                _ => None,
+            };
+            let orders = load_orders(&self.connection, &names);
+            let lines = match second {
+                Some(_) => load_lines(&self.connection, &names, &settlements, first_id, middle - 1),
+                None => load_lines(&self.connection, &names, &settlements, first_id, last_id),
+            };
+            let second_half = second.map(|h| h.join().expect("the loading thread does not panic"));
+            (orders, lines, second_half)
+        });
+        let orders = orders?;
+        let mut lines = lines?;
+        if let Some(second_half) = second_half {
+            lines.extend(second_half?);
         }
-        Ok(ReconcileInput { strings, orders, lines })
+        Ok(ReconcileInput { strings: names.strings, orders, lines })
     }
 
     /// Replaces the stored reconciliation with `result`, in one transaction.
@@ -400,7 +358,6 @@ impl SqliteStore {
     ) -> Result<i64, StoreError> {
         self.load_dictionary()?;
         let dictionary = self.dictionary.as_mut().expect("loaded");
-        let mut pending_words = Vec::new();
         let transaction = self.connection.transaction()?;
         let outcome = (|| -> Result<i64, StoreError> {
             transaction.execute_batch("DELETE FROM order_result; DELETE FROM duplicate_line;")?;
@@ -419,31 +376,30 @@ impl SqliteStore {
             )?;
             for order in &result.orders {
                 let (key, text) = order_parts(&order.order_id);
-                let store = words.id(&transaction, dictionary, &mut pending_words, order.store)?;
-                let marketplace = words.id(&transaction, dictionary, &mut pending_words, order.marketplace)?;
-                insert.execute(params![
-                    run_id,
-                    key,
-                    text,
-                    store,
-                    marketplace,
-                    order.currency.code(),
-                    order.category.code(),
-                    order.flags.0,
-                    order.status.map(OrderStatus::code),
-                    order.ship_date.map(day_number),
-                    order.order_amount_minor,
-                    order.settled_amount_minor,
-                    order.refunds_settled_minor,
-                    order.written_off_minor,
-                    order.fees_charged_minor,
-                    order.fees_expected_minor,
-                    order.net_settled_minor,
-                    order.days_since_ship,
-                    order.line_count,
-                    order.duplicate_line_count,
-                    day_number(order.period_date),
-                ])?;
+                let store = words.id(&transaction, dictionary, order.store)?;
+                let marketplace = words.id(&transaction, dictionary, order.marketplace)?;
+                insert.raw_bind_parameter(1, run_id)?;
+                insert.raw_bind_parameter(2, key)?;
+                insert.raw_bind_parameter(3, text)?;
+                insert.raw_bind_parameter(4, store)?;
+                insert.raw_bind_parameter(5, marketplace)?;
+                insert.raw_bind_parameter(6, order.currency.code())?;
+                insert.raw_bind_parameter(7, order.category.code())?;
+                insert.raw_bind_parameter(8, order.flags.0)?;
+                insert.raw_bind_parameter(9, order.status.map(OrderStatus::code))?;
+                insert.raw_bind_parameter(10, order.ship_date.map(day_number))?;
+                insert.raw_bind_parameter(11, order.order_amount_minor)?;
+                insert.raw_bind_parameter(12, order.settled_amount_minor)?;
+                insert.raw_bind_parameter(13, order.refunds_settled_minor)?;
+                insert.raw_bind_parameter(14, order.written_off_minor)?;
+                insert.raw_bind_parameter(15, order.fees_charged_minor)?;
+                insert.raw_bind_parameter(16, order.fees_expected_minor)?;
+                insert.raw_bind_parameter(17, order.net_settled_minor)?;
+                insert.raw_bind_parameter(18, order.days_since_ship)?;
+                insert.raw_bind_parameter(19, order.line_count)?;
+                insert.raw_bind_parameter(20, order.duplicate_line_count)?;
+                insert.raw_bind_parameter(21, day_number(order.period_date))?;
+                insert.raw_execute()?;
             }
             let mut insert_duplicate =
                 transaction.prepare("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
@@ -452,19 +408,8 @@ impl SqliteStore {
             }
             Ok(run_id)
         })();
-        match outcome {
-            Ok(run_id) => {
-                transaction.commit()?;
-                Ok(run_id)
-            }
-            Err(error) => {
-                drop(transaction);
-                for (word, _) in pending_words {
-                    dictionary.remove(&word);
-                }
-                Err(error)
-            }
-        }
+        let result = outcome.and_then(|run_id| Ok(transaction.commit().map(|()| run_id)?));
+        self.forget_dictionary_on_error(result)
     }
 
     pub fn latest_run(&self) -> Result<Option<RunRow>, StoreError> {
@@ -664,6 +609,147 @@ impl SqliteStore {
     }
 }
 
+fn load_orders(connection: &Connection, names: &Names) -> Result<Vec<OrderFacts>, StoreError> {
+    let mut items: Vec<OrderFacts> = Vec::new();
+    let mut statement = connection.prepare(
+        "SELECT order_key, order_text, store, marketplace, status, purchase_day, ship_day, currency, amount_minor, refunded_minor FROM order_item",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut currencies = Currencies::default();
+    while let Some(row) = rows.next()? {
+        let order_id = order_from_parts(row.get(0)?, row.get(1)?)?;
+        let status_code: u8 = row.get(4)?;
+        items.push(OrderFacts {
+            order_id,
+            store: names.store(row.get(2)?)?,
+            marketplace: names.marketplace(row.get(3)?)?,
+            status: OrderStatus::from_code(status_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("order status {status_code}")))?,
+            purchase_date: from_day_number(row.get(5)?)?,
+            ship_date: row.get::<_, Option<i32>>(6)?.map(from_day_number).transpose()?,
+            currency: currencies.get(row.get_ref(7)?.as_str().map_err(rusqlite::Error::from)?)?,
+            amount_minor: row.get(8)?,
+            refunded_minor: row.get(9)?,
+        });
+    }
+    Ok(sum_items(items))
+}
+
+/// Lines with an order id whose row id is in `first..=last`.
+fn load_lines(
+    connection: &Connection,
+    names: &Names,
+    settlements: &HashMap<i64, (Sym, Currency)>,
+    first: i64,
+    last: i64,
+) -> Result<Vec<LineFacts>, StoreError> {
+    let mut lines = Vec::with_capacity((last - first + 1).max(0) as usize);
+    let mut statement = connection.prepare(
+        "SELECT id, settlement_id, line, order_key, order_text, marketplace, transaction_class, component, amount_minor, quantity, item_key, fingerprint, posted_utc
+         FROM settlement_line WHERE id BETWEEN ?1 AND ?2 AND (order_key IS NOT NULL OR order_text IS NOT NULL)",
+    )?;
+    let mut rows = statement.query([first, last])?;
+    // Lines of one settlement are stored together: remember the last one looked up.
+    let mut last_settlement: Option<(i64, Sym, Currency)> = None;
+    while let Some(row) = rows.next()? {
+        let settlement_id: i64 = row.get(1)?;
+        let (store, currency) = match last_settlement {
+            Some((id, store, currency)) if id == settlement_id => (store, currency),
+            _ => {
+                let (store, currency) = *settlements
+                    .get(&settlement_id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("line of unknown settlement {settlement_id}")))?;
+                last_settlement = Some((settlement_id, store, currency));
+                (store, currency)
+            }
+        };
+        let transaction_code: u8 = row.get(6)?;
+        let component_code: u8 = row.get(7)?;
+        let posted: i64 = row.get(12)?;
+        let key: Option<i64> = row.get(3)?;
+        let order_id = match key {
+            Some(key) => OrderId::Amazon(key as u64),
+            None => order_from_parts(None, row.get(4)?)?,
+        };
+        lines.push(LineFacts {
+            line_id: row.get(0)?,
+            settlement_id: settlement_id as u64,
+            line: row.get(2)?,
+            order_id,
+            store,
+            marketplace: names.marketplace(row.get(5)?)?,
+            currency,
+            transaction: TransactionClass::from_code(transaction_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("transaction class {transaction_code}")))?,
+            component: Component::from_code(component_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("component {component_code}")))?,
+            amount_minor: row.get(8)?,
+            quantity: row.get(9)?,
+            item: row.get::<_, i64>(10)? as u64,
+            fingerprint: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+            posted_date: from_day_number(UNIX_EPOCH_DAY + posted.div_euclid(86_400) as i32)?,
+        });
+    }
+    Ok(lines)
+}
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01.
+const UNIX_EPOCH_DAY: i32 = 719_163;
+
+/// Dictionary ids turned into interned names for reconciliation: each word as written
+/// (stores) and normalised (marketplaces, lower case). Look-ups by id are array reads,
+/// and the table is read-only once built, so loading threads share it.
+struct Names {
+    strings: Interner,
+    /// Per dictionary id: (as written, normalised); `None` for ids not in use.
+    syms: Vec<Option<(Sym, Sym)>>,
+}
+
+impl Names {
+    fn load(connection: &Connection) -> Result<Names, StoreError> {
+        let mut names = Names { strings: Interner::new(), syms: Vec::new() };
+        let mut statement = connection.prepare("SELECT id, text FROM dictionary")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let id = row.get::<_, i64>(0)? as usize;
+            let text: String = row.get(1)?;
+            if names.syms.len() <= id {
+                names.syms.resize(id + 1, None);
+            }
+            let plain = names.strings.intern(&text);
+            let normalised = names.strings.intern(&normalize_marketplace(&text));
+            names.syms[id] = Some((plain, normalised));
+        }
+        Ok(names)
+    }
+
+    fn get(&self, id: i64) -> Result<(Sym, Sym), StoreError> {
+        self.syms.get(id as usize).copied().flatten().ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))
+    }
+
+    fn store(&self, id: i64) -> Result<Sym, StoreError> {
+        Ok(self.get(id)?.0)
+    }
+
+    fn marketplace(&self, id: i64) -> Result<Sym, StoreError> {
+        Ok(self.get(id)?.1)
+    }
+}
+
+#[derive(Default)]
+struct Currencies(Vec<(String, Currency)>);
+
+impl Currencies {
+    fn get(&mut self, code: &str) -> Result<Currency, StoreError> {
+        if let Some((_, currency)) = self.0.iter().find(|(c, _)| c == code) {
+            return Ok(*currency);
+        }
+        let currency = currency_of(code)?;
+        self.0.push((code.to_owned(), currency));
+        Ok(currency)
+    }
+}
+
 fn imported_file(row: &rusqlite::Row<'_>) -> rusqlite::Result<ImportedFile> {
     Ok(ImportedFile {
         id: row.get(0)?,
@@ -692,7 +778,6 @@ impl<'s> WordIds<'s> {
         &mut self,
         transaction: &Transaction<'_>,
         dictionary: &mut HashMap<String, i64>,
-        pending: &mut Vec<(String, i64)>,
         sym: Sym,
     ) -> Result<i64, StoreError> {
         let slot = &mut self.ids[sym.0 as usize];
@@ -706,7 +791,6 @@ impl<'s> WordIds<'s> {
                 transaction.execute("INSERT INTO dictionary (text) VALUES (?1)", [text])?;
                 let id = transaction.last_insert_rowid();
                 dictionary.insert(text.to_owned(), id);
-                pending.push((text.to_owned(), id));
                 id
             }
         };
@@ -718,7 +802,6 @@ impl<'s> WordIds<'s> {
         &mut self,
         transaction: &Transaction<'_>,
         dictionary: &mut HashMap<String, i64>,
-        pending: &mut Vec<(String, i64)>,
         text: &str,
     ) -> Result<i64, StoreError> {
         if let Some(id) = dictionary.get(text) {
@@ -727,7 +810,6 @@ impl<'s> WordIds<'s> {
         transaction.execute("INSERT INTO dictionary (text) VALUES (?1)", [text])?;
         let id = transaction.last_insert_rowid();
         dictionary.insert(text.to_owned(), id);
-        pending.push((text.to_owned(), id));
         Ok(id)
     }
 }
@@ -743,9 +825,9 @@ fn insert_file(transaction: &Transaction<'_>, meta: &FileMeta, record_count: u64
 fn insert_settlements(
     transaction: &Transaction<'_>,
     dictionary: &mut HashMap<String, i64>,
-    pending: &mut Vec<(String, i64)>,
     meta: &FileMeta,
     file: &SettlementFile,
+    keys: &[LineKeys],
     store: &str,
 ) -> Result<SettlementImport, StoreError> {
     let mut outcome = SettlementImport::default();
@@ -767,7 +849,7 @@ fn insert_settlements(
     let file_id = insert_file(transaction, meta, lines_added)?;
     outcome.file_id = file_id;
     let mut words = WordIds::new(&file.strings);
-    let store_id = words.word(transaction, dictionary, pending, store)?;
+    let store_id = words.word(transaction, dictionary, store)?;
     {
         let mut insert = transaction.prepare(
             "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count)
@@ -797,40 +879,35 @@ fn insert_settlements(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?;
     let strings = &file.strings;
-    for line in file.lines.iter().filter(|l| !skip.contains(&l.settlement_id)) {
+    // Raw binds: one prepared statement, 24 values bound in place per line, no
+    // intermediate parameter array (this loop is the hot path of a large import).
+    for (line, keys) in file.lines.iter().zip(keys).filter(|(l, _)| !skip.contains(&l.settlement_id)) {
         let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
-        let item_code = strings.resolve(line.order_item_code);
-        let item_key = if item_code.is_empty() {
-            fnv1a(&[strings.resolve(line.sku).as_bytes()])
-        } else {
-            fnv1a(&[item_code.as_bytes()])
-        };
-        insert.execute(params![
-            line.settlement_id as i64,
-            file_id,
-            line.line,
-            key,
-            text,
-            words.id(transaction, dictionary, pending, line.transaction_type)?,
-            words.id(transaction, dictionary, pending, line.amount_type)?,
-            words.id(transaction, dictionary, pending, line.amount_description)?,
-            words.id(transaction, dictionary, pending, line.marketplace)?,
-            words.id(transaction, dictionary, pending, line.fulfillment)?,
-            words.id(transaction, dictionary, pending, line.sku)?,
-            non_empty(strings.resolve(line.merchant_order_id)),
-            non_empty(strings.resolve(line.adjustment_id)),
-            non_empty(strings.resolve(line.shipment_id)),
-            non_empty(item_code),
-            non_empty(strings.resolve(line.promotion_id)),
-            line.amount_minor,
-            line.posted_utc_seconds,
-            line.quantity,
-            line.transaction.code(),
-            line.component.code(),
-            line.kind as u8,
-            item_key as i64,
-            line_fingerprint(line, strings).map(|f| f as i64),
-        ])?;
+        insert.raw_bind_parameter(1, line.settlement_id as i64)?;
+        insert.raw_bind_parameter(2, file_id)?;
+        insert.raw_bind_parameter(3, line.line)?;
+        insert.raw_bind_parameter(4, key)?;
+        insert.raw_bind_parameter(5, text)?;
+        insert.raw_bind_parameter(6, words.id(transaction, dictionary, line.transaction_type)?)?;
+        insert.raw_bind_parameter(7, words.id(transaction, dictionary, line.amount_type)?)?;
+        insert.raw_bind_parameter(8, words.id(transaction, dictionary, line.amount_description)?)?;
+        insert.raw_bind_parameter(9, words.id(transaction, dictionary, line.marketplace)?)?;
+        insert.raw_bind_parameter(10, words.id(transaction, dictionary, line.fulfillment)?)?;
+        insert.raw_bind_parameter(11, words.id(transaction, dictionary, line.sku)?)?;
+        insert.raw_bind_parameter(12, non_empty(strings.resolve(line.merchant_order_id)))?;
+        insert.raw_bind_parameter(13, non_empty(strings.resolve(line.adjustment_id)))?;
+        insert.raw_bind_parameter(14, non_empty(strings.resolve(line.shipment_id)))?;
+        insert.raw_bind_parameter(15, non_empty(strings.resolve(line.order_item_code)))?;
+        insert.raw_bind_parameter(16, non_empty(strings.resolve(line.promotion_id)))?;
+        insert.raw_bind_parameter(17, line.amount_minor)?;
+        insert.raw_bind_parameter(18, line.posted_utc_seconds)?;
+        insert.raw_bind_parameter(19, line.quantity)?;
+        insert.raw_bind_parameter(20, line.transaction.code())?;
+        insert.raw_bind_parameter(21, line.component.code())?;
+        insert.raw_bind_parameter(22, line.kind as u8)?;
+        insert.raw_bind_parameter(23, keys.item_key as i64)?;
+        insert.raw_bind_parameter(24, keys.fingerprint.map(|f| f as i64))?;
+        insert.raw_execute()?;
     }
     outcome.lines_added = lines_added;
     Ok(outcome)
@@ -839,12 +916,13 @@ fn insert_settlements(
 fn insert_orders(
     transaction: &Transaction<'_>,
     dictionary: &mut HashMap<String, i64>,
-    pending: &mut Vec<(String, i64)>,
     meta: &FileMeta,
     file: &OrderFile,
 ) -> Result<OrderImport, StoreError> {
     let mut outcome = OrderImport::default();
-    let new_ids: HashSet<&OrderId> = file.items.iter().map(|i| &i.order_id).collect();
+    let mut new_ids: Vec<&OrderId> = file.items.iter().map(|i| &i.order_id).collect();
+    new_ids.sort_unstable();
+    new_ids.dedup();
     outcome.orders_added = new_ids.len() as u64;
     // An order seen in an earlier export is replaced by this one's rows.
     let mut stale_rows = Vec::new();
@@ -854,7 +932,7 @@ fn insert_orders(
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let id = order_from_parts(row.get(1)?, row.get(2)?)?;
-            if new_ids.contains(&id) {
+            if new_ids.binary_search(&&id).is_ok() {
                 stale_rows.push(row.get::<_, i64>(0)?);
                 replaced.insert(id);
             }
@@ -883,8 +961,8 @@ fn insert_orders(
             item.line,
             key,
             text,
-            words.id(transaction, dictionary, pending, item.store)?,
-            words.id(transaction, dictionary, pending, item.marketplace)?,
+            words.id(transaction, dictionary, item.store)?,
+            words.id(transaction, dictionary, item.marketplace)?,
             item.status.code(),
             day_number(item.purchase_date),
             item.ship_date.map(day_number),
@@ -892,7 +970,7 @@ fn insert_orders(
             item.amount_minor,
             item.refunded_minor,
             item.quantity,
-            words.id(transaction, dictionary, pending, item.sku)?,
+            words.id(transaction, dictionary, item.sku)?,
         ])?;
         outcome.items_added += 1;
     }
