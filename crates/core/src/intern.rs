@@ -51,24 +51,8 @@ pub struct Interner {
     collisions: HashMap<Box<str>, Sym>,
 }
 
-/// A fast 64-bit hash of short strings (FxHash's multiply-rotate over 8-byte words).
 fn hash(text: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = text.len() as u64;
-    let mut chunks = text.as_bytes().chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
-    }
-    let mut tail = 0u64;
-    for (i, byte) in chunks.remainder().iter().enumerate() {
-        tail |= (*byte as u64) << (8 * i);
-    }
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
-    // Final avalanche so the low bits (the table index) depend on every byte.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
+    crate::records::stable_hash(text.as_bytes())
 }
 
 impl Interner {
