@@ -243,7 +243,9 @@ fn reconcile(cli: &Cli, as_of: NaiveDate) -> Result<ExitCode> {
     let (settings, text) = load_settings(cli.config.as_deref())?;
     let mut store = open_store(&cli.db)?;
     let config = settings.reconcile_config(as_of);
+    let spinner = crate::output::spinner(cli.quiet, "reconciling: loading, classifying and storing every order");
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    spinner.finish_and_clear();
     if !cli.quiet {
         print!("{}", crate::output::render_summary(&summary));
     }

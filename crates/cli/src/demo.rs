@@ -79,7 +79,9 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let (settings, text) = load_settings(Some(&manifest.config_file))?;
     let config = settings.reconcile_config(manifest.as_of);
     let reconcile_started = Instant::now();
+    let spinner = crate::output::spinner(quiet, "reconciling");
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    spinner.finish_and_clear();
     say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
     print!("{}", render_summary(&summary));
 

@@ -115,6 +115,19 @@ pub fn byte_progress(quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A spinner with a message on stderr, for work without a measurable length; hidden when
+/// quiet or when stderr is not a terminal.
+pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"));
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 pub fn render_summary(summary: &ReconcileSummary) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
