@@ -14,6 +14,7 @@ pub mod intern;
 pub mod limits;
 pub mod money;
 pub mod reconcile;
+pub mod statement;
 pub mod records;
 pub mod table;
 

@@ -5,12 +5,17 @@
 //! What it is not: no file system access (a reader takes bytes and a file name, never a
 //! path), no database, no clock. Depends on `tieout-core` only.
 
+pub mod alipay;
 pub mod amazon_settlement;
+pub mod camt053;
 pub mod dates;
 pub mod detect;
 pub mod mapping;
+pub mod mt940;
 pub mod orders;
+pub mod statement_profile;
 pub mod text;
+pub mod wechatpay;
 pub mod write;
 
 pub use detect::{detect, Detected};
