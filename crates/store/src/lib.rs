@@ -12,9 +12,10 @@
 mod schema;
 mod sqlite;
 
+pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
     FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, RunRow, SettlementImport, SettlementRow,
-    SqliteStore,
+    SqliteStore, StatementImport,
 };
 
 use thiserror::Error;

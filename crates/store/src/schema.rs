@@ -5,7 +5,11 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/0001_initial.sql")), (2, include_str!("migrations/0002_statements.sql"))];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     connection.execute_batch(

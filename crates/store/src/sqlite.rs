@@ -18,6 +18,7 @@ use tieout_core::records::{
     line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
     SourceFormat, TransactionClass,
 };
+use tieout_core::statement::StatementFile;
 
 use crate::{schema, StoreError};
 
@@ -63,6 +64,16 @@ pub struct OrderImport {
     /// Orders that earlier files had; this file's rows replace theirs (an export is a
     /// snapshot, and the later snapshot knows the later status).
     pub orders_replaced: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatementImport {
+    pub file_id: i64,
+    pub statements_added: u64,
+    /// Statements already imported from another file: (account, statement reference,
+    /// that file's name). Their entries here were not added again.
+    pub statements_skipped: Vec<(String, String, String)>,
+    pub entries_added: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,6 +301,15 @@ impl SqliteStore {
         let map =
             statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
+    }
+
+    /// Imports one statement file (bank or payment tool) in one transaction. A statement
+    /// with a reference already stored for the same account is skipped.
+    pub fn import_statements(&mut self, meta: &FileMeta, file: &StatementFile) -> Result<StatementImport, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let result = insert_statements(&transaction, meta, file)
+            .and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
+        self.forget_dictionary_on_error(result)
     }
 
     /// Everything reconciliation needs: orders (items summed per order) and the lines
@@ -586,7 +606,16 @@ impl SqliteStore {
     /// half-imported).
     pub fn counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
         let mut out = Vec::new();
-        for table in ["source_file", "settlement", "settlement_line", "order_item", "order_result", "duplicate_line"] {
+        for table in [
+            "source_file",
+            "settlement",
+            "settlement_line",
+            "order_item",
+            "order_result",
+            "duplicate_line",
+            "statement",
+            "statement_entry",
+        ] {
             let count: i64 =
                 self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
             out.push((table, count));
@@ -910,6 +939,84 @@ fn insert_settlements(
         insert.raw_execute()?;
     }
     outcome.lines_added = lines_added;
+    Ok(outcome)
+}
+
+fn insert_statements(
+    transaction: &Transaction<'_>,
+    meta: &FileMeta,
+    file: &StatementFile,
+) -> Result<StatementImport, StoreError> {
+    let mut outcome = StatementImport::default();
+    let mut skip = vec![false; file.statements.len()];
+    {
+        let mut existing = transaction.prepare(
+            "SELECT f.name FROM statement s JOIN source_file f ON f.id = s.file_id WHERE s.account = ?1 AND s.statement_ref = ?2",
+        )?;
+        for (index, statement) in file.statements.iter().enumerate() {
+            if statement.statement_ref.is_empty() {
+                continue;
+            }
+            let found: Option<String> =
+                existing.query_row(params![statement.account, statement.statement_ref], |row| row.get(0)).optional()?;
+            if let Some(name) = found {
+                skip[index] = true;
+                outcome.statements_skipped.push((statement.account.clone(), statement.statement_ref.clone(), name));
+            }
+        }
+    }
+    let entries_added = file.entries.iter().filter(|e| !skip[e.statement as usize]).count() as u64;
+    let file_id = insert_file(transaction, meta, entries_added)?;
+    outcome.file_id = file_id;
+    let mut ids = vec![0i64; file.statements.len()];
+    {
+        let mut insert = transaction.prepare(
+            "INSERT INTO statement (file_id, line, statement_ref, account, currency, opening_minor, opening_day, closing_minor,
+                closing_day, entries_sum_minor, entry_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for (index, statement) in file.statements.iter().enumerate().filter(|(i, _)| !skip[*i]) {
+            insert.execute(params![
+                file_id,
+                statement.line,
+                statement.statement_ref,
+                statement.account,
+                statement.currency.code(),
+                statement.opening_minor,
+                statement.opening_date.map(day_number),
+                statement.closing_minor,
+                statement.closing_date.map(day_number),
+                statement.entries_sum_minor,
+                statement.entry_count,
+            ])?;
+            ids[index] = transaction.last_insert_rowid();
+            outcome.statements_added += 1;
+        }
+    }
+    let mut insert = transaction.prepare(
+        "INSERT INTO statement_entry (statement_id, file_id, line, booking_day, value_day, amount_minor, currency, entry_ref,
+            reference, counterparty, description, original_amount_minor, original_currency, fee_minor, reversal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for entry in file.entries.iter().filter(|e| !skip[e.statement as usize]) {
+        insert.execute(params![
+            ids[entry.statement as usize],
+            file_id,
+            entry.line,
+            day_number(entry.booking_date),
+            entry.value_date.map(day_number),
+            entry.amount_minor,
+            entry.currency.code(),
+            entry.entry_ref,
+            entry.reference,
+            entry.counterparty,
+            entry.description,
+            entry.original_amount.map(|m| m.amount_minor),
+            entry.original_amount.map(|m| m.currency.code().to_owned()),
+            entry.fee_minor,
+            entry.reversal,
+        ])?;
+    }
+    outcome.entries_added = entries_added;
     Ok(outcome)
 }
 

@@ -262,11 +262,12 @@ fn a_fresh_file_is_migrated_and_opens_again() {
         let rows = statement.query_map([], |row| row.get(0)).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
     };
-    assert_eq!(versions(&path), [1]);
+    let all: Vec<i64> = (1..=tieout_store::SCHEMA_VERSION).collect();
+    assert_eq!(versions(&path), all);
 
     // Opening again neither re-runs the migration nor loses data.
     let store = open(&path);
-    assert_eq!(versions(&path), [1]);
+    assert_eq!(versions(&path), all);
     assert_eq!(counts(&store)["settlement"], 1);
     assert_eq!(counts(&store)["settlement_line"], 4);
     assert_eq!(store.files().unwrap().len(), 1);
@@ -279,11 +280,13 @@ fn a_database_from_a_newer_tieout_is_refused() {
     drop(open(&path));
     {
         let connection = rusqlite::Connection::open(&path).unwrap();
-        connection.execute("INSERT INTO schema_migration (version) VALUES (2)", []).unwrap();
+        connection
+            .execute("INSERT INTO schema_migration (version) VALUES (?1)", [tieout_store::SCHEMA_VERSION + 1])
+            .unwrap();
     }
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew { found, supported }) => {
-            assert_eq!((found, supported), (2, 1));
+            assert_eq!((found, supported), (tieout_store::SCHEMA_VERSION + 1, tieout_store::SCHEMA_VERSION));
             let message = StoreError::SchemaTooNew { found, supported }.to_string();
             assert!(message.contains("upgrade tieout"), "{message}");
         }
@@ -293,7 +296,7 @@ fn a_database_from_a_newer_tieout_is_refused() {
     // The refused database is left as it was.
     let connection = rusqlite::Connection::open(&path).unwrap();
     let newest: i64 = connection.query_row("SELECT MAX(version) FROM schema_migration", [], |r| r.get(0)).unwrap();
-    assert_eq!(newest, 2);
+    assert_eq!(newest, tieout_store::SCHEMA_VERSION + 1);
 }
 
 // ---------------------------------------------------------------------------------------
