@@ -193,7 +193,7 @@ impl Reader<'_> {
                     account = cells[index].to_owned();
                 }
             }
-            self.tally(line, &layout, &cells, &mut sums);
+            self.tally(&layout, &cells, &mut sums);
             if let Some(entry) = self.row(line, &layout, &cells) {
                 booked.push(entry);
             }
@@ -235,7 +235,7 @@ impl Reader<'_> {
 
     /// Adds the row's values to the sums the summary states (trade bill) or its counts
     /// and totals per direction (fund flow).
-    fn tally(&mut self, _line: u32, layout: &Layout, cells: &[&str], sums: &mut Vec<(String, i64)>) {
+    fn tally(&mut self, layout: &Layout, cells: &[&str], sums: &mut Vec<(String, i64)>) {
         let mut add = |name: &str, value: i64| match sums.iter_mut().find(|(n, _)| n == name) {
             Some((_, sum)) => *sum += value,
             None => sums.push((name.to_owned(), value)),
