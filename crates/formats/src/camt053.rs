@@ -971,4 +971,14 @@ mod tests {
         assert_eq!(file.diagnostics.len(), limits::FILE_DIAGNOSTICS_MAX);
         assert!(file.diagnostics.last().unwrap().message.starts_with("too many problems"));
     }
+
+    #[test]
+    fn truncated_files_never_panic() {
+        // Every truncation before the root's end tag is an error, never a panic.
+        let end = SAMPLE.windows(11).position(|w| w == b"</Document>").unwrap() + 11;
+        for cut in 0..end {
+            let file = read_camt053("cut.xml", &SAMPLE[..cut]);
+            assert!(tieout_core::diag::has_errors(&file.diagnostics), "cut at {cut}");
+        }
+    }
 }

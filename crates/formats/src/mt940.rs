@@ -977,4 +977,18 @@ ABNANL2A\r\n\
         let file = read_mt940("x.sta", b"hello\nworld\n");
         assert!(file.diagnostics[0].message.starts_with("no MT940 statement found"));
     }
+
+    #[test]
+    fn truncated_files_never_panic() {
+        // Every truncation and a stray byte anywhere read without a panic.
+        for cut in 0..MULTI.len() {
+            let _ = read_mt940("cut.sta", &MULTI[..cut]);
+            let mut bytes = MULTI.to_vec();
+            bytes[cut] = 0x81;
+            let _ = read_mt940("byte.sta", &bytes);
+        }
+        for cut in 0..SAMPLE.len() {
+            let _ = read_mt940("cut.sta", &SAMPLE[..cut]);
+        }
+    }
 }
