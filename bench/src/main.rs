@@ -181,6 +181,7 @@ fn main() {
                         store: Some(files.store.clone()),
                         mapping: Some(parse_mapping("mapping", &text).expect("valid")),
                         imported_at: "2026-11-25T00:00:00Z".into(),
+                        profile: None,
                     };
                     let settlements = ImportOptions { mapping: None, ..orders.clone() };
                     (orders, settlements)

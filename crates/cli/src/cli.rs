@@ -59,6 +59,11 @@ enum Command {
         /// Column mapping (TOML) for CSV/XLSX order exports.
         #[arg(long, value_name = "FILE")]
         mapping: Option<PathBuf>,
+        /// Statement profile (TOML) for a payment-tool or bank statement in CSV/XLSX
+        /// (Payoneer, PingPong, LianLian, Airwallex, a bank's CSV), or the name of a
+        /// built-in profile.
+        #[arg(long, value_name = "FILE|NAME", conflicts_with = "mapping")]
+        profile: Option<String>,
     },
     /// Tie every order to its settlement lines and classify it (matched, shipped but not
     /// settled, amount mismatch, duplicate line …). Exit code 0: everything tied out;
@@ -145,7 +150,9 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     init_logging(cli.quiet);
     match &cli.command {
-        Command::Import { files, store, mapping } => import(&cli, files, store.clone(), mapping.as_deref()),
+        Command::Import { files, store, mapping, profile } => {
+            import(&cli, files, store.clone(), mapping.as_deref(), profile.as_deref())
+        }
         Command::Reconcile { as_of } => reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive())),
         Command::Report { kind, format, output, store, marketplace, period, category } => {
             let filter =
@@ -184,6 +191,21 @@ pub fn load_settings(path: Option<&Path>) -> Result<(Settings, String)> {
 
 pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A statement profile: a built-in one by name, else a TOML file.
+pub fn read_profile(name_or_path: &str) -> Result<tieout_formats::statement_profile::StatementProfile> {
+    let builtin = tieout_formats::statement_profile::builtin_profiles();
+    if let Some((_, profile)) = builtin.iter().find(|(name, _)| *name == name_or_path) {
+        return Ok(profile.clone());
+    }
+    let path = Path::new(name_or_path);
+    let text = std::fs::read_to_string(path).with_context(|| {
+        let names: Vec<&str> = builtin.iter().map(|(name, _)| *name).collect();
+        format!("cannot read profile {} (built-in profiles: {})", path.display(), names.join(", "))
+    })?;
+    tieout_formats::statement_profile::parse_profile(&path.display().to_string(), &text)
+        .map_err(|d| anyhow::anyhow!("{d}"))
 }
 
 pub fn read_mapping(path: &Path) -> Result<tieout_formats::mapping::Mapping> {
@@ -228,11 +250,22 @@ pub fn import_with_progress(store: &mut SqliteStore, jobs: &[(PathBuf, &ImportOp
     Ok(reports.iter().all(|r| !r.is_refused()))
 }
 
-fn import(cli: &Cli, files: &[PathBuf], store_name: Option<String>, mapping: Option<&Path>) -> Result<ExitCode> {
+fn import(
+    cli: &Cli,
+    files: &[PathBuf],
+    store_name: Option<String>,
+    mapping: Option<&Path>,
+    profile: Option<&str>,
+) -> Result<ExitCode> {
     let (settings, _) = load_settings(cli.config.as_deref())?;
     let mapping = mapping.map(read_mapping).transpose()?;
-    let options =
-        ImportOptions { store: store_name.or(settings.import.store.clone()), mapping, imported_at: now_rfc3339() };
+    let profile = profile.map(read_profile).transpose()?;
+    let options = ImportOptions {
+        store: store_name.or(settings.import.store.clone()),
+        mapping,
+        profile,
+        imported_at: now_rfc3339(),
+    };
     let mut store = open_store(&cli.db)?;
     let jobs: Vec<(PathBuf, &ImportOptions)> = files.iter().map(|f| (f.clone(), &options)).collect();
     let all_imported = import_with_progress(&mut store, &jobs, cli.quiet)?;

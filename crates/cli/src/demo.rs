@@ -53,6 +53,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
             store: Some(files.store.clone()),
             mapping: Some(read_mapping(&files.mapping_file)?),
             imported_at: imported_at.clone(),
+            profile: None,
         };
         let settlements = ImportOptions { mapping: None, ..orders.clone() };
         options.push((orders, settlements));

@@ -318,3 +318,53 @@ fn help_speaks_to_a_finance_user() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("in no imported file"), "{}", run.stderr);
 }
+
+#[test]
+fn bank_and_wallet_statements_import_with_their_balance_findings() {
+    let temp = tempfile::tempdir().unwrap();
+    let files = ["camt053.v2.minimal.xml", "mt940_ing.sta", "alipay-personal-bill_gbk_example-alipay-records.csv"];
+    let paths: Vec<String> = files.iter().map(|f| fixture(f).display().to_string()).collect();
+    let mut args = vec!["import"];
+    args.extend(paths.iter().map(String::as_str));
+    let run = tieout(temp.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("camt.053 (XML): 1 statement(s), 1 entry"), "{}", run.stderr);
+    assert!(run.stderr.contains("the balance check cannot be made"), "camt balances in two currencies: {}", run.stderr);
+    assert!(run.stderr.contains("does not roll"), "MT940 sample's balances do not roll: {}", run.stderr);
+    assert!(run.stderr.contains("(difference 49.06 EUR)"), "{}", run.stderr);
+    assert!(run.stderr.contains("支付宝"), "{}", run.stderr);
+    let stored = counts(temp.path());
+    assert_eq!((stored["statement"], stored["statement_entry"]), (3, 13));
+    // The same files again add nothing.
+    let again = tieout(temp.path(), &args);
+    assert_eq!(again.code, 0);
+    assert_eq!(again.stderr.matches("already imported").count(), 3, "{}", again.stderr);
+    assert_eq!(counts(temp.path()), stored);
+}
+
+#[test]
+fn bad_statements_are_refused_with_file_line_and_column() {
+    let camt = String::from_utf8(fixture_bytes("camt053.v2.minimal.xml")).unwrap();
+    let truncated_xml = camt[..camt.len() / 2].replace("</Stmt>", "");
+    let broken_xml = camt.replacen("</Ntry>", "</Entry>", 1);
+    let mt940 = String::from_utf8_lossy(&fixture_bytes("mt940_ing.sta")).into_owned();
+    let without_closing: String = mt940.lines().filter(|l| !l.starts_with(":62F:")).map(|l| format!("{l}\n")).collect();
+    // A GBK file once opened as UTF-8 and saved again: its Chinese is mojibake.
+    let gbk = fixture_bytes("alipay-personal-bill_gbk_example-alipay-records.csv");
+    let mojibake: String = gbk.iter().map(|b| *b as char).collect();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("broken.xml", broken_xml.into_bytes(), "broken.xml:"),
+        ("truncated.xml", truncated_xml.into_bytes(), "truncated.xml:"),
+        ("no-closing.sta", without_closing.into_bytes(), ":62F:"),
+        ("mojibake.csv", mojibake.into_bytes(), "mojibake.csv"),
+    ];
+    for (name, bytes, expected) in cases {
+        let temp = tempfile::tempdir().unwrap();
+        let run = import_bytes(temp.path(), name, &bytes);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("REFUSED"), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{name}: expected {expected:?} in:\n{}", run.stderr);
+        let stored = counts(temp.path());
+        assert_eq!((stored["statement"], stored["statement_entry"], stored["source_file"]), (0, 0, 0), "{name}");
+    }
+}

@@ -14,8 +14,8 @@ pub mod intern;
 pub mod limits;
 pub mod money;
 pub mod reconcile;
-pub mod statement;
 pub mod records;
+pub mod statement;
 pub mod table;
 
 pub use diag::{Diagnostic, Severity};

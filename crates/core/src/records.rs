@@ -24,14 +24,29 @@ pub enum SourceFormat {
     AmazonOrdersReport,
     /// An ERP order export (CSV or XLSX) read through a column mapping.
     ErpOrders,
+    /// ISO 20022 camt.053 bank statement (XML; camt.052/054 read alike).
+    Camt053,
+    /// SWIFT MT940 bank statement.
+    Mt940,
+    /// Alipay account statement (账务明细) or personal bill, GBK.
+    AlipayStatement,
+    /// WeChat Pay merchant bill.
+    WechatPayBill,
+    /// Any tabular statement (payment tool, bank CSV) read through a statement profile.
+    ProfileStatement,
 }
 
 impl SourceFormat {
-    pub const ALL: [SourceFormat; 4] = [
+    pub const ALL: [SourceFormat; 9] = [
         SourceFormat::AmazonSettlementV2,
         SourceFormat::AmazonSettlementV1,
         SourceFormat::AmazonOrdersReport,
         SourceFormat::ErpOrders,
+        SourceFormat::Camt053,
+        SourceFormat::Mt940,
+        SourceFormat::AlipayStatement,
+        SourceFormat::WechatPayBill,
+        SourceFormat::ProfileStatement,
     ];
 
     /// Stable name, used in the store and in output.
@@ -41,6 +56,11 @@ impl SourceFormat {
             SourceFormat::AmazonSettlementV1 => "amazon-settlement-v1",
             SourceFormat::AmazonOrdersReport => "amazon-orders-report",
             SourceFormat::ErpOrders => "erp-orders",
+            SourceFormat::Camt053 => "camt053",
+            SourceFormat::Mt940 => "mt940",
+            SourceFormat::AlipayStatement => "alipay",
+            SourceFormat::WechatPayBill => "wechatpay",
+            SourceFormat::ProfileStatement => "statement-profile",
         }
     }
 
@@ -51,6 +71,11 @@ impl SourceFormat {
             SourceFormat::AmazonSettlementV1 => "Amazon settlement report, legacy flat file V1 (33/36 columns)",
             SourceFormat::AmazonOrdersReport => "Amazon All Orders report (tab-separated)",
             SourceFormat::ErpOrders => "ERP order export (CSV or XLSX, with a column mapping)",
+            SourceFormat::Camt053 => "bank statement, ISO 20022 camt.053 (XML)",
+            SourceFormat::Mt940 => "bank statement, SWIFT MT940",
+            SourceFormat::AlipayStatement => "Alipay statement 支付宝账务明细 (GBK CSV)",
+            SourceFormat::WechatPayBill => "WeChat Pay merchant bill 微信支付账单",
+            SourceFormat::ProfileStatement => "payment-tool or bank statement (CSV/XLSX, with a statement profile)",
         }
     }
 

@@ -19,6 +19,27 @@ pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.starts_with(b"PK\x03\x04") {
         return Detected::Tabular;
     }
+    let head = &bytes[..bytes.len().min(4096)];
+    if contains(head, b"<Document") && contains(head, b"camt.05") {
+        return Detected::Known(SourceFormat::Camt053);
+    }
+    // MT940 tags start a line (a CSV's times, 10:20:25, must not look like tags).
+    let tag = |name: &[u8]| head.starts_with(name) || contains(head, &[b"\n", name].concat());
+    if tag(b":20:") && (tag(b":25:") || tag(b":60F:")) {
+        return Detected::Known(SourceFormat::Mt940);
+    }
+    // Chinese bills: UTF-8 (re-saved, or WeChat's own) or GBK (Alipay's).
+    let (text, _, _) = encoding_rs::GBK.decode(head);
+    let utf8 = String::from_utf8_lossy(head);
+    for text in [utf8.as_ref(), text.as_ref()] {
+        if text.contains("交易时间") && (text.contains("微信订单号") || text.contains("微信支付业务单号"))
+        {
+            return Detected::Known(SourceFormat::WechatPayBill);
+        }
+        if text.contains("账务流水号") || text.contains("支付宝") {
+            return Detected::Known(SourceFormat::AlipayStatement);
+        }
+    }
     let header = first_line(bytes);
     // Split on tabs, and also on commas and semicolons: an Amazon report re-saved with
     // another delimiter is still recognised, so its reader can say what is wrong with it.
@@ -39,6 +60,10 @@ pub fn detect(bytes: &[u8]) -> Detected {
         return Detected::Tabular;
     }
     Detected::Unknown
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 fn trim_ascii(field: &[u8]) -> &[u8] {
@@ -67,6 +92,17 @@ mod tests {
         assert_eq!(detect(misspelt), Detected::Known(SourceFormat::AmazonSettlementV2));
         assert_eq!(detect(b"PK\x03\x04rest"), Detected::Tabular);
         assert_eq!(detect(b"%PDF-1.7"), Detected::Unknown);
+        let camt = b"<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">";
+        assert_eq!(detect(camt), Detected::Known(SourceFormat::Camt053));
+        assert_eq!(
+            detect(b"0000 01INGBNL2AXXXX00001\n940 00\n:20:MPBZ\n:25:0001234567\n"),
+            Detected::Known(SourceFormat::Mt940)
+        );
+        let (alipay, _, _) = encoding_rs::GBK.encode("#支付宝账务明细查询\n账务流水号,业务流水号\n");
+        assert_eq!(detect(&alipay), Detected::Known(SourceFormat::AlipayStatement));
+        let wechat = "\u{feff}交易时间,公众账号ID,商户号,微信订单号,商户订单号\n".as_bytes();
+        assert_eq!(detect(wechat), Detected::Known(SourceFormat::WechatPayBill));
+        assert_eq!(detect(b"order,time\n1,10:20:25\n2,11:25:30\n"), Detected::Tabular, "times are not MT940 tags");
         assert_eq!(detect(b""), Detected::Unknown);
     }
 }

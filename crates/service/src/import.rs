@@ -14,9 +14,11 @@ use sha2::{Digest, Sha256};
 use tieout_core::diag::{has_errors, Diagnostic};
 use tieout_core::limits;
 use tieout_core::records::{line_keys, LineKeys, OrderFile, SettlementFile, SourceFormat};
+use tieout_core::statement::StatementFile;
 use tieout_formats::detect::{detect, Detected};
 use tieout_formats::mapping::Mapping;
-use tieout_formats::{amazon_settlement, orders};
+use tieout_formats::statement_profile::{read_with_profile, StatementProfile};
+use tieout_formats::{alipay, amazon_settlement, camt053, mt940, orders, wechatpay};
 use tieout_store::{FileMeta, ImportedFile, SqliteStore, StoreError};
 
 /// Store used for settlement files when none is named.
@@ -29,6 +31,8 @@ pub struct ImportOptions {
     pub store: Option<String>,
     /// Column mapping for CSV/XLSX order exports, with the mapping file's name.
     pub mapping: Option<Mapping>,
+    /// Statement profile for tabular payment-tool and bank statements.
+    pub profile: Option<StatementProfile>,
     /// The caller's clock, RFC 3339.
     pub imported_at: String,
 }
@@ -66,6 +70,7 @@ enum Parsed {
     /// The file and its lines' keys (computed here, on the parsing thread).
     Settlements(SettlementFile, Vec<LineKeys>),
     Orders(OrderFile),
+    Statements(StatementFile),
 }
 
 struct ParsedFile {
@@ -201,33 +206,67 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
             parsed.format = Some(SourceFormat::AmazonOrdersReport);
             let mapping = Mapping::amazon_all_orders();
             let file = orders::read_orders(&name, &bytes, &mapping, options.store.as_deref());
-            if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Orders(file)) }
-        }
-        Detected::Known(SourceFormat::ErpOrders) | Detected::Tabular => match &options.mapping {
-            Some(mapping) => {
-                parsed.format = Some(SourceFormat::ErpOrders);
-                let file = orders::read_orders(&name, &bytes, mapping, options.store.as_deref());
-                if has_errors(&file.diagnostics) { Err(file.diagnostics) } else { Ok(Parsed::Orders(file)) }
+            if has_errors(&file.diagnostics) {
+                Err(file.diagnostics)
+            } else {
+                Ok(Parsed::Orders(file))
             }
-            None => Err(vec![Diagnostic::error(
-                &name,
-                1,
-                0,
-                format!(
-                    "a table tieout does not recognise by its header; if it is an order export, give its column mapping with --mapping FILE. Formats tieout recognises: {}",
-                    known_formats()
-                ),
-            )]),
-        },
-        Detected::Unknown => Err(vec![Diagnostic::error(
-            &name,
-            1,
-            0,
-            format!("unknown format. tieout reads: {}", known_formats()),
-        )]),
+        }
+        Detected::Known(
+            format @ (SourceFormat::Camt053
+            | SourceFormat::Mt940
+            | SourceFormat::AlipayStatement
+            | SourceFormat::WechatPayBill),
+        ) => {
+            parsed.format = Some(format);
+            let file = match format {
+                SourceFormat::Camt053 => camt053::read_camt053(&name, &bytes),
+                SourceFormat::Mt940 => mt940::read_mt940(&name, &bytes),
+                SourceFormat::AlipayStatement => alipay::read_alipay(&name, &bytes),
+                _ => wechatpay::read_wechatpay(&name, &bytes),
+            };
+            statements_or_errors(file)
+        }
+        Detected::Known(SourceFormat::ErpOrders | SourceFormat::ProfileStatement) | Detected::Tabular => {
+            match (&options.mapping, &options.profile) {
+                (_, Some(profile)) => {
+                    parsed.format = Some(SourceFormat::ProfileStatement);
+                    statements_or_errors(read_with_profile(&name, &bytes, profile))
+                }
+                (Some(mapping), None) => {
+                    parsed.format = Some(SourceFormat::ErpOrders);
+                    let file = orders::read_orders(&name, &bytes, mapping, options.store.as_deref());
+                    if has_errors(&file.diagnostics) {
+                        Err(file.diagnostics)
+                    } else {
+                        Ok(Parsed::Orders(file))
+                    }
+                }
+                (None, None) => Err(vec![Diagnostic::error(
+                    &name,
+                    1,
+                    0,
+                    format!(
+                        "a table tieout does not recognise by its header: if it is an order export, give its column mapping with --mapping FILE; if it is a payment-tool or bank statement, its statement profile with --profile FILE. Formats tieout recognises: {}",
+                        known_formats()
+                    ),
+                )]),
+            }
+        }
+        Detected::Unknown => {
+            Err(vec![Diagnostic::error(&name, 1, 0, format!("unknown format. tieout reads: {}", known_formats()))])
+        }
     };
     parsed.bytes = bytes;
     parsed
+}
+
+fn statements_or_errors(file: StatementFile) -> Result<Parsed, Vec<Diagnostic>> {
+    if has_errors(&file.diagnostics) {
+        Err(file.diagnostics)
+    } else {
+        Ok(Parsed::Statements(file))
+    }
 }
 
 fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
@@ -281,6 +320,35 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
                 outcome.lines_added
             );
             tracing::info!(lines = outcome.lines_added, "settlement file stored");
+            report.outcome = Outcome::Imported { format, summary, warnings };
+        }
+        Parsed::Statements(file) => {
+            let meta = FileMeta {
+                sha256,
+                name: parsed.name.clone(),
+                format,
+                store: options.store.clone(),
+                size_bytes: parsed.size_bytes,
+                imported_at: options.imported_at.clone(),
+            };
+            let outcome = store.import_statements(&meta, &file)?;
+            let mut warnings = file.diagnostics.clone();
+            for (account, reference, other) in &outcome.statements_skipped {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!("statement {reference} of account {account} was already imported from {other}; its entries here were not added again"),
+                ));
+            }
+            let summary = format!(
+                "{}: {} statement(s), {} entr{}",
+                format.description(),
+                outcome.statements_added,
+                outcome.entries_added,
+                if outcome.entries_added == 1 { "y" } else { "ies" }
+            );
+            tracing::info!(entries = outcome.entries_added, "statement file stored");
             report.outcome = Outcome::Imported { format, summary, warnings };
         }
         Parsed::Orders(file) => {

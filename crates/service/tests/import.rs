@@ -34,7 +34,7 @@ fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
 }
 
 fn options(store: Option<&str>, mapping: Option<Mapping>) -> ImportOptions {
-    ImportOptions { store: store.map(str::to_owned), mapping, imported_at: IMPORTED_AT.to_owned() }
+    ImportOptions { store: store.map(str::to_owned), mapping, profile: None, imported_at: IMPORTED_AT.to_owned() }
 }
 
 /// Imports `paths`, failing the test on a store error; returns the reports and every
