@@ -12,6 +12,7 @@ pub mod diag;
 pub mod ids;
 pub mod intern;
 pub mod limits;
+pub mod matching;
 pub mod money;
 pub mod reconcile;
 pub mod records;
