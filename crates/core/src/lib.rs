@@ -14,6 +14,7 @@ pub mod intern;
 pub mod limits;
 pub mod matching;
 pub mod money;
+pub mod receipts;
 pub mod reconcile;
 pub mod records;
 pub mod statement;

@@ -1,0 +1,383 @@
+//! Payout ↔ receipt reconciliation: is each settlement's payout in the bank (or payment
+//! tool), in full and on time?
+//!
+//! # Definitions
+//! * An **expected payout** is a settlement with a positive total: that amount, in its
+//!   currency, on its deposit date. A settlement with a total of zero or less expects none.
+//! * A **receipt** is a credit entry (amount > 0) of an imported statement.
+//! * The rules ([`crate::matching`]) pair payouts with receipts; then each payout is:
+//!   `received` (matched, full amount, booked within `on_time_days` of the deposit date),
+//!   `received_short` (matched, less than expected), `received_late` (matched, full amount,
+//!   booked later than that), `received_converted` (matched through a stated original
+//!   amount in the payout currency; the implied rate is recorded, and any difference is an
+//!   FX difference, not a shortfall), `missing` (unmatched, and the as-of date is past the
+//!   deposit date plus `missing_after_days`), or `pending` (unmatched, not yet due).
+//! * A receipt no payout matched is an **unexpected receipt** when its text names a payer
+//!   of marketplace money (`payer_pattern`, e.g. Amazon, LianLian, Payoneer); other
+//!   credits (rent, refunds from suppliers) are not payouts and are left alone.
+
+use chrono::NaiveDate;
+
+use crate::matching::{run, Item, Match, MatchResult, Rule};
+use crate::money::{Currency, Money};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payout {
+    pub settlement_id: u64,
+    pub store: String,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub deposit_date: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The store's id of the statement entry.
+    pub id: i64,
+    pub account: String,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub booking_date: NaiveDate,
+    /// Everything a reference test may look in: reference, counterparty, description.
+    pub text: String,
+    pub original: Option<Money>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ReceiptStatus {
+    Received = 0,
+    ReceivedShort = 1,
+    ReceivedLate = 2,
+    ReceivedConverted = 3,
+    Missing = 4,
+    Pending = 5,
+    UnexpectedReceipt = 6,
+}
+
+impl ReceiptStatus {
+    pub const ALL: [ReceiptStatus; 7] = [
+        ReceiptStatus::Received,
+        ReceiptStatus::ReceivedShort,
+        ReceiptStatus::ReceivedLate,
+        ReceiptStatus::ReceivedConverted,
+        ReceiptStatus::Missing,
+        ReceiptStatus::Pending,
+        ReceiptStatus::UnexpectedReceipt,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceiptStatus::Received => "received",
+            ReceiptStatus::ReceivedShort => "received_short",
+            ReceiptStatus::ReceivedLate => "received_late",
+            ReceiptStatus::ReceivedConverted => "received_converted",
+            ReceiptStatus::Missing => "missing",
+            ReceiptStatus::Pending => "pending",
+            ReceiptStatus::UnexpectedReceipt => "unexpected_receipt",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            ReceiptStatus::Received => "已到账",
+            ReceiptStatus::ReceivedShort => "到账不足",
+            ReceiptStatus::ReceivedLate => "延迟到账",
+            ReceiptStatus::ReceivedConverted => "已到账（换汇）",
+            ReceiptStatus::Missing => "未到账",
+            ReceiptStatus::Pending => "待到账",
+            ReceiptStatus::UnexpectedReceipt => "无对应结算的到账",
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<ReceiptStatus> {
+        ReceiptStatus::ALL.get(code as usize).copied()
+    }
+
+    pub fn from_name(name: &str) -> Option<ReceiptStatus> {
+        ReceiptStatus::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether finance has to look at it.
+    pub fn is_difference(self) -> bool {
+        !matches!(self, ReceiptStatus::Received | ReceiptStatus::ReceivedConverted | ReceiptStatus::Pending)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptConfig {
+    pub rules: Vec<Rule>,
+    pub on_time_days: i64,
+    pub missing_after_days: i64,
+    /// Case-insensitive regular expression naming payers of marketplace money.
+    pub payer_pattern: String,
+    pub as_of: NaiveDate,
+}
+
+/// One line of the result: a payout (with its receipts, if any) or an unexpected receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptResult {
+    pub status: ReceiptStatus,
+    /// Settlements of the payout (several when one transfer paid several).
+    pub settlement_ids: Vec<u64>,
+    pub receipt_ids: Vec<i64>,
+    pub expected: Option<Money>,
+    pub received: Option<Money>,
+    pub rule_id: Option<String>,
+    pub score: Option<u32>,
+    /// Received − expected in the payout currency (for a conversion: the stated
+    /// original amount − expected, which is the FX difference).
+    pub difference_minor: Option<i64>,
+    pub date_difference_days: Option<i64>,
+    /// Implied rate of a conversion: received / expected, as a decimal string with 6
+    /// places (rounded half away from zero), e.g. `7.123400`.
+    pub implied_rate: Option<String>,
+}
+
+fn payout_items(payouts: &[Payout]) -> Vec<Item> {
+    payouts
+        .iter()
+        .map(|p| Item {
+            id: p.settlement_id as i64,
+            amount_minor: p.amount_minor,
+            currency: p.currency,
+            date: p.deposit_date,
+            text: String::new(),
+            reference: p.settlement_id.to_string(),
+            keys: vec![("deposit_date".into(), p.deposit_date.to_string()), ("store".into(), p.store.clone())],
+            original: None,
+        })
+        .collect()
+}
+
+fn receipt_items(receipts: &[Receipt]) -> Vec<Item> {
+    receipts
+        .iter()
+        .map(|r| Item {
+            id: r.id,
+            amount_minor: r.amount_minor,
+            currency: r.currency,
+            date: r.booking_date,
+            text: r.text.clone(),
+            reference: String::new(),
+            keys: vec![("account".into(), r.account.clone())],
+            original: r.original,
+        })
+        .collect()
+}
+
+/// Rate `received / expected` with 6 decimals, rounded half away from zero.
+fn implied_rate(received: Money, expected: Money) -> Option<String> {
+    if expected.amount_minor == 0 {
+        return None;
+    }
+    // Both in minor units: scale by the exponents' difference.
+    let scale = 10i128.pow(6);
+    let numerator = received.amount_minor as i128 * scale * 10i128.pow(expected.currency.exponent() as u32);
+    let denominator = expected.amount_minor as i128 * 10i128.pow(received.currency.exponent() as u32);
+    let (numerator, denominator) = if denominator < 0 { (-numerator, -denominator) } else { (numerator, denominator) };
+    let rate = crate::money::div_round_half_away(numerator, denominator);
+    Some(format!("{}.{:06}", rate / scale, (rate % scale).abs()))
+}
+
+/// Classifies every expected payout and every unexpected receipt. Pure.
+pub fn reconcile_receipts(payouts: &[Payout], receipts: &[Receipt], config: &ReceiptConfig) -> Vec<ReceiptResult> {
+    let payouts: Vec<&Payout> = payouts.iter().filter(|p| p.amount_minor > 0).collect();
+    let credits: Vec<Receipt> = receipts.iter().filter(|r| r.amount_minor > 0).cloned().collect();
+    let left = payout_items(&payouts.iter().map(|p| (*p).clone()).collect::<Vec<_>>());
+    let right = receipt_items(&credits);
+    let matched: MatchResult = run(&config.rules, &left, &right);
+    let payout_index: std::collections::HashMap<i64, &Payout> =
+        payouts.iter().map(|p| (p.settlement_id as i64, *p)).collect();
+    let receipt_index: std::collections::HashMap<i64, &Receipt> = credits.iter().map(|r| (r.id, r)).collect();
+    let payout_of = |id: i64| payout_index[&id];
+    let receipt_of = |id: i64| receipt_index[&id];
+    let mut results = Vec::new();
+    for Match { rule_id, left, right, score, evidence } in &matched.matches {
+        let first = payout_of(left[0]);
+        let expected = Money::new(left.iter().map(|id| payout_of(*id).amount_minor).sum(), first.currency);
+        let receipts: Vec<&Receipt> = right.iter().map(|id| receipt_of(*id)).collect();
+        let received = Money::new(receipts.iter().map(|r| r.amount_minor).sum(), receipts[0].currency);
+        let status = if evidence.converted {
+            ReceiptStatus::ReceivedConverted
+        } else if evidence.amount_difference_minor < 0 {
+            ReceiptStatus::ReceivedShort
+        } else if evidence.date_difference_days > config.on_time_days {
+            ReceiptStatus::ReceivedLate
+        } else {
+            ReceiptStatus::Received
+        };
+        results.push(ReceiptResult {
+            status,
+            settlement_ids: left.iter().map(|id| *id as u64).collect(),
+            receipt_ids: right.clone(),
+            expected: Some(expected),
+            received: Some(received),
+            rule_id: Some(rule_id.clone()),
+            score: Some(*score),
+            difference_minor: Some(evidence.amount_difference_minor),
+            date_difference_days: Some(evidence.date_difference_days),
+            implied_rate: if evidence.converted { implied_rate(received, expected) } else { None },
+        });
+    }
+    for id in &matched.unmatched_left {
+        let payout = payout_of(*id);
+        let due = payout.deposit_date + chrono::Days::new(config.missing_after_days.max(0) as u64);
+        results.push(ReceiptResult {
+            status: if config.as_of > due { ReceiptStatus::Missing } else { ReceiptStatus::Pending },
+            settlement_ids: vec![payout.settlement_id],
+            receipt_ids: Vec::new(),
+            expected: Some(Money::new(payout.amount_minor, payout.currency)),
+            received: None,
+            rule_id: None,
+            score: None,
+            difference_minor: None,
+            date_difference_days: None,
+            implied_rate: None,
+        });
+    }
+    let payer = regex::RegexBuilder::new(&config.payer_pattern).case_insensitive(true).build().ok();
+    for id in &matched.unmatched_right {
+        let receipt = receipt_of(*id);
+        if payer.as_ref().is_some_and(|p| p.is_match(&receipt.text)) {
+            results.push(ReceiptResult {
+                status: ReceiptStatus::UnexpectedReceipt,
+                settlement_ids: Vec::new(),
+                receipt_ids: vec![receipt.id],
+                expected: None,
+                received: Some(Money::new(receipt.amount_minor, receipt.currency)),
+                rule_id: None,
+                score: None,
+                difference_minor: None,
+                date_difference_days: None,
+                implied_rate: None,
+            });
+        }
+    }
+    results.sort_by(|a, b| (&a.settlement_ids, &a.receipt_ids).cmp(&(&b.settlement_ids, &b.receipt_ids)));
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::Cardinality;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    fn rule(id: &str, priority: i32, tolerance_basis_points: u32, days_after: u32, allow_conversion: bool) -> Rule {
+        Rule {
+            id: id.into(),
+            priority,
+            keys: vec![],
+            tolerance_minor: vec![],
+            tolerance_basis_points,
+            days_before: 1,
+            days_after,
+            business_days: false,
+            reference: None,
+            cardinality: Cardinality::OneToOne,
+            unique_only: true,
+            allow_conversion,
+        }
+    }
+
+    fn config() -> ReceiptConfig {
+        ReceiptConfig {
+            rules: vec![
+                rule("exact", 1, 0, 3, false),
+                rule("late", 2, 0, 30, false),
+                rule("short", 3, 500, 5, false),
+                rule("converted", 4, 100, 5, true),
+            ],
+            on_time_days: 3,
+            missing_after_days: 7,
+            payer_pattern: "amazon|lianlian".into(),
+            as_of: day(31),
+        }
+    }
+
+    fn payout(id: u64, amount_minor: i64, d: u32, currency: Currency) -> Payout {
+        Payout { settlement_id: id, store: "s".into(), currency, amount_minor, deposit_date: day(d) }
+    }
+
+    fn receipt(id: i64, amount_minor: i64, d: u32, text: &str) -> Receipt {
+        Receipt {
+            id,
+            account: "A".into(),
+            currency: Currency::EUR,
+            amount_minor,
+            booking_date: day(d),
+            text: text.into(),
+            original: None,
+        }
+    }
+
+    #[test]
+    fn every_status() {
+        let payouts = [
+            payout(1, 10_000, 2, Currency::EUR),
+            payout(2, 20_000, 4, Currency::EUR),
+            payout(3, 30_000, 6, Currency::EUR),
+            payout(4, 40_000, 8, Currency::EUR),
+            payout(5, 50_000, 10, Currency::USD),
+            payout(6, 60_000, 28, Currency::EUR),
+            payout(7, -5_000, 9, Currency::EUR),
+        ];
+        let converted = Receipt {
+            currency: Currency::CNY,
+            amount_minor: 356_170,
+            original: Some(Money::new(50_000, Currency::USD)),
+            ..receipt(15, 0, 11, "LIANLIAN")
+        };
+        let receipts = [
+            receipt(11, 10_000, 3, "AMAZON 1"),
+            receipt(12, 19_500, 5, "AMAZON"),
+            receipt(13, 30_000, 20, "AMAZON"),
+            converted,
+            receipt(16, 777, 12, "AMAZON PAYMENTS"),
+            receipt(17, 100_000, 12, "Rent refund"),
+            receipt(18, -300, 12, "AMAZON debit"),
+        ];
+        let results = reconcile_receipts(&payouts, &receipts, &config());
+        let got: Vec<(String, Vec<u64>, Vec<i64>)> = results
+            .iter()
+            .map(|r| (r.status.name().to_owned(), r.settlement_ids.clone(), r.receipt_ids.clone()))
+            .collect();
+        let want = [
+            ("unexpected_receipt", vec![], vec![16]),
+            ("received", vec![1], vec![11]),
+            ("received_short", vec![2], vec![12]),
+            ("received_late", vec![3], vec![13]),
+            ("missing", vec![4], vec![]),
+            ("received_converted", vec![5], vec![15]),
+            ("pending", vec![6], vec![]),
+        ];
+        let want: Vec<(String, Vec<u64>, Vec<i64>)> =
+            want.iter().map(|(s, l, r)| (s.to_string(), l.clone(), r.clone())).collect();
+        assert_eq!(got, want);
+        let converted = results.iter().find(|r| r.status == ReceiptStatus::ReceivedConverted).unwrap();
+        assert_eq!(converted.implied_rate.as_deref(), Some("7.123400"));
+        assert_eq!(converted.difference_minor, Some(0), "an FX difference, not a shortfall");
+        let short = results.iter().find(|r| r.status == ReceiptStatus::ReceivedShort).unwrap();
+        assert_eq!(short.difference_minor, Some(-500));
+    }
+
+    #[test]
+    fn implied_rates_across_exponents() {
+        assert_eq!(
+            implied_rate(Money::new(15_000, Currency::JPY), Money::new(10_000, Currency::USD)).as_deref(),
+            Some("150.000000")
+        );
+        assert_eq!(
+            implied_rate(Money::new(1, Currency::EUR), Money::new(3, Currency::EUR)).as_deref(),
+            Some("0.333333")
+        );
+    }
+}
