@@ -13,6 +13,7 @@ use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
 use tieout_service::import::{import_jobs, ImportOptions, Outcome};
 use tieout_service::report::{self, Filter};
+use tieout_service::rules::{parse_rules, ReceiptRules};
 use tieout_service::SqliteStore;
 
 use crate::output::{emit, Format};
@@ -69,9 +70,19 @@ enum Command {
     /// settled, amount mismatch, duplicate line …). Exit code 0: everything tied out;
     /// 1: differences found.
     Reconcile {
-        /// Count "days since ship" to this date (YYYY-MM-DD). Default: today.
+        /// Count "days since ship" to this date (YYYY-MM-DD); payouts due before it and not
+        /// received are missing. Default: today.
         #[arg(long, value_name = "DATE")]
         as_of: Option<NaiveDate>,
+        /// Payout ↔ receipt matching rules (TOML); default: the built-in rules
+        /// (`tieout rules show` prints them).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
+    /// Matching rules: `check FILE` validates a rules file; `show` prints the built-in rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
     },
     /// Write a report of the latest reconciliation.
     Report {
@@ -97,10 +108,12 @@ enum Command {
         #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
         category: Option<Category>,
     },
-    /// Show one order's whole chain: its order export rows, its settlement lines with
-    /// file and line, its classification and why.
+    /// Show one order's whole chain (its order export rows, its settlement lines with
+    /// file and line, its classification and why), or one settlement's: its payout and
+    /// the receipt(s) that paid it, with file and line.
     Explain {
-        /// Amazon order id (e.g. 114-8829371-4410258) or your ERP's order number.
+        /// Amazon order id (e.g. 114-8829371-4410258), your ERP's order number, or a
+        /// settlement id.
         order_id: String,
     },
     /// Generate a realistic demo month (3 stores, US/DE/UK), import it into a fresh
@@ -123,6 +136,14 @@ enum Command {
     Status,
 }
 
+#[derive(Subcommand, Debug)]
+enum RulesAction {
+    /// Validate a rules file; errors name the line and column.
+    Check { file: PathBuf },
+    /// Print the built-in rules (a starting point for your own file).
+    Show,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ReportKind {
     /// Orders that need attention, and settlements that do not add up.
@@ -133,6 +154,9 @@ enum ReportKind {
     Settlements,
     /// Orders per category per store, marketplace and currency.
     Summary,
+    /// Every expected payout and unexpected receipt: received, short, late, converted,
+    /// missing (the CSV is a stable contract for scripts).
+    Receipts,
 }
 
 fn parse_month(text: &str) -> Result<(i32, u32), String> {
@@ -153,7 +177,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Import { files, store, mapping, profile } => {
             import(&cli, files, store.clone(), mapping.as_deref(), profile.as_deref())
         }
-        Command::Reconcile { as_of } => reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive())),
+        Command::Reconcile { as_of, rules } => {
+            reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive()), rules.as_deref())
+        }
+        Command::Rules { action } => rules_command(action),
         Command::Report { kind, format, output, store, marketplace, period, category } => {
             let filter =
                 Filter { store: store.clone(), marketplace: marketplace.clone(), period: *period, category: *category };
@@ -272,17 +299,46 @@ fn import(
     Ok(if all_imported { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-fn reconcile(cli: &Cli, as_of: NaiveDate) -> Result<ExitCode> {
+pub fn load_rules(path: Option<&Path>) -> Result<ReceiptRules> {
+    match path {
+        None => Ok(ReceiptRules::built_in()),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read rules {}", path.display()))?;
+            Ok(parse_rules(&path.display().to_string(), &text)?)
+        }
+    }
+}
+
+fn rules_command(action: &RulesAction) -> Result<ExitCode> {
+    match action {
+        RulesAction::Show => print!("{}", tieout_service::rules::DEFAULT_RULES),
+        RulesAction::Check { file } => {
+            let rules = load_rules(Some(file))?;
+            println!("{}: {} rule(s), valid", file.display(), rules.rules.len());
+            for rule in &rules.rules {
+                println!("  {:>4}  {}", rule.priority, rule.id);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reconcile(cli: &Cli, as_of: NaiveDate, rules: Option<&Path>) -> Result<ExitCode> {
+    let rules = load_rules(rules)?;
     let (settings, text) = load_settings(cli.config.as_deref())?;
     let mut store = open_store(&cli.db)?;
     let config = settings.reconcile_config(as_of);
     let spinner = crate::output::spinner(cli.quiet, "reconciling: loading, classifying and storing every order");
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    let receipts = tieout_service::reconcile::reconcile_receipts(&mut store, &rules, as_of, summary.run_id)?;
     spinner.finish_and_clear();
     if !cli.quiet {
         print!("{}", crate::output::render_summary(&summary));
+        print!("{}", crate::output::render_receipts(&receipts));
     }
-    Ok(if summary.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let clean = summary.is_clean() && receipts.difference_count() == 0;
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn write_report(
@@ -301,6 +357,7 @@ fn write_report(
         ReportKind::Orders => vec![report::orders_table(&store, filter)?],
         ReportKind::Settlements => vec![report::settlements_table(&store, filter)?],
         ReportKind::Summary => vec![report::summary_table(&store, filter)?],
+        ReportKind::Receipts => vec![report::receipts_table(&store, filter)?],
     };
     let name = format!("{kind:?}").to_lowercase();
     let sources = report::sources(&store)?;
@@ -311,6 +368,13 @@ fn write_report(
 
 fn explain(cli: &Cli, order_id: &str) -> Result<ExitCode> {
     let store = open_store(&cli.db)?;
+    // A settlement id (digits only): its chain settlement → payout → receipt(s).
+    if let Ok(settlement_id) = order_id.trim().parse::<u64>() {
+        if let Some(text) = report::explain_settlement(&store, settlement_id)? {
+            print!("{}", text.0);
+            return Ok(if text.1 { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
+    }
     let Some(id) = OrderId::parse(order_id) else { bail!("give an order id") };
     let explanation = report::explain(&store, &id)?;
     if explanation.order_rows.is_empty() && explanation.lines.is_empty() {

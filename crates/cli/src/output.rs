@@ -128,6 +128,29 @@ pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
     bar
 }
 
+pub fn render_receipts(summary: &tieout_service::reconcile::ReceiptSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if summary.payouts == 0 && summary.receipts == 0 {
+        return out;
+    }
+    let _ =
+        writeln!(out, "Payouts: {} expected, {} credits in imported statements.", summary.payouts, summary.receipts);
+    for (status, count) in &summary.by_status {
+        if *count > 0 {
+            let _ = writeln!(out, "  {:<28} {:<12} {:>10}", status.name(), status.chinese(), count);
+        }
+    }
+    if summary.difference_count() > 0 {
+        let _ = writeln!(
+            out,
+            "{} payout(s) or receipt(s) need attention: `tieout report receipts`.",
+            summary.difference_count()
+        );
+    }
+    out
+}
+
 pub fn render_summary(summary: &ReconcileSummary) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();

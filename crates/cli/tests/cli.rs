@@ -267,6 +267,16 @@ fn a_month_that_ties_out_exits_zero_and_explain_shows_the_chain() {
     assert!(run.stderr.contains("2 order(s)"), "{}", run.stderr);
     let run = tieout(dir, &["import", "--store", "acme-us", "settlement.txt"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The payout arrived too: without it, the payout would be missing by the 31st.
+    std::fs::write(
+        dir.join("payoneer.csv"),
+        "Date,Description,Amount,Currency,Transaction ID
+2026-10-16,AMAZON 11111111111,84.25,USD,PY-9
+",
+    )
+    .unwrap();
+    let run = tieout(dir, &["import", "--profile", "payoneer", "payoneer.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let run = tieout(dir, &["reconcile", "--as-of", "2026-10-31"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("Everything tied out"), "{}", run.stdout);
@@ -367,4 +377,71 @@ fn bad_statements_are_refused_with_file_line_and_column() {
         let stored = counts(temp.path());
         assert_eq!((stored["statement"], stored["statement_entry"], stored["source_file"]), (0, 0, 0), "{name}");
     }
+}
+
+#[test]
+fn payouts_are_tied_to_receipts_and_explained() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let v2 = fixture(V2_SAMPLE);
+    let run = tieout(dir, &["import", "--store", "acme-us", v2.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Payoneer (built-in profile): the payout a day after its deposit date, an Amazon
+    // credit no settlement expects, and a credit that is no payout at all.
+    std::fs::write(
+        dir.join("payoneer.csv"),
+        "Date,Description,Amount,Currency,Transaction ID\n\
+         2026-07-03,AMAZON.COM SERVICES 28471003921,582.89,USD,PY-1\n\
+         2026-07-05,AMAZON PAYMENTS,10.00,USD,PY-2\n\
+         2026-07-06,Client refund,99.00,USD,PY-3\n",
+    )
+    .unwrap();
+    let run = tieout(dir, &["import", "--profile", "payoneer", "payoneer.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-09-01"]);
+    assert_eq!(run.code, 1, "settled orders unknown to the ERP and an unexpected receipt: {}", run.stdout);
+    assert!(run.stdout.contains("Payouts: 1 expected, 3 credits"), "{}", run.stdout);
+
+    let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let mut lines = report.stdout.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "settlement_id,store,currency,expected_amount,deposit_date,status,receipt_ref,received_amount,received_currency,received_date,rule_id"
+    ));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "one expected payout and one unexpected receipt: {rows:?}");
+    assert!(rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,payoneer.csv:3"), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("28471003921,acme-us,USD,582.89,2026-07-02,received,PY-1,582.89,USD,2026-07-03,exact-amount-with-reference,")),
+        "{rows:?}"
+    );
+
+    let explain = tieout(dir, &["explain", "28471003921"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(explain.stdout.contains("status: received"), "{}", explain.stdout);
+    assert!(explain.stdout.contains("receipt payoneer.csv:2  ref PY-1  booked 2026-07-03"), "{}", explain.stdout);
+
+    // Without the receipt the payout is missing (the as-of date is far past the deposit).
+    let temp2 = tempfile::tempdir().unwrap();
+    tieout(temp2.path(), &["import", v2.to_str().unwrap()]);
+    tieout(temp2.path(), &["reconcile", "--as-of", "2026-09-01"]);
+    let missing = tieout(temp2.path(), &["report", "receipts", "--format", "csv", "--status-only-for-test"]);
+    assert_eq!(missing.code, 2, "unknown flags are refused");
+    let missing = tieout(temp2.path(), &["report", "receipts", "--format", "csv"]);
+    assert!(missing.stdout.contains(",missing,"), "{}", missing.stdout);
+}
+
+#[test]
+fn rules_files_are_checked_with_line_numbers() {
+    let temp = tempfile::tempdir().unwrap();
+    let show = tieout(temp.path(), &["rules", "show"]);
+    assert_eq!(show.code, 0);
+    std::fs::write(temp.path().join("rules.toml"), &show.stdout).unwrap();
+    let check = tieout(temp.path(), &["rules", "check", "rules.toml"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("6 rule(s), valid"), "{}", check.stdout);
+    std::fs::write(temp.path().join("bad.toml"), "[[rule]]\nid = \"x\"\nreference = \"regex:(\"\n").unwrap();
+    let check = tieout(temp.path(), &["rules", "check", "bad.toml"]);
+    assert_eq!(check.code, 2);
+    assert!(check.stderr.contains("bad.toml:2:6: error: invalid pattern"), "{}", check.stderr);
 }

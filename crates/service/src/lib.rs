@@ -9,5 +9,6 @@ pub mod config;
 pub mod import;
 pub mod reconcile;
 pub mod report;
+pub mod rules;
 
 pub use tieout_store::{SqliteStore, StoreError};

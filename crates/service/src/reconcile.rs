@@ -65,3 +65,39 @@ pub fn reconcile(
         inconsistent_settlements,
     })
 }
+
+/// Counts of the payout ↔ receipt reconciliation.
+#[derive(Clone, Debug)]
+pub struct ReceiptSummary {
+    pub payouts: usize,
+    pub receipts: usize,
+    /// Results per status, every status listed.
+    pub by_status: Vec<(tieout_core::receipts::ReceiptStatus, usize)>,
+}
+
+impl ReceiptSummary {
+    pub fn difference_count(&self) -> usize {
+        self.by_status.iter().filter(|(s, _)| s.is_difference()).map(|(_, n)| n).sum()
+    }
+}
+
+/// Matches expected payouts with the credits of imported statements by `rules` and stores
+/// the result (replacing the previous one), as part of reconcile run `run_id`.
+pub fn reconcile_receipts(
+    store: &mut SqliteStore,
+    rules: &crate::rules::ReceiptRules,
+    as_of: NaiveDate,
+    run_id: i64,
+) -> Result<ReceiptSummary, StoreError> {
+    use tieout_core::receipts::{reconcile_receipts as classify_receipts, ReceiptStatus};
+    let _span = tracing::info_span!("reconcile_receipts").entered();
+    let (payouts, receipts) = store.load_payouts_and_receipts()?;
+    let results = classify_receipts(&payouts, &receipts, &rules.config(as_of));
+    // Every expected payout has exactly one result.
+    let payouts_in_results: usize = results.iter().map(|r| r.settlement_ids.len()).sum();
+    assert_eq!(payouts_in_results, payouts.len(), "one result per expected payout");
+    store.save_receipt_results(run_id, &results)?;
+    let by_status =
+        ReceiptStatus::ALL.iter().map(|s| (*s, results.iter().filter(|r| r.status == *s).count())).collect();
+    Ok(ReceiptSummary { payouts: payouts.len(), receipts: receipts.len(), by_status })
+}

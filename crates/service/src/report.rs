@@ -372,3 +372,180 @@ impl Explanation {
         out
     }
 }
+
+/// The payout ↔ receipt report: one row per expected payout and per unexpected receipt.
+/// Its first eleven columns are a contract, like the orders report's.
+pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
+    let mut table = Table::new(
+        "Receipts",
+        &[
+            "settlement_id",
+            "store",
+            "currency",
+            "expected_amount",
+            "deposit_date",
+            "status",
+            "receipt_ref",
+            "received_amount",
+            "received_currency",
+            "received_date",
+            "rule_id",
+            "score",
+            "difference",
+            "implied_rate",
+            "receipt_source",
+        ],
+    );
+    for row in store.receipt_results()? {
+        let receipt_ref = row
+            .receipts
+            .iter()
+            .map(|r| if r.entry_ref.is_empty() { format!("{}:{}", r.file_name, r.line) } else { r.entry_ref.clone() })
+            .collect::<Vec<_>>()
+            .join("+");
+        let source = row.receipts.iter().map(|r| format!("{}:{}", r.file_name, r.line)).collect::<Vec<_>>().join("+");
+        let received_date = row.receipts.iter().filter_map(|r| r.booking_date).max();
+        let received = |cells: &mut Vec<Cell>| {
+            cells.push(Cell::text(receipt_ref.clone()));
+            cells.push(row.received.map_or(Cell::Empty, |m| Cell::money(m.amount_minor, m.currency)));
+            cells.push(row.received.map_or(Cell::Empty, |m| Cell::text(m.currency.code())));
+            cells.push(received_date.map_or(Cell::Empty, Cell::Date));
+            cells.push(row.rule_id.clone().map_or(Cell::Empty, Cell::Text));
+            cells.push(row.score.map_or(Cell::Empty, |s| Cell::Integer(s as i64)));
+            let currency = row.expected.or(row.received).map(|m| m.currency);
+            cells.push(match (row.difference_minor, currency) {
+                (Some(d), Some(c)) => Cell::money(d, c),
+                _ => Cell::Empty,
+            });
+            cells.push(row.implied_rate.clone().map_or(Cell::Empty, Cell::Text));
+            cells.push(Cell::text(source.clone()));
+        };
+        if row.settlements.is_empty() {
+            if filter.store.is_some() {
+                continue;
+            }
+            let mut cells =
+                vec![Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::text(row.status.name())];
+            received(&mut cells);
+            cells[2] = row.received.map_or(Cell::Empty, |m| Cell::text(m.currency.code()));
+            table.push(cells);
+            continue;
+        }
+        let per_settlement = row.settlements.len() > 1;
+        for settlement in &row.settlements {
+            if filter.store.as_deref().is_some_and(|s| s != settlement.store) {
+                continue;
+            }
+            let expected = row.expected.expect("a payout has an expected amount");
+            let expected_amount = if per_settlement {
+                store
+                    .settlements()?
+                    .into_iter()
+                    .find(|s| s.settlement_id == settlement.settlement_id)
+                    .map_or(Cell::Empty, |s| Cell::money(s.total_minor, s.currency))
+            } else {
+                Cell::money(expected.amount_minor, expected.currency)
+            };
+            let mut cells = vec![
+                Cell::text(settlement.settlement_id.to_string()),
+                Cell::text(settlement.store.clone()),
+                Cell::text(expected.currency.code()),
+                expected_amount,
+                settlement.deposit_date.map_or(Cell::Empty, Cell::Date),
+                Cell::text(row.status.name()),
+            ];
+            received(&mut cells);
+            table.push(cells);
+        }
+    }
+    table.notes.push(ROUNDING_NOTE.to_owned());
+    table.notes.push("A payout is a settlement with a positive total, due on its deposit date. A converted receipt is compared through the original amount it states; its implied rate is received ÷ expected, 6 decimals, rounded half away from zero; the difference shown for it is an FX difference, not a shortfall.".to_owned());
+    table.notes.push(filter.describe());
+    Ok(table)
+}
+
+/// One settlement's chain as text: the settlement (file, line, total, deposit date),
+/// and what was received for it. `None` when no settlement has this id. The flag is true
+/// when the payout was received in full (or is not yet due).
+pub fn explain_settlement(store: &SqliteStore, settlement_id: u64) -> Result<Option<(String, bool)>, StoreError> {
+    use std::fmt::Write;
+    let Some(settlement) = store.settlements()?.into_iter().find(|s| s.settlement_id == settlement_id) else {
+        return Ok(None);
+    };
+    let exponent = settlement.currency.exponent();
+    let money = |minor: i64, currency: tieout_core::Currency| {
+        format!("{} {}", format_minor(minor, currency.exponent()), currency)
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Settlement {} (store {})", settlement.settlement_id, settlement.store);
+    let _ = writeln!(
+        out,
+        "  file {}:{}  period {} – {}  total {} {}  lines sum {}{}",
+        settlement.file_name,
+        settlement.line,
+        utc_text(settlement.start_utc_seconds),
+        utc_text(settlement.end_utc_seconds),
+        format_minor(settlement.total_minor, exponent),
+        settlement.currency,
+        format_minor(settlement.lines_sum_minor, exponent),
+        if settlement.total_minor == settlement.lines_sum_minor { "" } else { "  INCONSISTENT" }
+    );
+    match settlement.deposit_utc_seconds {
+        Some(deposit) => {
+            let _ = writeln!(
+                out,
+                "  payout expected {} on {}",
+                money(settlement.total_minor, settlement.currency),
+                utc_text(deposit)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  no payout expected (no deposit date; a total of zero or less is carried to the next settlement)"
+            );
+        }
+    }
+    let results = store.receipt_results()?;
+    let result = results.iter().find(|r| r.settlements.iter().any(|s| s.settlement_id == settlement_id));
+    let mut clean = true;
+    match result {
+        None => {
+            let _ = writeln!(out, "  receipts: not reconciled yet, or no payout expected");
+        }
+        Some(result) => {
+            clean = !result.status.is_difference();
+            let _ = writeln!(out, "  status: {} ({})", result.status.name(), result.status.chinese());
+            if result.settlements.len() > 1 {
+                let ids: Vec<String> = result.settlements.iter().map(|s| s.settlement_id.to_string()).collect();
+                let _ = writeln!(out, "  paid together with settlements {}", ids.join(", "));
+            }
+            for receipt in &result.receipts {
+                let _ = writeln!(
+                    out,
+                    "  receipt {}:{}  ref {}  booked {}",
+                    receipt.file_name,
+                    receipt.line,
+                    if receipt.entry_ref.is_empty() { "-" } else { &receipt.entry_ref },
+                    receipt.booking_date.map_or_else(|| "-".to_owned(), |d| d.to_string())
+                );
+            }
+            if let Some(received) = result.received {
+                let _ = writeln!(out, "  received {}", money(received.amount_minor, received.currency));
+            }
+            if let (Some(rule), Some(score)) = (&result.rule_id, result.score) {
+                let _ = writeln!(out, "  matched by rule {rule} (score {score})");
+            }
+            if let Some(difference) = result.difference_minor.filter(|d| *d != 0) {
+                let _ = writeln!(out, "  difference {}", money(difference, settlement.currency));
+            }
+            if let Some(days) = result.date_difference_days {
+                let _ = writeln!(out, "  booked {days} day(s) after the deposit date");
+            }
+            if let Some(rate) = &result.implied_rate {
+                let _ = writeln!(out, "  implied rate {rate}");
+            }
+        }
+    }
+    Ok(Some((out, clean)))
+}

@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tieout_core::ids::OrderId;
 use tieout_core::intern::{Interner, Sym};
 use tieout_core::money::Currency;
+use tieout_core::receipts::{Payout, Receipt, ReceiptResult, ReceiptStatus};
 use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{
     line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
@@ -148,6 +149,40 @@ pub struct OrderResultRow {
     pub line_count: u32,
     pub duplicate_line_count: u32,
     pub period_date: NaiveDate,
+}
+
+/// A settlement a receipt result is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayoutRef {
+    pub settlement_id: u64,
+    pub store: String,
+    pub deposit_date: Option<NaiveDate>,
+}
+
+/// A statement entry a receipt result is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRef {
+    pub entry_id: i64,
+    pub entry_ref: String,
+    pub file_name: String,
+    pub line: u32,
+    pub booking_date: Option<NaiveDate>,
+}
+
+/// One stored payout ↔ receipt result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRow {
+    pub id: i64,
+    pub status: ReceiptStatus,
+    pub expected: Option<tieout_core::Money>,
+    pub received: Option<tieout_core::Money>,
+    pub rule_id: Option<String>,
+    pub score: Option<u32>,
+    pub difference_minor: Option<i64>,
+    pub date_difference_days: Option<i64>,
+    pub implied_rate: Option<String>,
+    pub settlements: Vec<PayoutRef>,
+    pub receipts: Vec<ReceiptRef>,
 }
 
 /// The latest reconciliation run.
@@ -310,6 +345,162 @@ impl SqliteStore {
         let result = insert_statements(&transaction, meta, file)
             .and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
         self.forget_dictionary_on_error(result)
+    }
+
+    /// Expected payouts (settlements with a positive total and a deposit date) and every
+    /// credit of the imported statements.
+    pub fn load_payouts_and_receipts(&self) -> Result<(Vec<Payout>, Vec<Receipt>), StoreError> {
+        let mut payouts = Vec::new();
+        {
+            let mut statement = self.connection.prepare(
+                "SELECT s.settlement_id, d.text, s.currency, s.total_minor, s.deposit_utc
+                 FROM settlement s JOIN dictionary d ON d.id = s.store
+                 WHERE s.total_minor > 0 AND s.deposit_utc IS NOT NULL ORDER BY s.settlement_id",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let currency: String = row.get(2)?;
+                let deposit: i64 = row.get(4)?;
+                payouts.push(Payout {
+                    settlement_id: row.get::<_, i64>(0)? as u64,
+                    store: row.get(1)?,
+                    currency: currency_of(&currency)?,
+                    amount_minor: row.get(3)?,
+                    deposit_date: from_day_number(UNIX_EPOCH_DAY + deposit.div_euclid(86_400) as i32)?,
+                });
+            }
+        }
+        let mut receipts = Vec::new();
+        let mut statement = self.connection.prepare(
+            "SELECT e.id, s.account, e.currency, e.amount_minor, e.booking_day, e.reference, e.counterparty, e.description,
+                    e.original_amount_minor, e.original_currency
+             FROM statement_entry e JOIN statement s ON s.id = e.statement_id WHERE e.amount_minor > 0 ORDER BY e.id",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let currency: String = row.get(2)?;
+            let original_currency: Option<String> = row.get(9)?;
+            let original = match (row.get::<_, Option<i64>>(8)?, original_currency) {
+                (Some(amount), Some(code)) => Some(tieout_core::Money::new(amount, currency_of(&code)?)),
+                _ => None,
+            };
+            let text = [row.get::<_, String>(5)?, row.get(6)?, row.get(7)?].join(" ");
+            receipts.push(Receipt {
+                id: row.get(0)?,
+                account: row.get(1)?,
+                currency: currency_of(&currency)?,
+                amount_minor: row.get(3)?,
+                booking_date: from_day_number(row.get(4)?)?,
+                text,
+                original,
+            });
+        }
+        Ok((payouts, receipts))
+    }
+
+    /// Replaces the stored payout ↔ receipt results, in one transaction.
+    pub fn save_receipt_results(&mut self, run_id: i64, results: &[ReceiptResult]) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        transaction.execute_batch("DELETE FROM receipt_result; DELETE FROM receipt_result_link;")?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO receipt_result (run_id, status, expected_minor, expected_currency, received_minor, received_currency,
+                    rule_id, score, difference_minor, date_difference_days, implied_rate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            let mut link = transaction.prepare(
+                "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for result in results {
+                insert.execute(params![
+                    run_id,
+                    result.status.code(),
+                    result.expected.map(|m| m.amount_minor),
+                    result.expected.map(|m| m.currency.code().to_owned()),
+                    result.received.map(|m| m.amount_minor),
+                    result.received.map(|m| m.currency.code().to_owned()),
+                    result.rule_id,
+                    result.score,
+                    result.difference_minor,
+                    result.date_difference_days,
+                    result.implied_rate,
+                ])?;
+                let id = transaction.last_insert_rowid();
+                for settlement in &result.settlement_ids {
+                    link.execute(params![id, *settlement as i64, Option::<i64>::None])?;
+                }
+                for entry in &result.receipt_ids {
+                    link.execute(params![id, Option::<i64>::None, entry])?;
+                }
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The stored payout ↔ receipt results with what reports show of them.
+    pub fn receipt_results(&self) -> Result<Vec<ReceiptRow>, StoreError> {
+        let mut out: Vec<ReceiptRow> = Vec::new();
+        let mut statement = self.connection.prepare(
+            "SELECT id, status, expected_minor, expected_currency, received_minor, received_currency, rule_id, score,
+                    difference_minor, date_difference_days, implied_rate FROM receipt_result ORDER BY id",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let status: u8 = row.get(1)?;
+            let money = |amount: Option<i64>, code: Option<String>| -> Result<Option<tieout_core::Money>, StoreError> {
+                Ok(match (amount, code) {
+                    (Some(amount), Some(code)) => Some(tieout_core::Money::new(amount, currency_of(&code)?)),
+                    _ => None,
+                })
+            };
+            out.push(ReceiptRow {
+                id: row.get(0)?,
+                status: ReceiptStatus::from_code(status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("receipt status {status}")))?,
+                expected: money(row.get(2)?, row.get(3)?)?,
+                received: money(row.get(4)?, row.get(5)?)?,
+                rule_id: row.get(6)?,
+                score: row.get(7)?,
+                difference_minor: row.get(8)?,
+                date_difference_days: row.get(9)?,
+                implied_rate: row.get(10)?,
+                settlements: Vec::new(),
+                receipts: Vec::new(),
+            });
+        }
+        let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        let mut links = self.connection.prepare(
+            "SELECT k.result_id, k.settlement_id, d.text, s.deposit_utc, e.id, e.entry_ref, f.name, e.line, e.booking_day
+             FROM receipt_result_link k
+             LEFT JOIN settlement s ON s.settlement_id = k.settlement_id LEFT JOIN dictionary d ON d.id = s.store
+             LEFT JOIN statement_entry e ON e.id = k.statement_entry_id LEFT JOIN source_file f ON f.id = e.file_id
+             ORDER BY k.rowid",
+        )?;
+        let mut rows = links.query([])?;
+        while let Some(row) = rows.next()? {
+            let Some(&at) = index.get(&row.get::<_, i64>(0)?) else { continue };
+            if let Some(settlement) = row.get::<_, Option<i64>>(1)? {
+                let deposit: Option<i64> = row.get(3)?;
+                out[at].settlements.push(PayoutRef {
+                    settlement_id: settlement as u64,
+                    store: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    deposit_date: deposit
+                        .map(|d| from_day_number(UNIX_EPOCH_DAY + d.div_euclid(86_400) as i32))
+                        .transpose()?,
+                });
+            }
+            if let Some(entry) = row.get::<_, Option<i64>>(4)? {
+                out[at].receipts.push(ReceiptRef {
+                    entry_id: entry,
+                    entry_ref: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    file_name: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    line: row.get::<_, Option<u32>>(7)?.unwrap_or(0),
+                    booking_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Everything reconciliation needs: orders (items summed per order) and the lines
@@ -615,6 +806,7 @@ impl SqliteStore {
             "duplicate_line",
             "statement",
             "statement_entry",
+            "receipt_result",
         ] {
             let count: i64 =
                 self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
