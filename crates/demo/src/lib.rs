@@ -7,7 +7,10 @@
 //! passes tieout's 2 GiB limit) from the one holding the month start to the last one
 //! with a posted date, the fee schedule (`tieout.toml`),
 //! and `truth.csv` — the category each order must get under the rules of
-//! `tieout_core::reconcile`, anomalies injected at known rates. The same [`DemoConfig`]
+//! `tieout_core::reconcile`, anomalies injected at known rates. It also writes where each
+//! settlement's payout arrives — bank and wallet statements in `bank/` (camt.053, MT940,
+//! Payoneer and LianLian CSV, an Alipay 账务明细) — with `receipts-truth.csv`, each
+//! payout's known outcome (see the `receipts` module). The same [`DemoConfig`]
 //! gives byte-identical files, forever: randomness is a hand-written SplitMix64, and
 //! every order is a pure function of (seed, store, index).
 //!
@@ -19,6 +22,7 @@
 
 mod erp;
 mod model;
+mod receipts;
 mod rng;
 mod settlement;
 mod text;
@@ -34,6 +38,10 @@ use crate::erp::{mapping_toml, ErpWriter};
 use crate::model::{Plan, StorePlan, STORES};
 use crate::settlement::{emit_order, plan_settlements, Output, PeriodTotals, Settlement, SettlementWriter, Totals};
 use crate::text::SECONDS_PER_DAY;
+
+pub use crate::receipts::{
+    read_receipts_truth, ReceiptFile, ReceiptStatus, ReceiptTruth, ReceiptTruthKind, RECEIPTS_TRUTH_HEADER,
+};
 
 /// Fewest and most orders a demo month may have.
 pub const ORDERS_MIN: u64 = 1_000;
@@ -79,6 +87,13 @@ pub struct DemoManifest {
     pub order_count: u64,
     /// Amount lines written in all settlement files (not counting headers and summary rows).
     pub settlement_line_count: u64,
+    /// The bank and wallet statements the payouts arrive in (`bank/`), in this order:
+    /// camt.053 (acme-de), MT940 (acme-uk), Payoneer CSV and LianLian CSV (acme-us),
+    /// Alipay 账务明细 (no store). See the `receipts` module for what is in them.
+    pub receipt_files: Vec<ReceiptFile>,
+    /// `receipts-truth.csv`: every expected payout's outcome and every unexpected
+    /// receipt, with the file and line of its credit (read with [`read_receipts_truth`]).
+    pub receipts_truth_file: PathBuf,
 }
 
 #[derive(Debug, Error)]
@@ -129,6 +144,8 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
     }
     truth.finish()?;
 
+    let receipts = receipts::write(&plan, &settlements, out_dir)?;
+
     let config_file = out_dir.join("tieout.toml");
     write_text(&config_file, &fee_config(config))?;
     write_text(&out_dir.join("README.txt"), &readme(config, &plan, &settlements))?;
@@ -143,6 +160,8 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
         inconsistent_settlements,
         order_count: config.orders,
         settlement_line_count,
+        receipt_files: receipts.files,
+        receipts_truth_file: receipts.truth_file,
     })
 }
 
@@ -309,7 +328,14 @@ fn readme(config: &DemoConfig, plan: &Plan, settlements: &[Vec<Settlement>]) -> 
          truth.csv                        order_id,store,category: how tieout must classify each order\n\
          <store>/orders.csv               the ERP's order export, one row per order item\n\
          <store>/orders-mapping.toml      how to read that export (columns, delimiter, notation)\n\
-         <store>/settlements/<id>.txt     Amazon settlement reports, flat file V2, one per settlement period\n\n\
+         <store>/settlements/<id>.txt     Amazon settlement reports, flat file V2, one per settlement period\n\
+         receipts-truth.csv               each payout's outcome (received, short, late, missing, converted) and\n\
+         \x20                                the unexpected receipts, with the file and line of each credit\n\
+         bank/de-camt053.xml              acme-de's bank statement, camt.053.001.02, one Stmt per month\n\
+         bank/uk-mt940.sta                acme-uk's bank statement, MT940, one message per month\n\
+         bank/us-payoneer.csv             acme-us's Payoneer USD receipts (import with --profile payoneer)\n\
+         bank/us-lianlian-cny.csv         one acme-us payout received in CNY (--profile bank/lianlian-profile.toml)\n\
+         bank/alipay-cny.csv              an Alipay merchant statement (GBK): transfers from LianLian\n\n\
          Stores\n\
          ------\n",
         config.year, config.month, config.orders, config.seed
@@ -347,7 +373,13 @@ fn readme(config: &DemoConfig, plan: &Plan, settlements: &[Vec<Settlement>]) -> 
          settled_not_in_orders ~0.5 %, cancelled_but_settled ~0.3 %, duplicate_settlement_line\n\
          ~0.2 %, refunded_not_written_off ~1 %, amount_mismatch ~0.5 %, fee_anomaly ~0.5 %; the\n\
          rest are matched (including refunds the ERP wrote off). One settlement leaves out its\n\
-         storage fee line while its total still counts it, as Amazon's files sometimes do.\n",
+         storage fee line while its total still counts it, as Amazon's files sometimes do.\n\n\
+         Every settlement with a positive total is a payout of its total on its deposit date. The US\n\
+         store's first payout arrives converted to CNY (LianLian, at 7.1234); of the others, taken\n\
+         round-robin over DE, UK and US, the first is missing, the second arrives short (a fee of\n\
+         1.00-50.00), the third 6-15 days late; the rest arrive in full 0-2 days after the deposit date.\n\
+         The camt.053 also holds rent, fees, a supplier refund (not payouts) and one Amazon credit for a\n\
+         settlement that does not exist; the Alipay transfers match no payout either.\n",
     );
     text
 }

@@ -85,8 +85,24 @@ fn same_config_gives_identical_bytes() {
     assert_eq!(manifest_a.inconsistent_settlements, manifest_b.inconsistent_settlements);
     assert_eq!(manifest_a.settlement_line_count, manifest_b.settlement_line_count);
     assert_eq!(manifest_a.as_of, manifest_b.as_of);
-    // Settlement files, ERP exports, mappings, config, truth, README.
-    assert_eq!(files_a.len(), manifest_a.stores.iter().map(|s| s.settlement_files.len() + 2).sum::<usize>() + 3);
+    // Settlement files, ERP exports, mappings, config, truth, README; receipt files, the
+    // LianLian profile and the receipts truth.
+    assert_eq!(
+        files_a.len(),
+        manifest_a.stores.iter().map(|s| s.settlement_files.len() + 2).sum::<usize>()
+            + 3
+            + manifest_a.receipt_files.len()
+            + 2
+    );
+    assert_eq!(manifest_a.receipt_files.len(), manifest_b.receipt_files.len());
+    for (file_a, file_b) in manifest_a.receipt_files.iter().zip(&manifest_b.receipt_files) {
+        assert_eq!((&file_a.format, &file_a.store), (&file_b.format, &file_b.store));
+        let relative = file_a.path.strip_prefix(&a.0).unwrap();
+        assert_eq!(relative, file_b.path.strip_prefix(&b.0).unwrap());
+        assert!(files_a.contains_key(relative), "{} is written", relative.display());
+    }
+    let truth = manifest_a.receipts_truth_file.strip_prefix(&a.0).unwrap();
+    assert!(files_a[truth] == files_b[truth]);
 }
 
 #[test]
@@ -191,6 +207,7 @@ struct ParsedSettlement {
     id: u64,
     start: NaiveDate,
     end: NaiveDate,
+    deposit: Option<NaiveDate>,
     total_minor: i64,
     currency: String,
     /// (1-based line, fields) of each component row.
@@ -235,6 +252,7 @@ fn parse_settlement(path: &Path) -> ParsedSettlement {
         id: summary[0].parse().unwrap(),
         start: parse_datetime(summary[1]),
         end: parse_datetime(summary[2]),
+        deposit: (!summary[3].is_empty()).then(|| parse_datetime(summary[3])),
         total_minor,
         currency: summary[5].to_owned(),
         rows,
@@ -565,5 +583,370 @@ fn amazon_ids_have_their_real_shapes() {
     let refund = settlement.rows.iter().find(|(_, r)| settlement.field(r, "transaction-type") == "Refund");
     if let Some((_, row)) = refund {
         assert!(settlement.field(row, "adjustment-id").starts_with("amzn1:crow:"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Receipts: the bank and wallet statements, read back with small readers of their own.
+
+fn receipt_file<'a>(manifest: &'a DemoManifest, format: &str) -> &'a ReceiptFile {
+    manifest.receipt_files.iter().find(|f| f.format == format).unwrap()
+}
+
+/// A file's lines as bytes (1-based line `n` is `lines[n - 1]`), without line ends.
+fn byte_lines(path: &Path) -> Vec<Vec<u8>> {
+    let bytes = fs::read(path).unwrap();
+    let mut lines: Vec<Vec<u8>> =
+        bytes.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec()).collect();
+    if lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+fn dot_amount(text: &str) -> i64 {
+    parse_amount_minor(text, NumberStyle::Dot, 2).unwrap()
+}
+
+/// The XML element's text on a line like `<Amt Ccy="EUR">12.00</Amt>`.
+fn element<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!("<{name}"))?;
+    let open_end = start + line[start..].find('>')? + 1;
+    let close = line.find(&format!("</{name}>"))?;
+    Some(&line[open_end..close])
+}
+
+/// One credit (or debit) as a statement states it.
+#[derive(Debug)]
+struct StatedEntry {
+    date: NaiveDate,
+    amount_minor: i64,
+    currency: String,
+    reference: String,
+    text: String,
+    original: Option<(i64, String)>,
+}
+
+/// Reads the entry whose first line is `line` (1-based), by the file's format.
+fn stated_entry(file: &ReceiptFile, lines: &[Vec<u8>], line: usize) -> StatedEntry {
+    let text = |index: usize| String::from_utf8_lossy(&lines[index]).into_owned();
+    match file.format.as_str() {
+        "camt053" => {
+            assert_eq!(text(line - 1).trim(), "<Ntry>", "line {line}");
+            let block: Vec<String> = (line..).map(text).take_while(|l| l.trim() != "</Ntry>").collect();
+            let find = |name: &str| block.iter().find_map(|l| element(l, name).map(str::to_owned)).unwrap();
+            let amount = dot_amount(&find("Amt"));
+            StatedEntry {
+                date: NaiveDate::parse_from_str(&find("Dt"), "%Y-%m-%d").unwrap(),
+                amount_minor: if find("CdtDbtInd") == "DBIT" { -amount } else { amount },
+                currency: "EUR".to_owned(),
+                reference: find("AcctSvcrRef"),
+                text: find("Ustrd"),
+                original: None,
+            }
+        }
+        "mt940" => {
+            let field = text(line - 1);
+            let rest = field.strip_prefix(":61:").unwrap();
+            let date = NaiveDate::parse_from_str(&rest[..6], "%y%m%d").unwrap();
+            let mark = &rest[10..11];
+            let amount_end = rest.find('N').unwrap();
+            let amount = parse_amount_minor(&rest[11..amount_end], NumberStyle::Comma, 2).unwrap();
+            StatedEntry {
+                date,
+                amount_minor: if mark == "D" { -amount } else { amount },
+                currency: "GBP".to_owned(),
+                reference: rest.split_once("//").unwrap().1.to_owned(),
+                text: text(line).strip_prefix(":86:").unwrap().to_owned(),
+                original: None,
+            }
+        }
+        "payoneer-profile" => {
+            let row = text(line - 1);
+            let cells: Vec<&str> = row.split(',').collect();
+            assert_eq!(cells.len(), 5, "{row}");
+            StatedEntry {
+                date: NaiveDate::parse_from_str(cells[0], "%Y-%m-%d").unwrap(),
+                amount_minor: dot_amount(cells[2]),
+                currency: cells[3].to_owned(),
+                reference: cells[4].to_owned(),
+                text: cells[1].to_owned(),
+                original: None,
+            }
+        }
+        "lianlian-profile" => {
+            let row = text(line - 1);
+            let cells: Vec<&str> = row.split(',').collect();
+            assert_eq!(cells.len(), 9, "{row}");
+            assert_eq!(cells[8], "7.1234");
+            StatedEntry {
+                date: NaiveDate::parse_from_str(cells[0], "%Y-%m-%d").unwrap(),
+                amount_minor: dot_amount(cells[4]),
+                currency: cells[5].to_owned(),
+                reference: cells[1].to_owned(),
+                text: cells[3].to_owned(),
+                original: Some((dot_amount(cells[6]), cells[7].to_owned())),
+            }
+        }
+        "alipay" => {
+            // GBK: only the ASCII cells are read.
+            let cells: Vec<String> =
+                lines[line - 1].split(|&b| b == b',').map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            assert_eq!(cells.len(), 12);
+            assert!(cells[7].is_empty(), "no expense");
+            StatedEntry {
+                date: NaiveDate::parse_from_str(&cells[4][..10], "%Y-%m-%d").unwrap(),
+                amount_minor: dot_amount(&cells[6]),
+                currency: "CNY".to_owned(),
+                reference: cells[0].trim_end_matches('\t').to_owned(),
+                text: cells[5].clone(),
+                original: None,
+            }
+        }
+        other => panic!("unknown format {other}"),
+    }
+}
+
+#[test]
+fn every_receipt_status_appears_and_every_payout_has_a_row() {
+    let manifest = &month().manifest;
+    let truth = read_receipts_truth(&manifest.receipts_truth_file).unwrap();
+    for status in ReceiptStatus::ALL {
+        assert!(truth.iter().any(|row| row.status == status), "{} present", status.name());
+    }
+    // One payout row per settlement with a positive total, with its total and deposit date.
+    let mut expected = BTreeMap::new();
+    for store in &manifest.stores {
+        for path in &store.settlement_files {
+            let settlement = parse_settlement(path);
+            if settlement.total_minor > 0 {
+                let row =
+                    (store.store.clone(), settlement.currency.clone(), settlement.total_minor, settlement.deposit);
+                expected.insert(settlement.id.to_string(), row);
+            }
+        }
+    }
+    let payouts: BTreeMap<String, (String, String, i64, Option<NaiveDate>)> = truth
+        .iter()
+        .filter(|row| row.kind == ReceiptTruthKind::Payout)
+        .map(|row| {
+            (
+                row.id.clone(),
+                (row.store.clone(), row.currency.clone(), row.expected_amount_minor, Some(row.deposit_date)),
+            )
+        })
+        .collect();
+    assert!(expected.len() >= 6, "{} payouts", expected.len());
+    assert_eq!(payouts, expected);
+    assert_eq!(payouts.len(), truth.iter().filter(|row| row.kind == ReceiptTruthKind::Payout).count());
+    let receipts: Vec<&ReceiptTruth> = truth.iter().filter(|row| row.kind == ReceiptTruthKind::Receipt).collect();
+    assert!(receipts.iter().all(|row| row.status == ReceiptStatus::UnexpectedReceipt));
+    let alipay = receipts.iter().filter(|row| row.receipt_file.ends_with("alipay-cny.csv")).count();
+    assert!((2..=3).contains(&alipay), "{alipay} Alipay transfers");
+    let references: HashSet<&str> = receipts.iter().map(|row| row.id.as_str()).collect();
+    assert_eq!(references.len(), receipts.len());
+}
+
+#[test]
+fn receipt_truth_points_at_credits_that_carry_the_stated_amount() {
+    let manifest = &month().manifest;
+    let root = manifest.receipts_truth_file.parent().unwrap();
+    let truth = read_receipts_truth(&manifest.receipts_truth_file).unwrap();
+    let payout_amounts: HashSet<i64> =
+        truth.iter().filter(|r| r.kind == ReceiptTruthKind::Payout).map(|r| r.expected_amount_minor).collect();
+    let mut pointed = HashSet::new();
+    for row in &truth {
+        let (Some(line), false) = (row.receipt_line, row.receipt_file.is_empty()) else {
+            assert_eq!(row.status, ReceiptStatus::Missing, "{row:?}");
+            // No statement names a missing payout.
+            for file in &manifest.receipt_files {
+                let text = String::from_utf8_lossy(&fs::read(&file.path).unwrap()).into_owned();
+                assert!(!text.contains(&row.id), "{} names the missing payout {}", file.path.display(), row.id);
+            }
+            continue;
+        };
+        let path = root.join(&row.receipt_file);
+        let file = manifest.receipt_files.iter().find(|f| f.path == path).unwrap();
+        let lines = byte_lines(&path);
+        assert!((1..=lines.len()).contains(&(line as usize)), "{row:?}: {} lines", lines.len());
+        assert!(pointed.insert((row.receipt_file.clone(), line)), "one credit per row");
+        let entry = stated_entry(file, &lines, line as usize);
+        let lag = (entry.date - row.deposit_date).num_days();
+        match row.status {
+            ReceiptStatus::Received => {
+                assert_eq!((entry.amount_minor, &entry.currency), (row.expected_amount_minor, &row.currency));
+                assert!((0..=2).contains(&lag), "{row:?}: {lag} days");
+            }
+            ReceiptStatus::ReceivedShort => {
+                assert_eq!(entry.currency, row.currency);
+                let short = row.expected_amount_minor - entry.amount_minor;
+                assert!((100..=5_000).contains(&short), "{row:?}: {short} short");
+                assert!((0..=2).contains(&lag), "{row:?}: {lag} days");
+            }
+            ReceiptStatus::ReceivedLate => {
+                assert_eq!((entry.amount_minor, &entry.currency), (row.expected_amount_minor, &row.currency));
+                assert!((6..=15).contains(&lag), "{row:?}: {lag} days");
+            }
+            ReceiptStatus::ReceivedConverted => {
+                assert_eq!(row.currency, "USD");
+                assert_eq!(entry.currency, "CNY");
+                assert_eq!(entry.original, Some((row.expected_amount_minor, "USD".to_owned())));
+                let cny = tieout_core::money::div_round_half_away(row.expected_amount_minor as i128 * 71_234, 10_000);
+                assert_eq!(entry.amount_minor as i128, cny);
+                assert!((0..=2).contains(&lag), "{row:?}: {lag} days");
+            }
+            ReceiptStatus::UnexpectedReceipt => {
+                assert_eq!((entry.amount_minor, &entry.currency), (row.expected_amount_minor, &row.currency));
+                assert_eq!((entry.date, &entry.reference), (row.deposit_date, &row.id));
+                assert!(!payout_amounts.contains(&entry.amount_minor), "{row:?}");
+                assert!(!truth.iter().any(|p| p.kind == ReceiptTruthKind::Payout && entry.text.contains(&p.id)));
+            }
+            ReceiptStatus::Missing => panic!("{row:?}: a missing payout with a line"),
+        }
+        if row.kind == ReceiptTruthKind::Payout && file.format != "camt053" {
+            assert!(entry.text.contains(&row.id), "{row:?}: {}", entry.text);
+        }
+        if file.format == "camt053" {
+            assert!(entry.text.starts_with("AMAZON PAYMENTS EUROPE S.C.A."), "{}", entry.text);
+        }
+    }
+    // Banks truncate: one DE payout's remittance text leaves the settlement id out.
+    let camt = receipt_file(manifest, "camt053");
+    let lines = byte_lines(&camt.path);
+    let ustrd: Vec<String> =
+        lines.iter().filter_map(|l| element(&String::from_utf8_lossy(l), "Ustrd").map(str::to_owned)).collect();
+    assert!(ustrd.iter().any(|u| u == "AMAZON PAYMENTS EUROPE S.C.A."), "{ustrd:?}");
+}
+
+#[test]
+fn bank_statement_balances_roll() {
+    let manifest = &month().manifest;
+    // camt.053: per Stmt, OPBD + entries = CLBD, and each OPBD is the previous CLBD.
+    let camt = receipt_file(manifest, "camt053");
+    let mut statements: Vec<[i64; 3]> = Vec::new();
+    let mut target = 0;
+    let mut amount = 0;
+    let mut references = HashSet::new();
+    for line in byte_lines(&camt.path) {
+        let line = String::from_utf8(line).unwrap();
+        let line = line.trim();
+        if line == "<Stmt>" {
+            statements.push([0; 3]);
+        } else if line.contains("<Cd>OPBD</Cd>") {
+            target = 0;
+        } else if line.contains("<Cd>CLBD</Cd>") {
+            target = 2;
+        } else if line == "<Ntry>" {
+            target = 1;
+        } else if let Some(text) = element(line, "Amt") {
+            assert!(line.contains("Ccy=\"EUR\""));
+            amount = dot_amount(text);
+        } else if let Some(indicator) = element(line, "CdtDbtInd") {
+            let signed = if indicator == "DBIT" { -amount } else { amount };
+            statements.last_mut().unwrap()[target] += signed;
+        } else if let Some(reference) = element(line, "AcctSvcrRef") {
+            assert!(references.insert(reference.to_owned()), "AcctSvcrRef {reference} is unique");
+        }
+    }
+    assert!(!statements.is_empty());
+    for [opening, sum, closing] in &statements {
+        assert_eq!(opening + sum, *closing);
+    }
+    for pair in statements.windows(2) {
+        assert_eq!(pair[0][2], pair[1][0], "the closing balance rolls into the next opening");
+    }
+    // MT940: per message, :60F: + :61: = :62F:, and each :60F: is the previous :62F:.
+    let mt940 = receipt_file(manifest, "mt940");
+    let balance = |field: &str| {
+        let mark = &field[5..6];
+        let amount = parse_amount_minor(&field[15..], NumberStyle::Comma, 2).unwrap();
+        assert_eq!(&field[12..15], "GBP");
+        if mark == "D" {
+            -amount
+        } else {
+            amount
+        }
+    };
+    let lines = byte_lines(&mt940.path);
+    let mut messages: Vec<[i64; 3]> = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let line = std::str::from_utf8(line).unwrap();
+        if line.starts_with(":60F:") {
+            messages.push([balance(line), 0, 0]);
+        } else if line.starts_with(":61:") {
+            let entry = stated_entry(mt940, &lines, index + 1);
+            messages.last_mut().unwrap()[1] += entry.amount_minor;
+        } else if line.starts_with(":62F:") {
+            messages.last_mut().unwrap()[2] = balance(line);
+        }
+    }
+    assert!(!messages.is_empty());
+    for [opening, sum, closing] in &messages {
+        assert_eq!(opening + sum, *closing);
+    }
+    for pair in messages.windows(2) {
+        assert_eq!(pair[0][2], pair[1][0]);
+    }
+    // Alipay: GBK, and the running balance rolls row by row.
+    let alipay = receipt_file(manifest, "alipay");
+    let bytes = fs::read(&alipay.path).unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err(), "GBK, not UTF-8");
+    assert!(bytes.starts_with(b"#\xD6\xA7\xB8\xB6\xB1\xA6"), "#支付宝 in GBK");
+    let lines = byte_lines(&alipay.path);
+    let mut previous: Option<i64> = None;
+    for line in lines.iter().filter(|l| l.first().is_some_and(u8::is_ascii_digit)) {
+        let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+        let cell = |index: usize| std::str::from_utf8(cells[index]).unwrap();
+        let (income, balance) = (dot_amount(cell(6)), dot_amount(cell(8)));
+        if let Some(previous) = previous {
+            assert_eq!(previous + income, balance);
+        }
+        previous = Some(balance);
+    }
+    assert!(previous.is_some());
+}
+
+#[test]
+fn receipt_files_name_their_import() {
+    let manifest = &month().manifest;
+    let formats: Vec<&str> = manifest.receipt_files.iter().map(|f| f.format.as_str()).collect();
+    assert_eq!(formats, ["camt053", "mt940", "payoneer-profile", "lianlian-profile", "alipay"]);
+    assert_eq!(receipt_file(manifest, "payoneer-profile").profile.as_deref(), Some("payoneer"));
+    let profile = receipt_file(manifest, "lianlian-profile").profile.clone().unwrap();
+    let text = fs::read_to_string(&profile).unwrap();
+    assert!(text.contains("original_amount = \"Original Amount\""));
+    assert_eq!(receipt_file(manifest, "camt053").store.as_deref(), Some("acme-de"));
+    assert_eq!(receipt_file(manifest, "alipay").store, None);
+    let payoneer = fs::read_to_string(&receipt_file(manifest, "payoneer-profile").path).unwrap();
+    assert!(payoneer.starts_with("Date,Description,Amount,Currency,Transaction ID\n"));
+}
+
+#[test]
+fn read_receipts_truth_reports_bad_rows() {
+    let dir = TempDir::new("receipts-truth");
+    fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("receipts-truth.csv");
+    let good = format!(
+        "{RECEIPTS_TRUTH_HEADER}\n\
+         payout,31234567890,acme-de,EUR,1234.50,2026-06-09,missing,,\n\
+         payout,31234567891,acme-de,EUR,99.00,2026-06-23,received,bank/de-camt053.xml,79\n"
+    );
+    fs::write(&path, &good).unwrap();
+    let rows = read_receipts_truth(&path).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].expected_amount_minor, rows[0].receipt_line), (123_450, None));
+    assert_eq!(rows[1].receipt_line, Some(79));
+    for (bad, line) in [
+        (good.replace(",missing,,", ",missing,bank/x.csv,3"), 2),
+        (good.replace(",received,", ",lost,"), 3),
+        (good.replace("payout,31234567891", "receipt,31234567891"), 3),
+        (good.replace(",99.00,", ",9.9.9,"), 3),
+        (good.replace(",79\n", ",\n"), 3),
+        (good.replace(",2026-06-09,", ",2026-06-31,"), 2),
+        ("kind,id\n".to_owned(), 1),
+    ] {
+        fs::write(&path, &bad).unwrap();
+        let error = read_receipts_truth(&path).unwrap_err();
+        assert!(matches!(error, DemoError::Truth { line: l, .. } if l == line), "{error} for\n{bad}");
     }
 }
