@@ -6,6 +6,7 @@
 //! tieout-bench parse DIR               parse every input file with tieout's readers (no store)
 //! tieout-bench e2e DIR DB              import everything into a fresh store, then reconcile
 //! tieout-bench reconcile DIR DB        reconcile an already-imported store
+//! tieout-bench match N                  match N payouts against N receipts (in memory)
 //! ```
 //! Each prints one line: `phase=... seconds=... peak_rss_mib=... <counts>`.
 //! `bench/run.sh` runs them in order; BENCHMARKS.md records the figures.
@@ -96,7 +97,7 @@ fn files_of(manifest: &Month) -> Vec<PathBuf> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = PathBuf::from(args.get(2).expect("DIR"));
+    let dir = PathBuf::from(args.get(2).expect("DIR or N"));
     let started = Instant::now();
     match args.get(1).map(String::as_str) {
         Some("gen") => {
@@ -208,6 +209,10 @@ fn main() {
                 summary.1
             );
         }
+        Some("match") => {
+            let count: usize = args.get(2).expect("N").parse().expect("a number");
+            match_benchmark(count, started);
+        }
         Some("reconcile") => {
             let db = PathBuf::from(args.get(3).expect("DB"));
             let manifest = manifest(&dir);
@@ -236,4 +241,63 @@ fn reconcile(store: &mut SqliteStore, manifest: &Month) -> (usize, usize) {
     let summary =
         tieout_service::reconcile::reconcile(store, &config, &text, "2026-11-25T00:00:00Z").expect("reconcile");
     (summary.order_count, summary.line_count)
+}
+
+/// N payouts over a year, N receipts: most exact and 0–4 days after their deposit, some
+/// short, some late, some missing with unrelated credits in their place. Built-in rules.
+fn match_benchmark(count: usize, started: Instant) {
+    use tieout_core::money::Currency;
+    use tieout_core::receipts::{reconcile_receipts, Payout, Receipt};
+    let mut state: u64 = 42;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid");
+    let mut payouts = Vec::with_capacity(count);
+    let mut receipts = Vec::with_capacity(count);
+    for index in 0..count {
+        let amount = 1_000 + (next() % 10_000_000) as i64;
+        let deposit = start + chrono::Days::new(next() % 365);
+        payouts.push(Payout {
+            settlement_id: 10_000_000_000 + index as u64,
+            store: "acme".into(),
+            currency: Currency::USD,
+            amount_minor: amount,
+            deposit_date: deposit,
+        });
+        let kind = next() % 100;
+        let (received, days) = match kind {
+            0..=89 => (amount, next() % 5),
+            90..=94 => (amount - 1 - (next() % 100) as i64, next() % 5),
+            95..=97 => (amount, 6 + next() % 20),
+            _ => (1 + (next() % 10_000_000) as i64, next() % 5),
+        };
+        let text =
+            if index % 3 == 0 { format!("AMAZON {}", 10_000_000_000 + index as u64) } else { "AMAZON PAYMENTS".into() };
+        receipts.push(Receipt {
+            id: index as i64,
+            account: "bank".into(),
+            currency: Currency::USD,
+            amount_minor: received,
+            booking_date: deposit + chrono::Days::new(days),
+            text,
+            original: None,
+        });
+    }
+    let built = started.elapsed().as_secs_f64();
+    let rules = tieout_service::rules::ReceiptRules::built_in();
+    let as_of = start + chrono::Days::new(400);
+    let matching_started = Instant::now();
+    let results = reconcile_receipts(&payouts, &receipts, &rules.config(as_of));
+    let seconds = matching_started.elapsed().as_secs_f64();
+    let matched = results.iter().filter(|r| !r.receipt_ids.is_empty() && !r.settlement_ids.is_empty()).count();
+    println!(
+        "phase=match payouts={count} receipts={count} seconds={seconds:.2} build_seconds={built:.2} peak_rss_mib={} matched={matched} results={}",
+        peak_rss_mib(),
+        results.len()
+    );
 }

@@ -143,52 +143,70 @@ pub struct MatchResult {
 
 /// A unit: one record, or a group summed.
 #[derive(Clone, Debug)]
-struct Unit {
+/// Borrows its record's text and keys (no copy per rule); a group owns its joined text.
+struct Unit<'a> {
     ids: Vec<i64>,
     amount_minor: i64,
     currency: Currency,
     date: NaiveDate,
-    text: String,
-    reference: String,
-    keys: Vec<(String, String)>,
+    text: std::borrow::Cow<'a, str>,
+    /// `text` without spaces, lower case (for `contains`), computed once per record.
+    folded_text: std::borrow::Cow<'a, str>,
+    reference: &'a str,
+    folded_reference: &'a str,
+    keys: &'a [(String, String)],
     original: Option<Money>,
 }
 
-fn units(items: &[&Item], group: Option<&str>) -> Vec<Unit> {
-    let single = |item: &Item| Unit {
+fn units<'a>(items: &[(&'a Item, &'a Folded)], group: Option<&str>) -> Vec<Unit<'a>> {
+    let single = |(item, folded): (&'a Item, &'a Folded)| Unit {
         ids: vec![item.id],
         amount_minor: item.amount_minor,
         currency: item.currency,
         date: item.date,
-        text: item.text.clone(),
-        reference: item.reference.clone(),
-        keys: item.keys.clone(),
+        text: std::borrow::Cow::Borrowed(item.text.as_str()),
+        folded_text: std::borrow::Cow::Borrowed(folded.text.as_str()),
+        reference: item.reference.as_str(),
+        folded_reference: folded.reference.as_str(),
+        keys: item.keys.as_slice(),
         original: item.original,
     };
     let Some(group) = group else {
-        return items.iter().map(|i| single(i)).collect();
+        return items.iter().map(|pair| single(*pair)).collect();
     };
-    let mut groups: BTreeMap<(String, Currency), Vec<&Item>> = BTreeMap::new();
-    for item in items {
-        groups.entry((item.key(group).to_owned(), item.currency)).or_default().push(item);
+    let mut groups: BTreeMap<(String, Currency), Vec<(&Item, &Folded)>> = BTreeMap::new();
+    for (item, folded) in items {
+        groups.entry((item.key(group).to_owned(), item.currency)).or_default().push((item, folded));
     }
     groups
         .into_values()
         .map(|mut members| {
-            members.sort_by_key(|i| (i.date, i.id));
+            members.sort_by_key(|(i, _)| (i.date, i.id));
             let mut unit = single(members[0]);
-            for member in &members[1..] {
+            for (member, folded) in &members[1..] {
                 unit.ids.push(member.id);
                 unit.amount_minor += member.amount_minor;
                 unit.date = unit.date.max(member.date);
-                unit.text.push(' ');
-                unit.text.push_str(&member.text);
+                let text = unit.text.to_mut();
+                text.push(' ');
+                text.push_str(&member.text);
+                unit.folded_text.to_mut().push_str(&folded.text);
                 unit.original = None;
             }
             unit.ids.sort_unstable();
             unit
         })
         .collect()
+}
+
+/// A record's text and reference folded for comparison, once per run.
+struct Folded {
+    text: String,
+    reference: String,
+}
+
+fn fold(item: &Item) -> Folded {
+    Folded { text: normalise(&item.text), reference: normalise(&item.reference) }
 }
 
 fn tolerance(rule: &Rule, currency: Currency, amount_minor: i64) -> i64 {
@@ -299,9 +317,13 @@ pub fn run(rules: &[Rule], left: &[Item], right: &[Item]) -> MatchResult {
     let mut used_right: HashSet<i64> = HashSet::new();
     let mut result = MatchResult::default();
     let mut proposed_left: HashSet<i64> = HashSet::new();
+    let left_folded: Vec<Folded> = left.iter().map(fold).collect();
+    let right_folded: Vec<Folded> = right.iter().map(fold).collect();
     for rule in ordered {
-        let free_left: Vec<&Item> = left.iter().filter(|i| !used_left.contains(&i.id)).collect();
-        let free_right: Vec<&Item> = right.iter().filter(|i| !used_right.contains(&i.id)).collect();
+        let free_left: Vec<(&Item, &Folded)> =
+            left.iter().zip(&left_folded).filter(|(i, _)| !used_left.contains(&i.id)).collect();
+        let free_right: Vec<(&Item, &Folded)> =
+            right.iter().zip(&right_folded).filter(|(i, _)| !used_right.contains(&i.id)).collect();
         let (left_group, right_group) = match &rule.cardinality {
             Cardinality::OneToOne => (None, None),
             Cardinality::ManyToOne { left_group } => (Some(left_group.as_str()), None),
@@ -313,36 +335,60 @@ pub fn run(rules: &[Rule], left: &[Item], right: &[Item]) -> MatchResult {
         let mut left_units = units(&free_left, left_group);
         let right_units = units(&free_right, right_group);
         left_units.sort_by(|a, b| (a.date, a.amount_minor, &a.ids).cmp(&(b.date, b.amount_minor, &b.ids)));
-        // Index right units by (currency, amount); conversions by the original amount.
-        let mut by_amount: BTreeMap<(Currency, i64, usize), ()> = BTreeMap::new();
+        // Index right units by (currency, day), each day's units sorted by amount (a
+        // conversion under its original amount): a left unit looks at the days of its
+        // window and, in each, at the amounts its tolerance allows.
+        let mut by_day: HashMap<(Currency, NaiveDate), Vec<(i64, usize)>> = HashMap::new();
         for (index, unit) in right_units.iter().enumerate() {
-            by_amount.insert((unit.currency, unit.amount_minor, index), ());
+            by_day.entry((unit.currency, unit.date)).or_default().push((unit.amount_minor, index));
             if rule.allow_conversion {
                 if let Some(original) = unit.original.filter(|o| o.currency != unit.currency) {
-                    by_amount.insert((original.currency, original.amount_minor, index), ());
+                    by_day.entry((original.currency, unit.date)).or_default().push((original.amount_minor, index));
                 }
             }
         }
+        for bucket in by_day.values_mut() {
+            bucket.sort_unstable();
+        }
+        // Business days span more calendar days: widen the calendar scan (qualify checks).
+        let (scan_before, scan_after) = if rule.business_days {
+            (rule.days_before as i64 * 7 / 5 + 3, rule.days_after as i64 * 7 / 5 + 3)
+        } else {
+            (rule.days_before as i64, rule.days_after as i64)
+        };
         let mut taken: HashSet<usize> = HashSet::new();
         for unit in &left_units {
             let tolerance = tolerance(rule, unit.currency, unit.amount_minor);
-            let low = (unit.currency, unit.amount_minor - tolerance, 0);
-            let high = (unit.currency, unit.amount_minor + tolerance, usize::MAX);
+            let (low, high) = (unit.amount_minor - tolerance, unit.amount_minor + tolerance);
             // A pattern is compiled once per left unit (it embeds the unit's reference).
             let regex = match &rule.reference {
                 Some(ReferenceTest::Regex(pattern)) => {
-                    let pattern = pattern.replace("{reference}", &regex::escape(&unit.reference));
+                    let pattern = pattern.replace("{reference}", &regex::escape(unit.reference));
                     Some(regex::Regex::new(&pattern).expect("validated patterns stay valid with an escaped reference"))
                 }
                 _ => None,
             };
             let mut candidates: Vec<(usize, u32, Evidence)> = Vec::new();
-            for (&(_, _, index), ()) in by_amount.range(low..=high) {
-                if taken.contains(&index) || candidates.iter().any(|(i, _, _)| *i == index) {
+            for offset in -scan_before..=scan_after {
+                let Some(bucket) = unit
+                    .date
+                    .checked_add_signed(chrono::Duration::days(offset))
+                    .and_then(|day| by_day.get(&(unit.currency, day)))
+                else {
                     continue;
-                }
-                if let Some((score, evidence)) = qualify(rule, regex.as_ref(), unit, &right_units[index], tolerance) {
-                    candidates.push((index, score, evidence));
+                };
+                let first = bucket.partition_point(|(amount, _)| *amount < low);
+                for &(amount, index) in &bucket[first..] {
+                    if amount > high {
+                        break;
+                    }
+                    if taken.contains(&index) || candidates.iter().any(|(i, _, _)| *i == index) {
+                        continue;
+                    }
+                    if let Some((score, evidence)) = qualify(rule, regex.as_ref(), unit, &right_units[index], tolerance)
+                    {
+                        candidates.push((index, score, evidence));
+                    }
                 }
             }
             candidates.sort_by(|a, b| {
@@ -430,9 +476,9 @@ fn qualify(
         return None;
     }
     let reference_agreed = match &rule.reference {
-        None => !left.reference.is_empty() && normalise(&right.text).contains(&normalise(&left.reference)),
+        None => !left.folded_reference.is_empty() && right.folded_text.contains(left.folded_reference),
         Some(ReferenceTest::Contains) => {
-            let agreed = !left.reference.is_empty() && normalise(&right.text).contains(&normalise(&left.reference));
+            let agreed = !left.folded_reference.is_empty() && right.folded_text.contains(left.folded_reference);
             if !agreed {
                 return None;
             }
@@ -445,7 +491,7 @@ fn qualify(
             true
         }
         Some(ReferenceTest::Similarity { threshold_percent }) => {
-            if similarity_percent(&left.reference, &right.text) < *threshold_percent {
+            if similarity_percent(left.reference, &right.text) < *threshold_percent {
                 return None;
             }
             true
