@@ -16,7 +16,7 @@ use tieout_demo::{generate, read_truth, DemoConfig};
 use tieout_service::import::ImportOptions;
 use tieout_service::report::{self, Filter};
 
-use crate::cli::{import_with_progress, load_settings, now_rfc3339, open_store, read_mapping};
+use crate::cli::{import_with_progress, load_settings, now_rfc3339, open_store, read_mapping, read_profile};
 use crate::output::{emit, render_summary, Format};
 
 pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet: bool) -> Result<ExitCode> {
@@ -58,7 +58,22 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         let settlements = ImportOptions { mapping: None, ..orders.clone() };
         options.push((orders, settlements));
     }
+    // Where the payouts arrive: bank statements, payment tools, the Alipay account.
+    let mut receipt_options = Vec::new();
+    for file in &manifest.receipt_files {
+        let profile = file.profile.as_deref().map(read_profile).transpose()?;
+        receipt_options.push(ImportOptions {
+            store: file.store.clone(),
+            mapping: None,
+            profile,
+            imported_at: imported_at.clone(),
+        });
+    }
     let mut jobs: Vec<(PathBuf, &ImportOptions)> = Vec::new();
+    for (file, options) in manifest.receipt_files.iter().zip(&receipt_options) {
+        jobs.push((file.path.clone(), options));
+    }
+    say(format!("Bank, payment-tool and wallet statements: {} files", manifest.receipt_files.len()));
     for (files, (orders, settlements)) in manifest.stores.iter().zip(&options) {
         say(format!(
             "Store {} ({}, {}): an ERP order export and {} settlement files",
@@ -82,9 +97,13 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let reconcile_started = Instant::now();
     let spinner = crate::output::spinner(quiet, "reconciling");
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
+    let receipt_rules = tieout_service::rules::ReceiptRules::built_in();
+    let receipts =
+        tieout_service::reconcile::reconcile_receipts(&mut store, &receipt_rules, manifest.as_of, summary.run_id)?;
     spinner.finish_and_clear();
     say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
     print!("{}", render_summary(&summary));
+    print!("{}", crate::output::render_receipts(&receipts));
 
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).with_context(|| format!("cannot create {}", reports.display()))?;
@@ -95,6 +114,14 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let settlements = report::settlements_table(&store, &filter)?;
     let summary_table = report::summary_table(&store, &filter)?;
     emit(&differences, Format::Csv, Some(&reports.join("differences.csv")), "differences", &sources)?;
+    let receipts_table = report::receipts_table(&store, &filter)?;
+    emit(
+        std::slice::from_ref(&receipts_table),
+        Format::Csv,
+        Some(&reports.join("receipts.csv")),
+        "receipts",
+        &sources,
+    )?;
     emit(std::slice::from_ref(&orders_table), Format::Csv, Some(&reports.join("orders.csv")), "orders", &sources)?;
     emit(
         std::slice::from_ref(&settlements),
@@ -105,6 +132,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     )?;
     let mut workbook = vec![summary_table.clone()];
     workbook.extend(differences.iter().cloned());
+    workbook.push(receipts_table.clone());
     workbook.push(settlements);
     emit(&workbook, Format::Xlsx, Some(&reports.join("tieout-demo.xlsx")), "tieout-demo", &sources)?;
     emit(std::slice::from_ref(&summary_table), Format::Table, None, "summary", &sources)?;
@@ -132,6 +160,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
             expected.len()
         ));
     }
+    disagreements.extend(check_receipts(&store, &manifest.receipts_truth_file)?);
     let example = results
         .iter()
         .find(|r| r.category == Category::AmountMismatch)
@@ -139,14 +168,17 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     println!();
     println!("Reports written to {}:", reports.display());
     println!(
-        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, tieout-demo.xlsx"
+        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, tieout-demo.xlsx"
     );
     if let Some(example) = example {
         println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);
     }
     println!("Total time {:.1} s.", started.elapsed().as_secs_f32());
     if disagreements.is_empty() {
-        println!("Check: all {} orders agree with the generator's ground truth.", results.len());
+        println!(
+            "Check: all {} orders and every payout and receipt agree with the generator's ground truth.",
+            results.len()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         for line in disagreements.iter().take(20) {
@@ -155,4 +187,43 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         eprintln!("Check FAILED: {} orders disagree with the ground truth.", disagreements.len());
         Ok(ExitCode::from(2))
     }
+}
+
+/// Compares the stored payout ↔ receipt results with the generator's receipts truth:
+/// every payout's status (by settlement id) and every unexpected receipt (by its ref).
+fn check_receipts(store: &tieout_service::SqliteStore, truth_file: &Path) -> Result<Vec<String>> {
+    use tieout_demo::ReceiptTruthKind;
+    let truth = tieout_demo::read_receipts_truth(truth_file)
+        .map_err(|e| anyhow::anyhow!("cannot read the receipts truth: {e}"))?;
+    let mut got: HashMap<String, String> = HashMap::new();
+    for row in store.receipt_results()? {
+        for settlement in &row.settlements {
+            got.insert(format!("payout {}", settlement.settlement_id), row.status.name().to_owned());
+        }
+        if row.settlements.is_empty() {
+            for receipt in &row.receipts {
+                got.insert(format!("receipt {}", receipt.entry_ref), row.status.name().to_owned());
+            }
+        }
+    }
+    let mut disagreements = Vec::new();
+    for expected in &truth {
+        let key = match expected.kind {
+            ReceiptTruthKind::Payout => format!("payout {}", expected.id),
+            ReceiptTruthKind::Receipt => format!("receipt {}", expected.id),
+        };
+        let status = expected.status.name();
+        match got.remove(&key) {
+            Some(found) if found == status => {}
+            found => disagreements.push(format!(
+                "{key}: tieout says {}, the generator says {status}",
+                found.as_deref().unwrap_or("(nothing)")
+            )),
+        }
+    }
+    for (key, status) in got {
+        disagreements.push(format!("{key}: tieout says {status}, the generator has no such row"));
+    }
+    disagreements.sort();
+    Ok(disagreements)
 }

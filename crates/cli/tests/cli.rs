@@ -72,7 +72,8 @@ fn demo_classification_equals_the_generators_ground_truth() {
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("agree with the generator's ground truth"), "{}", run.stdout);
     let month = temp.path().join("month");
-    for report in ["differences.csv", "orders.csv", "settlements.csv", "tieout-demo.xlsx"] {
+    assert!(run.stdout.contains("every payout and receipt agree"), "{}", run.stdout);
+    for report in ["differences.csv", "orders.csv", "settlements.csv", "receipts.csv", "tieout-demo.xlsx"] {
         assert!(month.join("reports").join(report).exists(), "{report} written");
     }
 
