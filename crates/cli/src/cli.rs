@@ -78,6 +78,9 @@ enum Command {
         /// (`tieout rules show` prints them).
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
+        /// Show what the receipt rules would match, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Matching rules: `check FILE` validates a rules file; `show` prints the built-in rules.
     Rules {
@@ -177,8 +180,13 @@ pub fn run() -> Result<ExitCode> {
         Command::Import { files, store, mapping, profile } => {
             import(&cli, files, store.clone(), mapping.as_deref(), profile.as_deref())
         }
-        Command::Reconcile { as_of, rules } => {
-            reconcile(&cli, as_of.unwrap_or_else(|| Local::now().date_naive()), rules.as_deref())
+        Command::Reconcile { as_of, rules, dry_run } => {
+            let as_of = as_of.unwrap_or_else(|| Local::now().date_naive());
+            if *dry_run {
+                dry_run_receipts(&cli, as_of, rules.as_deref())
+            } else {
+                reconcile(&cli, as_of, rules.as_deref())
+            }
         }
         Command::Rules { action } => rules_command(action),
         Command::Report { kind, format, output, store, marketplace, period, category } => {
@@ -308,6 +316,36 @@ pub fn load_rules(path: Option<&Path>) -> Result<ReceiptRules> {
             Ok(parse_rules(&path.display().to_string(), &text)?)
         }
     }
+}
+
+fn dry_run_receipts(cli: &Cli, as_of: NaiveDate, rules: Option<&Path>) -> Result<ExitCode> {
+    use tieout_core::table::{Cell, Table};
+    let rules = load_rules(rules)?;
+    let store = open_store(&cli.db)?;
+    let results = tieout_service::reconcile::preview_receipts(&store, &rules, as_of)?;
+    let mut table = Table::new(
+        "Dry run: what the rules would match (nothing written)",
+        &["status", "settlements", "receipt_entries", "rule_id", "score", "difference", "days", "implied_rate"],
+    );
+    for result in &results {
+        let ids = |values: Vec<String>| Cell::text(values.join("+"));
+        let currency = result.expected.or(result.received).map(|m| m.currency);
+        table.push(vec![
+            Cell::text(result.status.name()),
+            ids(result.settlement_ids.iter().map(u64::to_string).collect()),
+            ids(result.receipt_ids.iter().map(i64::to_string).collect()),
+            result.rule_id.clone().map_or(Cell::Empty, Cell::Text),
+            result.score.map_or(Cell::Empty, |s| Cell::Integer(s as i64)),
+            match (result.difference_minor, currency) {
+                (Some(d), Some(c)) => Cell::money(d, c),
+                _ => Cell::Empty,
+            },
+            result.date_difference_days.map_or(Cell::Empty, Cell::Integer),
+            result.implied_rate.clone().map_or(Cell::Empty, Cell::Text),
+        ]);
+    }
+    emit(&[table], Format::Table, None, "dry-run", &[])?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules_command(action: &RulesAction) -> Result<ExitCode> {

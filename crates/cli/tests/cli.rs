@@ -399,8 +399,14 @@ fn payouts_are_tied_to_receipts_and_explained() {
     .unwrap();
     let run = tieout(dir, &["import", "--profile", "payoneer", "payoneer.csv"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // A dry run shows the matches and writes nothing.
+    let dry = tieout(dir, &["reconcile", "--dry-run", "--as-of", "2026-09-01"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("received") && dry.stdout.contains("exact-amount-with-reference"), "{}", dry.stdout);
+    assert_eq!(counts(dir)["receipt_result"], 0, "a dry run writes nothing");
     let run = tieout(dir, &["reconcile", "--as-of", "2026-09-01"]);
     assert_eq!(run.code, 1, "settled orders unknown to the ERP and an unexpected receipt: {}", run.stdout);
+    assert_eq!(counts(dir)["receipt_result"], 2);
     assert!(run.stdout.contains("Payouts: 1 expected, 3 credits"), "{}", run.stdout);
 
     let report = tieout(dir, &["report", "receipts", "--format", "csv"]);

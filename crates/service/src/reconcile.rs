@@ -101,3 +101,14 @@ pub fn reconcile_receipts(
         ReceiptStatus::ALL.iter().map(|s| (*s, results.iter().filter(|r| r.status == *s).count())).collect();
     Ok(ReceiptSummary { payouts: payouts.len(), receipts: receipts.len(), by_status })
 }
+
+/// What `rules` would match, without writing anything (a dry run): the results, and the
+/// imported statements' entries by id as (file, line, ref) for display.
+pub fn preview_receipts(
+    store: &SqliteStore,
+    rules: &crate::rules::ReceiptRules,
+    as_of: NaiveDate,
+) -> Result<Vec<tieout_core::receipts::ReceiptResult>, StoreError> {
+    let (payouts, receipts) = store.load_payouts_and_receipts()?;
+    Ok(tieout_core::receipts::reconcile_receipts(&payouts, &receipts, &rules.config(as_of)))
+}
