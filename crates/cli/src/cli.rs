@@ -81,6 +81,9 @@ enum Command {
         /// Show what the receipt rules would match, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Reference exchange rates (CSV: date,from,to,rate) to check conversions against.
+        #[arg(long, value_name = "FILE")]
+        rates: Option<PathBuf>,
     },
     /// Matching rules: `check FILE` validates a rules file; `show` prints the built-in rules.
     Rules {
@@ -180,12 +183,13 @@ pub fn run() -> Result<ExitCode> {
         Command::Import { files, store, mapping, profile } => {
             import(&cli, files, store.clone(), mapping.as_deref(), profile.as_deref())
         }
-        Command::Reconcile { as_of, rules, dry_run } => {
+        Command::Reconcile { as_of, rules, dry_run, rates } => {
             let as_of = as_of.unwrap_or_else(|| Local::now().date_naive());
+            let rates = load_rates(rates.as_deref())?;
             if *dry_run {
-                dry_run_receipts(&cli, as_of, rules.as_deref())
+                dry_run_receipts(&cli, as_of, rules.as_deref(), &rates)
             } else {
-                reconcile(&cli, as_of, rules.as_deref())
+                reconcile(&cli, as_of, rules.as_deref(), &rates)
             }
         }
         Command::Rules { action } => rules_command(action),
@@ -318,11 +322,22 @@ pub fn load_rules(path: Option<&Path>) -> Result<ReceiptRules> {
     }
 }
 
-fn dry_run_receipts(cli: &Cli, as_of: NaiveDate, rules: Option<&Path>) -> Result<ExitCode> {
+fn load_rates(path: Option<&Path>) -> Result<Vec<tieout_core::receipts::ReferenceRate>> {
+    let Some(path) = path else { return Ok(Vec::new()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read rates {}", path.display()))?;
+    tieout_service::rates::parse_rates(&path.display().to_string(), &text).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+fn dry_run_receipts(
+    cli: &Cli,
+    as_of: NaiveDate,
+    rules: Option<&Path>,
+    rates: &[tieout_core::receipts::ReferenceRate],
+) -> Result<ExitCode> {
     use tieout_core::table::{Cell, Table};
     let rules = load_rules(rules)?;
     let store = open_store(&cli.db)?;
-    let results = tieout_service::reconcile::preview_receipts(&store, &rules, as_of)?;
+    let results = tieout_service::reconcile::preview_receipts(&store, &rules, rates, as_of)?;
     let mut table = Table::new(
         "Dry run: what the rules would match (nothing written)",
         &["status", "settlements", "receipt_entries", "rule_id", "score", "difference", "days", "implied_rate"],
@@ -362,14 +377,19 @@ fn rules_command(action: &RulesAction) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn reconcile(cli: &Cli, as_of: NaiveDate, rules: Option<&Path>) -> Result<ExitCode> {
+fn reconcile(
+    cli: &Cli,
+    as_of: NaiveDate,
+    rules: Option<&Path>,
+    rates: &[tieout_core::receipts::ReferenceRate],
+) -> Result<ExitCode> {
     let rules = load_rules(rules)?;
     let (settings, text) = load_settings(cli.config.as_deref())?;
     let mut store = open_store(&cli.db)?;
     let config = settings.reconcile_config(as_of);
     let spinner = crate::output::spinner(cli.quiet, "reconciling: loading, classifying and storing every order");
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
-    let receipts = tieout_service::reconcile::reconcile_receipts(&mut store, &rules, as_of, summary.run_id)?;
+    let receipts = tieout_service::reconcile::reconcile_receipts(&mut store, &rules, rates, as_of, summary.run_id)?;
     spinner.finish_and_clear();
     if !cli.quiet {
         print!("{}", crate::output::render_summary(&summary));

@@ -99,7 +99,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
     let receipt_rules = tieout_service::rules::ReceiptRules::built_in();
     let receipts =
-        tieout_service::reconcile::reconcile_receipts(&mut store, &receipt_rules, manifest.as_of, summary.run_id)?;
+        tieout_service::reconcile::reconcile_receipts(&mut store, &receipt_rules, &[], manifest.as_of, summary.run_id)?;
     spinner.finish_and_clear();
     say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
     print!("{}", render_summary(&summary));

@@ -141,6 +141,9 @@ pub fn render_receipts(summary: &tieout_service::reconcile::ReceiptSummary) -> S
             let _ = writeln!(out, "  {:<28} {:<12} {:>10}", status.name(), status.chinese(), count);
         }
     }
+    if summary.rates_outside_band > 0 {
+        let _ = writeln!(out, "  conversions outside the reference-rate band: {}", summary.rates_outside_band);
+    }
     if summary.difference_count() > 0 {
         let _ = writeln!(
             out,

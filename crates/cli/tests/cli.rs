@@ -417,7 +417,7 @@ fn payouts_are_tied_to_receipts_and_explained() {
     ));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2, "one expected payout and one unexpected receipt: {rows:?}");
-    assert!(rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,payoneer.csv:3"), "{rows:?}");
+    assert!(rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,,,,payoneer.csv:3"), "{rows:?}");
     assert!(
         rows.iter().any(|r| r.starts_with("28471003921,acme-us,USD,582.89,2026-07-02,received,PY-1,582.89,USD,2026-07-03,exact-amount-with-reference,")),
         "{rows:?}"
@@ -451,4 +451,46 @@ fn rules_files_are_checked_with_line_numbers() {
     let check = tieout(temp.path(), &["rules", "check", "bad.toml"]);
     assert_eq!(check.code, 2);
     assert!(check.stderr.contains("bad.toml:2:6: error: invalid pattern"), "{}", check.stderr);
+}
+
+#[test]
+fn a_converted_payout_is_checked_against_the_reference_rate() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let v2 = fixture(V2_SAMPLE);
+    tieout(dir, &["import", "--store", "acme-us", v2.to_str().unwrap()]);
+    std::fs::write(
+        dir.join("lianlian.toml"),
+        "[source]\nname = \"lianlian\"\nencoding = \"utf-8\"\ndelimiter = \",\"\nnumber_style = \"dot\"\naccount = \"lianlian-cny\"\n\
+         [columns]\nbooking_date = \"Date\"\namount = \"Amount\"\ncurrency = \"Currency\"\nentry_ref = \"Transaction ID\"\n\
+         description = \"Description\"\noriginal_amount = \"Original Amount\"\noriginal_currency = \"Original Currency\"\n",
+    )
+    .unwrap();
+    // 582.89 USD arrives as 4152.16 CNY (implied 7.123402).
+    std::fs::write(
+        dir.join("lianlian.csv"),
+        "Date,Transaction ID,Description,Amount,Currency,Original Amount,Original Currency\n\
+         2026-07-03,LL-1,Amazon payout 28471003921,4152.16,CNY,582.89,USD\n",
+    )
+    .unwrap();
+    let run = tieout(dir, &["import", "--profile", "lianlian.toml", "lianlian.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    std::fs::write(dir.join("rates.csv"), "date,from,to,rate\n2026-07-02,USD,CNY,7.1000\n").unwrap();
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-09-01", "--rates", "rates.csv"]);
+    assert!(run.stdout.contains("received_converted"), "{}", run.stdout);
+    let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
+    let row = report.stdout.lines().nth(1).unwrap().to_owned();
+    // 582.89 × 7.10 = 4138.52 CNY at the reference rate: +13.64 CNY of FX difference, and
+    // the implied rate is 0.33 % above the reference, inside the 2 % band.
+    assert!(
+        row.starts_with("28471003921,acme-us,USD,582.89,2026-07-02,received_converted,LL-1,4152.16,CNY,2026-07-03,"),
+        "{row}"
+    );
+    assert!(row.contains(",7.123402,7.100000,within_band,13.64,"), "{row}");
+    // A rate far from the implied one: outside the band, and the run says so.
+    std::fs::write(dir.join("rates.csv"), "date,from,to,rate\n2026-07-02,USD,CNY,6.5000\n").unwrap();
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-09-01", "--rates", "rates.csv"]);
+    assert!(run.stdout.contains("conversions outside the reference-rate band: 1"), "{}", run.stdout);
+    let bad = tieout(dir, &["reconcile", "--rates", "missing.csv"]);
+    assert_eq!(bad.code, 2);
 }

@@ -108,9 +108,26 @@ impl ReceiptStatus {
     }
 }
 
+/// A reference exchange rate (e.g. a central bank's daily rate): one `from` is `rate_micro`
+/// millionths of `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReferenceRate {
+    pub date: NaiveDate,
+    pub from: Currency,
+    pub to: Currency,
+    pub rate_micro: i64,
+}
+
+/// How far before a receipt's booking date a reference rate may be (weekends, holidays).
+pub const REFERENCE_RATE_AGE_DAYS_MAX: i64 = 7;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptConfig {
     pub rules: Vec<Rule>,
+    /// Reference rates to check conversions against; a conversion without one is marked so.
+    pub rates: Vec<ReferenceRate>,
+    /// How far an implied rate may be from the reference rate, in basis points of it.
+    pub rate_band_basis_points: u32,
     pub on_time_days: i64,
     pub missing_after_days: i64,
     /// Case-insensitive regular expression naming payers of marketplace money.
@@ -136,6 +153,13 @@ pub struct ReceiptResult {
     /// Implied rate of a conversion: received / expected, as a decimal string with 6
     /// places (rounded half away from zero), e.g. `7.123400`.
     pub implied_rate: Option<String>,
+    /// The reference rate the conversion was checked against (6 decimals), if one was found.
+    pub reference_rate: Option<String>,
+    /// Whether the implied rate is within the band around the reference rate.
+    pub rate_within_band: Option<bool>,
+    /// Received − expected converted at the reference rate, in the received currency
+    /// (rounded half away from zero): the FX difference, reported as such.
+    pub fx_difference_minor: Option<i64>,
 }
 
 fn payout_items(payouts: &[Payout]) -> Vec<Item> {
@@ -170,18 +194,36 @@ fn receipt_items(receipts: &[Receipt]) -> Vec<Item> {
         .collect()
 }
 
-/// Rate `received / expected` with 6 decimals, rounded half away from zero.
-fn implied_rate(received: Money, expected: Money) -> Option<String> {
+/// Rate `received / expected` in millionths, rounded half away from zero.
+fn implied_rate_micro(received: Money, expected: Money) -> Option<i64> {
     if expected.amount_minor == 0 {
         return None;
     }
     // Both in minor units: scale by the exponents' difference.
-    let scale = 10i128.pow(6);
-    let numerator = received.amount_minor as i128 * scale * 10i128.pow(expected.currency.exponent() as u32);
+    let numerator = received.amount_minor as i128 * 1_000_000 * 10i128.pow(expected.currency.exponent() as u32);
     let denominator = expected.amount_minor as i128 * 10i128.pow(received.currency.exponent() as u32);
     let (numerator, denominator) = if denominator < 0 { (-numerator, -denominator) } else { (numerator, denominator) };
-    let rate = crate::money::div_round_half_away(numerator, denominator);
-    Some(format!("{}.{:06}", rate / scale, (rate % scale).abs()))
+    Some(crate::money::div_round_half_away(numerator, denominator) as i64)
+}
+
+fn rate_text(rate_micro: i64) -> String {
+    format!("{}.{:06}", rate_micro / 1_000_000, (rate_micro % 1_000_000).abs())
+}
+
+fn implied_rate(received: Money, expected: Money) -> Option<String> {
+    implied_rate_micro(received, expected).map(rate_text)
+}
+
+/// The latest reference rate for the pair on or before `date` (at most
+/// [`REFERENCE_RATE_AGE_DAYS_MAX`] days before).
+fn reference_rate(rates: &[ReferenceRate], from: Currency, to: Currency, date: NaiveDate) -> Option<i64> {
+    rates
+        .iter()
+        .filter(|r| {
+            r.from == from && r.to == to && r.date <= date && (date - r.date).num_days() <= REFERENCE_RATE_AGE_DAYS_MAX
+        })
+        .max_by_key(|r| r.date)
+        .map(|r| r.rate_micro)
 }
 
 /// Classifies every expected payout and every unexpected receipt. Pure.
@@ -211,7 +253,27 @@ pub fn reconcile_receipts(payouts: &[Payout], receipts: &[Receipt], config: &Rec
         } else {
             ReceiptStatus::Received
         };
+        let (mut reference, mut within, mut fx_difference) = (None, None, None);
+        if evidence.converted {
+            let booked = receipts.iter().map(|r| r.booking_date).max().expect("a match has receipts");
+            if let Some(rate) = reference_rate(&config.rates, expected.currency, received.currency, booked) {
+                reference = Some(rate_text(rate));
+                let implied = implied_rate_micro(received, expected).unwrap_or(0);
+                let band =
+                    crate::money::div_round_half_away(rate as i128 * config.rate_band_basis_points as i128, 10_000);
+                within = Some(((implied - rate) as i128).abs() <= band);
+                // expected × rate, in received minor units.
+                let at_reference = crate::money::div_round_half_away(
+                    expected.amount_minor as i128 * rate as i128 * 10i128.pow(received.currency.exponent() as u32),
+                    1_000_000 * 10i128.pow(expected.currency.exponent() as u32),
+                ) as i64;
+                fx_difference = Some(received.amount_minor - at_reference);
+            }
+        }
         results.push(ReceiptResult {
+            reference_rate: reference,
+            rate_within_band: within,
+            fx_difference_minor: fx_difference,
             status,
             settlement_ids: left.iter().map(|id| *id as u64).collect(),
             receipt_ids: right.clone(),
@@ -238,6 +300,9 @@ pub fn reconcile_receipts(payouts: &[Payout], receipts: &[Receipt], config: &Rec
             difference_minor: None,
             date_difference_days: None,
             implied_rate: None,
+            reference_rate: None,
+            rate_within_band: None,
+            fx_difference_minor: None,
         });
     }
     let payer = regex::RegexBuilder::new(&config.payer_pattern).case_insensitive(true).build().ok();
@@ -255,6 +320,9 @@ pub fn reconcile_receipts(payouts: &[Payout], receipts: &[Receipt], config: &Rec
                 difference_minor: None,
                 date_difference_days: None,
                 implied_rate: None,
+                reference_rate: None,
+                rate_within_band: None,
+                fx_difference_minor: None,
             });
         }
     }
@@ -300,6 +368,8 @@ mod tests {
             missing_after_days: 7,
             payer_pattern: "amazon|lianlian".into(),
             as_of: day(31),
+            rates: vec![ReferenceRate { date: day(10), from: Currency::USD, to: Currency::CNY, rate_micro: 7_100_000 }],
+            rate_band_basis_points: 200,
         }
     }
 
@@ -365,8 +435,34 @@ mod tests {
         let converted = results.iter().find(|r| r.status == ReceiptStatus::ReceivedConverted).unwrap();
         assert_eq!(converted.implied_rate.as_deref(), Some("7.123400"));
         assert_eq!(converted.difference_minor, Some(0), "an FX difference, not a shortfall");
+        // Reference 7.10: 500.00 USD is 3550.00 CNY there; 3561.70 arrived (implied 7.1234,
+        // 0.33 % above: within a 2 % band).
+        assert_eq!(converted.reference_rate.as_deref(), Some("7.100000"));
+        assert_eq!(converted.rate_within_band, Some(true));
+        assert_eq!(converted.fx_difference_minor, Some(1_170));
         let short = results.iter().find(|r| r.status == ReceiptStatus::ReceivedShort).unwrap();
         assert_eq!(short.difference_minor, Some(-500));
+    }
+
+    #[test]
+    fn rates_outside_the_band_and_missing_rates_are_marked() {
+        let payouts = [payout(5, 50_000, 10, Currency::USD)];
+        let receipt = Receipt {
+            currency: Currency::CNY,
+            amount_minor: 380_000,
+            original: Some(Money::new(50_000, Currency::USD)),
+            ..receipt(15, 0, 11, "LIANLIAN")
+        };
+        let result = &reconcile_receipts(&payouts, std::slice::from_ref(&receipt), &config())[0];
+        assert_eq!(result.rate_within_band, Some(false), "implied 7.60 is 7 % above 7.10");
+        let mut stale = config();
+        stale.rates[0].date = day(1);
+        let result = &reconcile_receipts(&payouts, &[receipt], &stale)[0];
+        assert_eq!(
+            (result.reference_rate.clone(), result.rate_within_band),
+            (None, None),
+            "a 10-day-old rate is not used"
+        );
     }
 
     #[test]

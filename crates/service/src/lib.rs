@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod import;
+pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod rules;

@@ -73,11 +73,14 @@ pub struct ReceiptSummary {
     pub receipts: usize,
     /// Results per status, every status listed.
     pub by_status: Vec<(tieout_core::receipts::ReceiptStatus, usize)>,
+    /// Conversions whose implied rate is outside the band around the reference rate.
+    pub rates_outside_band: usize,
 }
 
 impl ReceiptSummary {
     pub fn difference_count(&self) -> usize {
-        self.by_status.iter().filter(|(s, _)| s.is_difference()).map(|(_, n)| n).sum()
+        self.by_status.iter().filter(|(s, _)| s.is_difference()).map(|(_, n)| n).sum::<usize>()
+            + self.rates_outside_band
     }
 }
 
@@ -86,20 +89,22 @@ impl ReceiptSummary {
 pub fn reconcile_receipts(
     store: &mut SqliteStore,
     rules: &crate::rules::ReceiptRules,
+    rates: &[tieout_core::receipts::ReferenceRate],
     as_of: NaiveDate,
     run_id: i64,
 ) -> Result<ReceiptSummary, StoreError> {
     use tieout_core::receipts::{reconcile_receipts as classify_receipts, ReceiptStatus};
     let _span = tracing::info_span!("reconcile_receipts").entered();
     let (payouts, receipts) = store.load_payouts_and_receipts()?;
-    let results = classify_receipts(&payouts, &receipts, &rules.config(as_of));
+    let results = classify_receipts(&payouts, &receipts, &rules.config_with_rates(as_of, rates.to_vec()));
     // Every expected payout has exactly one result.
     let payouts_in_results: usize = results.iter().map(|r| r.settlement_ids.len()).sum();
     assert_eq!(payouts_in_results, payouts.len(), "one result per expected payout");
     store.save_receipt_results(run_id, &results)?;
     let by_status =
         ReceiptStatus::ALL.iter().map(|s| (*s, results.iter().filter(|r| r.status == *s).count())).collect();
-    Ok(ReceiptSummary { payouts: payouts.len(), receipts: receipts.len(), by_status })
+    let rates_outside_band = results.iter().filter(|r| r.rate_within_band == Some(false)).count();
+    Ok(ReceiptSummary { payouts: payouts.len(), receipts: receipts.len(), by_status, rates_outside_band })
 }
 
 /// What `rules` would match, without writing anything (a dry run): the results, and the
@@ -107,8 +112,9 @@ pub fn reconcile_receipts(
 pub fn preview_receipts(
     store: &SqliteStore,
     rules: &crate::rules::ReceiptRules,
+    rates: &[tieout_core::receipts::ReferenceRate],
     as_of: NaiveDate,
 ) -> Result<Vec<tieout_core::receipts::ReceiptResult>, StoreError> {
     let (payouts, receipts) = store.load_payouts_and_receipts()?;
-    Ok(tieout_core::receipts::reconcile_receipts(&payouts, &receipts, &rules.config(as_of)))
+    Ok(tieout_core::receipts::reconcile_receipts(&payouts, &receipts, &rules.config_with_rates(as_of, rates.to_vec())))
 }

@@ -393,6 +393,9 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
             "score",
             "difference",
             "implied_rate",
+            "reference_rate",
+            "rate_check",
+            "fx_difference",
             "receipt_source",
         ],
     );
@@ -418,6 +421,17 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
                 _ => Cell::Empty,
             });
             cells.push(row.implied_rate.clone().map_or(Cell::Empty, Cell::Text));
+            cells.push(row.reference_rate.clone().map_or(Cell::Empty, Cell::Text));
+            cells.push(match (row.implied_rate.is_some(), row.rate_within_band) {
+                (_, Some(true)) => Cell::text("within_band"),
+                (_, Some(false)) => Cell::text("OUTSIDE_BAND"),
+                (true, None) => Cell::text("no_reference_rate"),
+                (false, None) => Cell::Empty,
+            });
+            cells.push(match (row.fx_difference_minor, row.received) {
+                (Some(d), Some(m)) => Cell::money(d, m.currency),
+                _ => Cell::Empty,
+            });
             cells.push(Cell::text(source.clone()));
         };
         if row.settlements.is_empty() {

@@ -28,6 +28,12 @@ struct ReceiptsSection {
     missing_after_days: i64,
     #[serde(default = "default_payer_pattern")]
     payer_pattern: String,
+    #[serde(default = "default_rate_band_basis_points")]
+    rate_band_basis_points: u32,
+}
+
+fn default_rate_band_basis_points() -> u32 {
+    200
 }
 
 fn default_on_time_days() -> i64 {
@@ -46,6 +52,7 @@ impl Default for ReceiptsSection {
             on_time_days: default_on_time_days(),
             missing_after_days: default_missing_after_days(),
             payer_pattern: default_payer_pattern(),
+            rate_band_basis_points: default_rate_band_basis_points(),
         }
     }
 }
@@ -106,6 +113,8 @@ pub struct ReceiptRules {
     pub on_time_days: i64,
     pub missing_after_days: i64,
     pub payer_pattern: String,
+    /// How far an implied conversion rate may be from the reference rate (basis points).
+    pub rate_band_basis_points: u32,
 }
 
 impl ReceiptRules {
@@ -114,7 +123,17 @@ impl ReceiptRules {
     }
 
     pub fn config(&self, as_of: NaiveDate) -> ReceiptConfig {
+        self.config_with_rates(as_of, Vec::new())
+    }
+
+    pub fn config_with_rates(
+        &self,
+        as_of: NaiveDate,
+        rates: Vec<tieout_core::receipts::ReferenceRate>,
+    ) -> ReceiptConfig {
         ReceiptConfig {
+            rates,
+            rate_band_basis_points: self.rate_band_basis_points,
             rules: self.rules.clone(),
             on_time_days: self.on_time_days,
             missing_after_days: self.missing_after_days,
@@ -204,6 +223,7 @@ pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
         on_time_days: parsed.receipts.on_time_days,
         missing_after_days: parsed.receipts.missing_after_days,
         payer_pattern: parsed.receipts.payer_pattern,
+        rate_band_basis_points: parsed.receipts.rate_band_basis_points,
     })
 }
 

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_statements.sql")),
     (3, include_str!("migrations/0003_receipt_results.sql")),
+    (4, include_str!("migrations/0004_reference_rates.sql")),
 ];
 
 /// The schema version this build writes and reads.

@@ -181,6 +181,9 @@ pub struct ReceiptRow {
     pub difference_minor: Option<i64>,
     pub date_difference_days: Option<i64>,
     pub implied_rate: Option<String>,
+    pub reference_rate: Option<String>,
+    pub rate_within_band: Option<bool>,
+    pub fx_difference_minor: Option<i64>,
     pub settlements: Vec<PayoutRef>,
     pub receipts: Vec<ReceiptRef>,
 }
@@ -405,8 +408,9 @@ impl SqliteStore {
         {
             let mut insert = transaction.prepare(
                 "INSERT INTO receipt_result (run_id, status, expected_minor, expected_currency, received_minor, received_currency,
-                    rule_id, score, difference_minor, date_difference_days, implied_rate)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    rule_id, score, difference_minor, date_difference_days, implied_rate, reference_rate, rate_within_band,
+                    fx_difference_minor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             let mut link = transaction.prepare(
                 "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id) VALUES (?1, ?2, ?3)",
@@ -424,6 +428,9 @@ impl SqliteStore {
                     result.difference_minor,
                     result.date_difference_days,
                     result.implied_rate,
+                    result.reference_rate,
+                    result.rate_within_band,
+                    result.fx_difference_minor,
                 ])?;
                 let id = transaction.last_insert_rowid();
                 for settlement in &result.settlement_ids {
@@ -443,7 +450,8 @@ impl SqliteStore {
         let mut out: Vec<ReceiptRow> = Vec::new();
         let mut statement = self.connection.prepare(
             "SELECT id, status, expected_minor, expected_currency, received_minor, received_currency, rule_id, score,
-                    difference_minor, date_difference_days, implied_rate FROM receipt_result ORDER BY id",
+                    difference_minor, date_difference_days, implied_rate, reference_rate, rate_within_band, fx_difference_minor
+             FROM receipt_result ORDER BY id",
         )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
@@ -465,6 +473,9 @@ impl SqliteStore {
                 difference_minor: row.get(8)?,
                 date_difference_days: row.get(9)?,
                 implied_rate: row.get(10)?,
+                reference_rate: row.get(11)?,
+                rate_within_band: row.get(12)?,
+                fx_difference_minor: row.get(13)?,
                 settlements: Vec::new(),
                 receipts: Vec::new(),
             });
