@@ -80,10 +80,38 @@ pub enum ReferenceTest {
     Similarity { threshold_percent: u32 },
 }
 
+/// Which records of a side a rule considers: all of them unless restricted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// ISO codes; empty: any currency.
+    pub currencies: Vec<String>,
+    /// Required key values (e.g. `store = "acme-us"`, `account = "DE89…"`).
+    pub keys: Vec<(String, String)>,
+    /// A case-insensitive pattern the record's text must match.
+    pub text_pattern: Option<String>,
+}
+
+impl Filter {
+    fn compile(&self) -> Option<regex::Regex> {
+        self.text_pattern
+            .as_ref()
+            .map(|p| regex::RegexBuilder::new(p).case_insensitive(true).build().expect("validated patterns compile"))
+    }
+
+    fn keeps(&self, item: &Item, pattern: Option<&regex::Regex>) -> bool {
+        (self.currencies.is_empty() || self.currencies.iter().any(|c| c == item.currency.code()))
+            && self.keys.iter().all(|(name, value)| item.key(name) == value)
+            && pattern.is_none_or(|p| p.is_match(&item.text))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub id: String,
     pub priority: i32,
+    /// The records of each side this rule considers.
+    pub left_filter: Filter,
+    pub right_filter: Filter,
     pub keys: Vec<String>,
     /// Absolute tolerance per currency code; `*` applies to any currency not listed.
     pub tolerance_minor: Vec<(String, i64)>,
@@ -301,6 +329,11 @@ pub fn validate(rules: &[Rule]) -> Result<(), RuleError> {
         if rule.days_before > 366 || rule.days_after > 366 {
             return Err(error("a date window is at most 366 days each way".into()));
         }
+        for filter in [&rule.left_filter, &rule.right_filter] {
+            if let Some(pattern) = &filter.text_pattern {
+                regex::Regex::new(pattern).map_err(|e| error(format!("invalid text pattern: {e}")))?;
+            }
+        }
     }
     Ok(())
 }
@@ -320,10 +353,17 @@ pub fn run(rules: &[Rule], left: &[Item], right: &[Item]) -> MatchResult {
     let left_folded: Vec<Folded> = left.iter().map(fold).collect();
     let right_folded: Vec<Folded> = right.iter().map(fold).collect();
     for rule in ordered {
-        let free_left: Vec<(&Item, &Folded)> =
-            left.iter().zip(&left_folded).filter(|(i, _)| !used_left.contains(&i.id)).collect();
-        let free_right: Vec<(&Item, &Folded)> =
-            right.iter().zip(&right_folded).filter(|(i, _)| !used_right.contains(&i.id)).collect();
+        let (left_pattern, right_pattern) = (rule.left_filter.compile(), rule.right_filter.compile());
+        let free_left: Vec<(&Item, &Folded)> = left
+            .iter()
+            .zip(&left_folded)
+            .filter(|(i, _)| !used_left.contains(&i.id) && rule.left_filter.keeps(i, left_pattern.as_ref()))
+            .collect();
+        let free_right: Vec<(&Item, &Folded)> = right
+            .iter()
+            .zip(&right_folded)
+            .filter(|(i, _)| !used_right.contains(&i.id) && rule.right_filter.keeps(i, right_pattern.as_ref()))
+            .collect();
         let (left_group, right_group) = match &rule.cardinality {
             Cardinality::OneToOne => (None, None),
             Cardinality::ManyToOne { left_group } => (Some(left_group.as_str()), None),
@@ -547,6 +587,8 @@ mod tests {
         Rule {
             id: id.into(),
             priority: 10,
+            left_filter: Filter::default(),
+            right_filter: Filter::default(),
             keys: vec!["store".into()],
             tolerance_minor: vec![],
             tolerance_basis_points: 0,
@@ -733,6 +775,20 @@ mod tests {
         assert_eq!(result.matches[0].evidence.amount_difference_minor, -300);
         r.allow_conversion = false;
         assert!(run(&[r], &left, &[cny]).matches.is_empty());
+    }
+
+    #[test]
+    fn filters_restrict_each_side() {
+        let mut r = rule("amazon-only");
+        r.right_filter.text_pattern = Some("amazon".into());
+        let left = [payout(1, 500, 1)];
+        assert_eq!(run(&[r.clone()], &left, &[receipt(2, 500, 1, "AMAZON EU")]).matches.len(), 1);
+        assert_eq!(run(&[r.clone()], &left, &[receipt(2, 500, 1, "rent")]).matches.len(), 0);
+        r.left_filter.currencies = vec!["USD".into()];
+        assert_eq!(run(&[r.clone()], &left, &[receipt(2, 500, 1, "AMAZON EU")]).matches.len(), 0, "the payout is EUR");
+        r.left_filter.currencies.clear();
+        r.left_filter.keys = vec![("store".into(), "acme-us".into())];
+        assert_eq!(run(&[r], &left, &[receipt(2, 500, 1, "AMAZON EU")]).matches.len(), 0, "the payout is acme-de's");
     }
 
     #[test]

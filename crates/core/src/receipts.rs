@@ -343,6 +343,8 @@ mod tests {
         Rule {
             id: id.into(),
             priority,
+            left_filter: Default::default(),
+            right_filter: Default::default(),
             keys: vec![],
             tolerance_minor: vec![],
             tolerance_basis_points,

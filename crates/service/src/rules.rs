@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tieout_core::matching::{validate, Cardinality, ReferenceTest, Rule};
+use tieout_core::matching::{validate, Cardinality, Filter, ReferenceTest, Rule};
 use tieout_core::receipts::ReceiptConfig;
 
 pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
@@ -57,12 +57,39 @@ impl Default for ReceiptsSection {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterEntry {
+    #[serde(default)]
+    currencies: Vec<String>,
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
+    text: Option<String>,
+}
+
+impl FilterEntry {
+    fn filter(&self) -> Filter {
+        Filter {
+            currencies: self.currencies.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
+            keys: self.keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            text_pattern: self.text.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleEntry {
     id: toml::Spanned<String>,
     #[serde(default)]
     priority: i32,
+    /// Which payouts the rule considers (keys: `store`, `deposit_date`).
+    #[serde(default)]
+    left: FilterEntry,
+    /// Which receipts the rule considers (keys: `account`; `text` is matched against the
+    /// reference, counterparty and description).
+    #[serde(default)]
+    right: FilterEntry,
     #[serde(default)]
     keys: Vec<String>,
     #[serde(default)]
@@ -193,6 +220,8 @@ pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
         let rule = Rule {
             id: entry.id.get_ref().clone(),
             priority: entry.priority,
+            left_filter: entry.left.filter(),
+            right_filter: entry.right.filter(),
             keys: entry.keys.clone(),
             tolerance_minor: entry.tolerance_minor.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             tolerance_basis_points: entry.tolerance_basis_points,
@@ -247,7 +276,7 @@ mod tests {
     fn errors_name_file_line_and_column() {
         assert_eq!(
             error_of("[[rule]]\nid = \"a\"\nwindow = 3\n"),
-            "rules.toml:3:1: error: unknown field `window`, expected one of `id`, `priority`, `keys`, `tolerance_minor`, `tolerance_basis_points`, `days_before`, `days_after`, `business_days`, `reference`, `cardinality`, `left_group`, `right_group`, `unique_only`, `allow_conversion`"
+            "rules.toml:3:1: error: unknown field `window`, expected one of `id`, `priority`, `left`, `right`, `keys`, `tolerance_minor`, `tolerance_basis_points`, `days_before`, `days_after`, `business_days`, `reference`, `cardinality`, `left_group`, `right_group`, `unique_only`, `allow_conversion`"
         );
         assert_eq!(
             error_of("[[rule]]\nid = \"a\"\n\n[[rule]]\nid = \"b\"\nreference = \"regex:(open\"\n"),
@@ -257,5 +286,14 @@ mod tests {
             .starts_with("rules.toml:2:6: error: cardinality n:1 needs left_group"));
         assert!(error_of("[[rule]]\nid = \"a\"\n[[rule]]\nid = \"a\"\n").contains("used twice"));
         assert!(error_of("[[rule]]\nid = \"a\"\nreference = \"similarity:lots\"\n").contains("needs a percentage"));
+        assert!(error_of("[[rule]]\nid = \"a\"\n[rule.right]\ntext = \"(\"\n").contains("invalid text pattern"));
+        let rules = parse_rules(
+            "r.toml",
+            "[[rule]]\nid = \"de\"\n[rule.left]\ncurrencies = [\"eur\"]\nkeys = { store = \"acme-de\" }\n[rule.right]\ntext = \"amazon\"\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules[0].left_filter.currencies, ["EUR"]);
+        assert_eq!(rules.rules[0].left_filter.keys, [("store".to_owned(), "acme-de".to_owned())]);
+        assert_eq!(rules.rules[0].right_filter.text_pattern.as_deref(), Some("amazon"));
     }
 }
