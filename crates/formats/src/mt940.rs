@@ -170,17 +170,7 @@ impl Reader<'_> {
         if self.stopped {
             return;
         }
-        if self.out.diagnostics.len() + 1 >= limits::FILE_DIAGNOSTICS_MAX {
-            let message = format!(
-                "too many problems: stopped reading at line {} after {} diagnostics",
-                diagnostic.line,
-                limits::FILE_DIAGNOSTICS_MAX - 1
-            );
-            self.out.diagnostics.push(Diagnostic::error(self.file, diagnostic.line, 0, message));
-            self.stopped = true;
-        } else {
-            self.out.diagnostics.push(diagnostic);
-        }
+        self.stopped = !crate::text::push_limited(&mut self.out.diagnostics, self.file, diagnostic);
     }
 
     fn error(&mut self, line: u32, column: u32, message: impl Into<String>) {

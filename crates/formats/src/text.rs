@@ -2,7 +2,7 @@
 //! only encoding these formats use; anything else is refused with the line and column
 //! of the first bad byte, never replaced with U+FFFD.
 
-use tieout_core::Diagnostic;
+use tieout_core::{limits, Diagnostic};
 
 /// Decodes `bytes` as UTF-8, dropping a leading BOM.
 pub fn decode_utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
@@ -37,6 +37,24 @@ pub fn first_line(bytes: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Adds `diagnostic` to a file's list, unless the list has reached
+/// [`limits::FILE_DIAGNOSTICS_MAX`]: then it adds one last error saying reading stopped
+/// there, and returns `false` — the reader stops. Every reader counts the same way.
+pub fn push_limited(diagnostics: &mut Vec<Diagnostic>, file: &str, diagnostic: Diagnostic) -> bool {
+    if diagnostics.len() + 1 >= limits::FILE_DIAGNOSTICS_MAX {
+        let message = format!(
+            "too many problems: stopped reading at line {} after {} diagnostics",
+            diagnostic.line,
+            limits::FILE_DIAGNOSTICS_MAX - 1
+        );
+        diagnostics.push(Diagnostic::error(file, diagnostic.line, 0, message));
+        false
+    } else {
+        diagnostics.push(diagnostic);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +64,17 @@ mod tests {
         let text = decode_utf8("f.txt", b"\xEF\xBB\xBFa\tb\r\nc\r\n").unwrap();
         let lines: Vec<_> = numbered_lines(text).collect();
         assert_eq!(lines, vec![(1, "a\tb"), (2, "c")]);
+    }
+
+    #[test]
+    fn diagnostics_stop_at_the_limit() {
+        let mut diagnostics = Vec::new();
+        let mut pushed = 0;
+        while push_limited(&mut diagnostics, "f", Diagnostic::error("f", pushed + 1, 1, "bad")) {
+            pushed += 1;
+        }
+        assert_eq!(diagnostics.len(), limits::FILE_DIAGNOSTICS_MAX);
+        assert!(diagnostics.last().unwrap().message.starts_with("too many problems: stopped reading at line"));
     }
 
     #[test]
