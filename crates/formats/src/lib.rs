@@ -17,5 +17,6 @@ pub mod statement_profile;
 pub mod text;
 pub mod wechatpay;
 pub mod write;
+mod xlsx;
 
 pub use detect::{detect, Detected};

@@ -66,10 +66,8 @@
 //! Items of a row with any error are left out; the import use case refuses a file with
 //! errors anyway, but the good rows are still returned for display.
 
-use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use calamine::{DataRef, ExcelDateTime, ExcelDateTimeType, Reader, Xlsx};
 use chrono::format::ParseErrorKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use tieout_core::limits;
@@ -79,6 +77,9 @@ use tieout_core::{Diagnostic, NumberStyle, OrderId, Sym};
 
 use crate::mapping::{AmountColumns, FileKind, Mapping};
 use crate::text::decode_utf8;
+use crate::xlsx::{
+    excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE, XLS_SIGNATURE,
+};
 
 /// Reads an order export. `default_store` is used when the mapping gives no store
 /// (neither a column nor `source.store`), e.g. for Amazon's report, which names none.
@@ -87,13 +88,6 @@ pub fn read_orders(file_name: &str, bytes: &[u8], mapping: &Mapping, default_sto
     reader.read(bytes);
     reader.finish()
 }
-
-const XLSX_SIGNATURE: &[u8] = b"PK\x03\x04";
-
-// An accepted amount has at most 15 significant digits, so reading an XLSX number at
-// Excel's 15-digit precision never rounds an amount tieout accepts.
-const _: () = assert!(limits::AMOUNT_MINOR_ABS_MAX < 1_000_000_000_000_000);
-const XLS_SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
 /// Labels of a totals row, compared lower-cased.
 const TOTALS_LABELS: &[&str] = &[
@@ -142,58 +136,6 @@ const MARKETPLACE_CURRENCIES: &[(&str, &str)] = &[
 
 // ---------------------------------------------------------------------------------------
 // Cells, whatever the container.
-
-/// A cell as read from the file, owned (XLSX rows, and rows held back as possible
-/// totals rows).
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Empty,
-    Text(String),
-    Int(i64),
-    Number(f64),
-    Date(ExcelDateTime),
-    Bool(bool),
-    Error(String),
-}
-
-/// A cell, borrowed. Text is trimmed and never empty (empty text is `Empty`).
-#[derive(Clone, Copy, Debug)]
-enum Raw<'a> {
-    Empty,
-    Text(&'a str),
-    Int(i64),
-    Number(f64),
-    Date(ExcelDateTime),
-    Bool(bool),
-    Error(&'a str),
-}
-
-impl Raw<'_> {
-    fn text(text: &str) -> Raw<'_> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            Raw::Empty
-        } else {
-            Raw::Text(trimmed)
-        }
-    }
-
-    fn is_empty(self) -> bool {
-        matches!(self, Raw::Empty)
-    }
-
-    fn to_value(self) -> Value {
-        match self {
-            Raw::Empty => Value::Empty,
-            Raw::Text(text) => Value::Text(text.to_owned()),
-            Raw::Int(value) => Value::Int(value),
-            Raw::Number(value) => Value::Number(value),
-            Raw::Date(value) => Value::Date(value),
-            Raw::Bool(value) => Value::Bool(value),
-            Raw::Error(text) => Value::Error(text.to_owned()),
-        }
-    }
-}
 
 trait Row {
     fn width(&self) -> usize;
@@ -523,86 +465,25 @@ impl<'m> OrderReader<'m> {
     }
 
     fn read_xlsx_sheet(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut workbook =
-            Xlsx::new(Cursor::new(bytes)).map_err(|error| format!("not a readable XLSX workbook: {error}"))?;
-        let names = workbook.sheet_names();
-        let sheet = match &self.mapping.source.sheet {
-            None => names.first().cloned().ok_or("the workbook has no sheet")?,
-            Some(wanted) => names
-                .iter()
-                .find(|name| *name == wanted)
-                .or_else(|| names.iter().find(|name| name.trim().to_lowercase() == wanted.trim().to_lowercase()))
-                .cloned()
-                .ok_or_else(|| {
-                    format!("no sheet '{wanted}' (`source.sheet`); the workbook has: {}", names.join(", "))
-                })?,
-        };
-        self.is_1904 = workbook.has_1904_epoch();
-        let mut reader =
-            workbook.worksheet_cells_reader(&sheet).map_err(|error| format!("sheet '{sheet}': {error}"))?;
-        let mut row: Vec<Value> = Vec::new();
-        let mut current: Option<u32> = None;
-        loop {
-            if self.stopped {
-                return Ok(());
-            }
-            let cell = match reader.next_cell() {
-                Ok(Some(cell)) => cell,
-                Ok(None) => break,
-                Err(error) => {
-                    let line = current.map_or(0, |row| row + 1);
-                    self.fail(line, 0, format!("sheet '{sheet}' is malformed: {error}"));
-                    return Ok(());
-                }
-            };
-            let (row_index, column_index) = cell.get_position();
-            let value = xlsx_value(cell.get_value());
-            if value == Value::Empty {
-                continue;
-            }
-            if current != Some(row_index) {
-                if let Some(previous) = current {
-                    if row_index < previous {
-                        let message = format!(
-                            "the sheet stores row {} after row {}; re-save the file in Excel or LibreOffice",
-                            row_index + 1,
-                            previous + 1
-                        );
-                        self.fail(row_index + 1, 0, message);
-                        return Ok(());
-                    }
-                    self.sheet_row(previous + 1, &row);
-                    if self.stopped {
-                        return Ok(());
-                    }
-                }
-                current = Some(row_index);
-                row.clear();
-            }
-            let column = column_index as usize;
-            if column >= limits::ROW_COLUMNS_MAX {
-                let message = format!(
-                    "a value in column {} is past the {} columns tieout reads",
-                    column + 1,
-                    limits::ROW_COLUMNS_MAX
-                );
-                self.fail(row_index + 1, column_index + 1, message);
-                return Ok(());
-            }
-            if row.len() <= column {
-                row.resize(column + 1, Value::Empty);
-            }
-            row[column] = value;
-        }
-        if let Some(last) = current {
-            self.sheet_row(last + 1, &row);
+        let mut sheet = open_sheet(bytes, self.mapping.source.sheet.as_deref())?;
+        self.is_1904 = sheet.is_1904;
+        let streamed = sheet.rows(|line, row| {
+            self.sheet_row(line, row);
+            !self.stopped
+        });
+        if let Err((line, column, message)) = streamed {
+            self.fail(line, column, message);
+            return Ok(());
         }
         if self.layout.is_none() && !self.stopped {
             let header_row = self.mapping.source.header_row;
             self.fail(
                 header_row,
                 0,
-                format!("no header: row {header_row} (`source.header_row`) of sheet '{sheet}' is empty or missing"),
+                format!(
+                    "no header: row {header_row} (`source.header_row`) of sheet '{}' is empty or missing",
+                    sheet.name
+                ),
             );
         }
         Ok(())
@@ -1038,7 +919,7 @@ fn marketplace_currency(marketplace: &str) -> Option<Currency> {
     MARKETPLACE_CURRENCIES.iter().find(|(name, _)| *name == wanted).and_then(|(_, code)| Currency::from_code(code).ok())
 }
 
-fn is_totals_label(text: &str) -> bool {
+pub(crate) fn is_totals_label(text: &str) -> bool {
     let lower = text.trim().to_lowercase();
     TOTALS_LABELS.iter().any(|label| match lower.strip_prefix(label) {
         Some(rest) => rest.is_empty() || rest.starts_with([' ', ':', '：', '(', '（']),
@@ -1054,25 +935,6 @@ fn text_field(raw: Raw<'_>) -> Result<Option<String>, String> {
     match raw {
         Raw::Error(error) => Err(format!("the cell holds the spreadsheet error {error}")),
         other => Ok(text_of(other)),
-    }
-}
-
-fn text_of(raw: Raw<'_>) -> Option<String> {
-    match raw {
-        Raw::Empty => None,
-        Raw::Text(text) => Some(text.to_owned()),
-        Raw::Int(value) => Some(value.to_string()),
-        Raw::Number(value) => excel_number_text(value),
-        Raw::Bool(value) => Some(if value { "TRUE" } else { "FALSE" }.to_owned()),
-        Raw::Date(value) => {
-            let (year, month, day, hour, minute, second, _) = value.to_ymd_hms_milli();
-            if (hour, minute, second) == (0, 0, 0) {
-                Some(format!("{year:04}-{month:02}-{day:02}"))
-            } else {
-                Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}"))
-            }
-        }
-        Raw::Error(error) => Some(error.to_owned()),
     }
 }
 
@@ -1124,23 +986,6 @@ fn date_field(raw: Raw<'_>, format: Option<&str>, is_1904: bool) -> Result<Optio
         Raw::Bool(_) => Err("TRUE/FALSE where a date was expected".to_owned()),
         Raw::Error(error) => Err(format!("the cell holds the spreadsheet error {error}")),
     }
-}
-
-/// Excel's date serials run from 1 (1900-01-01) to 2958465 (9999-12-31).
-fn serial_date(serial: f64, is_1904: bool) -> Result<NaiveDate, String> {
-    if !(1.0..2_958_466.0).contains(&serial) {
-        return Err(format!("the number {serial} is not a date (an Excel date serial is 1 to 2958465)"));
-    }
-    excel_date(ExcelDateTime::new(serial, ExcelDateTimeType::DateTime, is_1904))
-}
-
-fn excel_date(value: ExcelDateTime) -> Result<NaiveDate, String> {
-    let (year, month, day, ..) = value.to_ymd_hms_milli();
-    NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32).ok_or_else(|| {
-        format!(
-            "{year:04}-{month:02}-{day:02} is not a calendar date (Excel's serial date for a day that does not exist)"
-        )
-    })
 }
 
 #[cfg(test)]
@@ -1250,68 +1095,6 @@ fn parse_with_format(text: &str, format: &str) -> Result<NaiveDate, ParseErrorKi
         Err(_) => {}
     }
     DateTime::parse_from_str(text, format).map(|date_time| date_time.date_naive()).map_err(|error| error.kind())
-}
-
-/// A spreadsheet number as Excel shows it at full precision (15 significant digits), as
-/// plain decimal text: `12.34`, `0.3` (for 0.30000000000000004), `1001`. Formatting
-/// only; no arithmetic on the float. `None` for NaN and infinities.
-fn excel_number_text(value: f64) -> Option<String> {
-    if !value.is_finite() {
-        return None;
-    }
-    let scientific = format!("{value:.14e}");
-    let (mantissa, exponent) = scientific.split_once('e')?;
-    let exponent: i64 = exponent.parse().ok()?;
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if digits.bytes().all(|b| b == b'0') {
-        return Some("0".to_owned());
-    }
-    // The decimal point sits after `point` digits.
-    let point = exponent + 1;
-    let mut text = String::with_capacity(digits.len() + 8);
-    if negative {
-        text.push('-');
-    }
-    if point <= 0 {
-        text.push_str("0.");
-        text.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-        text.push_str(&digits);
-    } else if point as usize >= digits.len() {
-        text.push_str(&digits);
-        text.extend(std::iter::repeat_n('0', point as usize - digits.len()));
-    } else {
-        text.push_str(&digits[..point as usize]);
-        text.push('.');
-        text.push_str(&digits[point as usize..]);
-    }
-    if text.contains('.') {
-        let trimmed = text.trim_end_matches('0').trim_end_matches('.').len();
-        text.truncate(trimmed);
-    }
-    Some(text)
-}
-
-fn xlsx_value(value: &DataRef<'_>) -> Value {
-    match value {
-        DataRef::Empty => Value::Empty,
-        DataRef::String(text) | DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => text_value(text),
-        DataRef::SharedString(text) => text_value(text),
-        DataRef::Int(value) => Value::Int(*value),
-        DataRef::Float(value) => Value::Number(*value),
-        DataRef::Bool(value) => Value::Bool(*value),
-        DataRef::DateTime(value) => Value::Date(*value),
-        DataRef::Error(error) => Value::Error(error.to_string()),
-    }
-}
-
-fn text_value(text: &str) -> Value {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        Value::Empty
-    } else {
-        Value::Text(trimmed.to_owned())
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! Statement profiles: the user's way to onboard any tabular statement (Payoneer,
-//! PingPong, LianLian, Airwallex, a bank's CSV) without code. A small TOML file says how
+//! PingPong, LianLian, Airwallex, a bank's CSV or XLSX export) without code. A small TOML file says how
 //! the file is laid out and which header holds which field of a
 //! [`StatementEntry`]; [`read_with_profile`] then reads the file into a
 //! [`StatementFile`]. The readers of Alipay and WeChat Pay bills share this module's
@@ -10,11 +10,13 @@
 //! ```toml
 //! [source]
 //! name = "payoneer"              # shown in output; default: the profile file's name
-//! encoding = "utf-8"             # "utf-8" (default) | "gbk" | "windows-1252"
-//! delimiter = ","                # one ASCII character; default ","
-//! preamble_lines = 0             # lines before the header, OR:
-//! # header_contains = "Transaction ID"   # the header is the first line containing this
-//! footer_lines = 0               # trailing lines to ignore (totals)
+//! format = "csv"                 # "csv" | "xlsx"; default: detected (XLSX starts with PK\x03\x04)
+//! sheet = "Transactions"         # XLSX only: the sheet (case-insensitive); default: the first
+//! encoding = "utf-8"             # CSV only: "utf-8" (default) | "gbk" | "windows-1252"
+//! delimiter = ","                # CSV only: one ASCII character; default ","
+//! preamble_lines = 0             # lines (XLSX: rows) before the header, OR:
+//! # header_contains = "Transaction ID"   # the header is the first line (row) containing this
+//! footer_lines = 0               # CSV only: trailing lines to ignore (totals)
 //! number_style = "dot"           # "dot" | "comma" | "per-value"; default "dot"
 //! date_format = "%Y-%m-%d"       # chrono strftime (may include a time); ISO 8601 always accepted
 //! currency = "USD"               # when there is no currency column
@@ -34,6 +36,27 @@
 //!
 //! # Rules
 //!
+//! * **XLSX.** A workbook is recognised by its zip signature whatever `source.format`
+//!   says when it is left out; `format = "xlsx"` on a file that is not a workbook, or
+//!   `"csv"` on one, is an error, and so is a legacy `.xls` (save it as XLSX). The sheet
+//!   is `source.sheet` (a missing one is an error listing the sheets), else the first.
+//!   Lines are sheet rows (1-based, as Excel numbers them; empty rows are skipped), and a
+//!   diagnostic's column is the 1-based sheet column. The header is found as in a CSV:
+//!   after `preamble_lines` rows, or the first row with a cell containing
+//!   `header_contains`. `footer_lines` is ignored; instead a *trailing totals row* is
+//!   skipped: a row whose first non-empty cell is a totals label (`Total`, `Sum`,
+//!   `合计` …, as for order exports) or whose booking date is empty while an amount cell
+//!   is filled, only when nothing but such rows follow it (the same row in the middle
+//!   is read, and fails visibly). Cells may be text (read as in a CSV, in the profile's
+//!   number style and date format), numbers or dates: a number in an amount column is
+//!   written as Excel shows it at full precision (15 significant digits) and that
+//!   decimal text is parsed (no float arithmetic on money; `12.345` USD is refused); a
+//!   date cell, or a number in a date column (an Excel serial date, 1900 or 1904 system
+//!   as the workbook says), gives its calendar date; a number in a text column reads as
+//!   Excel shows it (`1001`). A spreadsheet error (`#N/A`) in a mapped column, a
+//!   TRUE/FALSE or a date where an amount is expected are errors. The sheet is streamed
+//!   cell by cell (a value past `ROW_COLUMNS_MAX` columns is refused) and the parser runs
+//!   under `catch_unwind`: a panic in it becomes a diagnostic.
 //! * Unknown keys are refused (a typo would silently drop a column); every error names
 //!   the key (`source.encoding`) with its line and column in the profile.
 //! * Headers are matched case-insensitively and trimmed. A field given as a list of
@@ -72,6 +95,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::format::ParseErrorKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -81,6 +105,11 @@ use tieout_core::money::{format_minor, parse_amount_minor, Currency, Money};
 use tieout_core::statement::{Statement, StatementEntry, StatementFile};
 use tieout_core::{Diagnostic, NumberStyle};
 use toml::Spanned;
+
+use crate::mapping::FileKind;
+use crate::xlsx::{
+    excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE, XLS_SIGNATURE,
+};
 
 /// The text encoding of a profiled file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +177,10 @@ pub struct ProfileColumns {
 pub struct StatementProfile {
     /// `source.name`, else the profile file's name.
     pub name: String,
+    /// `source.format`; `None`: detected (an XLSX workbook starts with `PK\x03\x04`).
+    pub format: Option<FileKind>,
+    /// `source.sheet` of an XLSX workbook; `None`: the first sheet.
+    pub sheet: Option<String>,
     pub encoding: TextEncoding,
     pub delimiter: u8,
     pub header: HeaderPosition,
@@ -242,6 +275,8 @@ struct RawProfile {
 #[serde(deny_unknown_fields)]
 struct RawSource {
     name: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+    sheet: Option<Spanned<String>>,
     encoding: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
     preamble_lines: Option<Spanned<i64>>,
@@ -336,6 +371,34 @@ impl Validator<'_> {
             }
             Some(name) => name.into_inner().trim().to_owned(),
             None => self.file_name.to_owned(),
+        };
+        let format = match source.format {
+            None => None,
+            Some(value) => match value.get_ref().trim().to_ascii_lowercase().as_str() {
+                "csv" => Some(FileKind::Csv),
+                "xlsx" => Some(FileKind::Xlsx),
+                other => {
+                    return self.error(
+                        value.span(),
+                        "source.format",
+                        format!("'{other}' is not one of \"csv\", \"xlsx\""),
+                    )
+                }
+            },
+        };
+        let sheet = match source.sheet {
+            Some(value) if value.get_ref().trim().is_empty() => {
+                return self.error(value.span(), "source.sheet", "is empty")
+            }
+            Some(value) if format == Some(FileKind::Csv) => {
+                return self.error(
+                    value.span(),
+                    "source.sheet",
+                    "is for XLSX workbooks, and `source.format` is \"csv\"",
+                )
+            }
+            Some(value) => Some(value.into_inner().trim().to_owned()),
+            None => None,
         };
         let encoding = match source.encoding {
             None => TextEncoding::Utf8,
@@ -497,6 +560,8 @@ impl Validator<'_> {
         };
         Ok(StatementProfile {
             name,
+            format,
+            sheet,
             encoding,
             delimiter,
             header,
@@ -546,28 +611,91 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 
 /// Reads a tabular statement with a profile.
 pub fn read_with_profile(file_name: &str, bytes: &[u8], profile: &StatementProfile) -> StatementFile {
-    let mut sink = Sink::new(file_name);
+    let mut reader = ProfileReader { profile, sink: Sink::new(file_name), is_1904: false };
     if let Err(diagnostic) = check_size(file_name, bytes) {
-        sink.report(diagnostic);
-        return sink.out;
+        reader.sink.report(diagnostic);
+        return reader.sink.out;
     }
-    let text = match decode(file_name, bytes, profile.encoding) {
-        Ok(text) => text,
-        Err(diagnostic) => {
-            sink.report(diagnostic);
-            return sink.out;
+    if bytes.starts_with(XLS_SIGNATURE) {
+        reader.sink.error(
+            0,
+            0,
+            "this is a legacy Excel .xls workbook: open it in Excel or LibreOffice and save it as .xlsx (or CSV UTF-8)",
+        );
+        return reader.sink.out;
+    }
+    let is_xlsx = bytes.starts_with(XLSX_SIGNATURE);
+    let rows = match (profile.format, is_xlsx) {
+        (Some(FileKind::Xlsx), false) => {
+            reader.sink.error(
+                0,
+                0,
+                "the profile says `source.format = \"xlsx\"`, but this file is not an XLSX workbook (no zip signature `PK`); is it a CSV file?",
+            );
+            return reader.sink.out;
+        }
+        (Some(FileKind::Csv), true) => {
+            reader.sink.error(
+                0,
+                0,
+                "this file is an XLSX workbook, but the profile says `source.format = \"csv\"` (set it to \"xlsx\", or leave it out to detect)",
+            );
+            return reader.sink.out;
+        }
+        (_, true) => reader.read_xlsx(bytes),
+        (_, false) => {
+            let text = match decode(file_name, bytes, profile.encoding) {
+                Ok(text) => text,
+                Err(diagnostic) => {
+                    reader.sink.report(diagnostic);
+                    return reader.sink.out;
+                }
+            };
+            if let Err(diagnostic) = check_lines(file_name, &text) {
+                reader.sink.report(diagnostic);
+                return reader.sink.out;
+            }
+            match reader.read_csv(&text) {
+                Some(rows) => rows,
+                None => return reader.sink.out,
+            }
         }
     };
-    if let Err(diagnostic) = check_lines(file_name, &text) {
-        sink.report(diagnostic);
-        return sink.out;
-    }
-    ProfileReader { profile, sink }.read(&text)
+    reader.finish(rows)
 }
 
 struct ProfileReader<'a> {
     profile: &'a StatementProfile,
     sink: Sink<'a>,
+    /// The workbook counts dates from 1904 (XLSX only).
+    is_1904: bool,
+}
+
+/// The cells of a row, whatever the container: cleaned (see [`clean_cell`]), empty text
+/// as `Raw::Empty`, a missing cell empty.
+trait Cells {
+    fn cell(&self, index: usize) -> Raw<'_>;
+}
+
+impl Cells for csv::StringRecord {
+    fn cell(&self, index: usize) -> Raw<'_> {
+        match clean_cell(self.get(index).unwrap_or("")) {
+            "" => Raw::Empty,
+            text => Raw::Text(text),
+        }
+    }
+}
+
+impl Cells for [Value] {
+    fn cell(&self, index: usize) -> Raw<'_> {
+        match self.get(index).map_or(Raw::Empty, Value::raw) {
+            Raw::Text(text) => match clean_cell(text) {
+                "" => Raw::Empty,
+                text => Raw::Text(text),
+            },
+            other => other,
+        }
+    }
 }
 
 /// Column indexes of the mapped fields.
@@ -589,7 +717,9 @@ struct Layout {
 }
 
 impl<'a> ProfileReader<'a> {
-    fn read(mut self, text: &str) -> StatementFile {
+    /// The rows of a delimited text; `None` when the file cannot be read at all (the
+    /// reason is reported).
+    fn read_csv(&mut self, text: &str) -> Option<Vec<Row>> {
         let lines: Vec<(u32, &str)> = crate::text::numbered_lines(text).collect();
         let mut end = lines.len();
         while end > 0 && lines[end - 1].1.trim().is_empty() {
@@ -598,7 +728,7 @@ impl<'a> ProfileReader<'a> {
         let footer = self.profile.footer_lines as usize;
         if footer > end {
             self.sink.error(0, 0, format!("the file has {end} lines, fewer than `source.footer_lines` ({footer})"));
-            return self.sink.out;
+            return None;
         }
         end -= footer;
         let header_index = match &self.profile.header {
@@ -613,7 +743,7 @@ impl<'a> ProfileReader<'a> {
                             index + 1
                         ),
                     );
-                    return self.sink.out;
+                    return None;
                 }
                 index
             }
@@ -629,7 +759,7 @@ impl<'a> ProfileReader<'a> {
                             self.profile.encoding.name()
                         ),
                     );
-                        return self.sink.out;
+                        return None;
                     }
                 }
             }
@@ -667,7 +797,9 @@ impl<'a> ProfileReader<'a> {
                         break;
                     }
                     let Some(layout) = &layout else {
-                        match self.layout(line, &record) {
+                        let header =
+                            record.iter().map(|cell| cell.trim_start_matches('\u{feff}').trim().to_owned()).collect();
+                        match self.layout(line, header) {
                             Some(found) => layout = Some(found),
                             None => break,
                         }
@@ -707,6 +839,116 @@ impl<'a> ProfileReader<'a> {
         if layout.is_none() && !self.sink.stopped && !self.sink.out.diagnostics.iter().any(Diagnostic::is_error) {
             self.sink.error(first_line, 0, "no header line found");
         }
+        Some(rows)
+    }
+
+    /// The rows of an XLSX sheet (see the module documentation).
+    fn read_xlsx(&mut self, bytes: &[u8]) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.read_sheet(bytes, &mut rows)));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => self.sink.error(0, 0, message),
+            Err(_) => self.sink.error(
+                0,
+                0,
+                "the XLSX reader failed on this workbook (it is malformed); re-save it in Excel or LibreOffice",
+            ),
+        }
+        rows
+    }
+
+    fn read_sheet(&mut self, bytes: &[u8], rows: &mut Vec<Row>) -> Result<(), String> {
+        let mut sheet = open_sheet(bytes, self.profile.sheet.as_deref())?;
+        self.is_1904 = sheet.is_1904;
+        let sheet_name = sheet.name.clone();
+        let mut layout: Option<Layout> = None;
+        let mut header_failed = false;
+        // Possible trailing totals rows, held back until a regular row proves they are not.
+        let mut held_back: Vec<(u32, Vec<Value>)> = Vec::new();
+        let mut row_count: u32 = 0;
+        let streamed = sheet.rows(|line, cells| {
+            let Some(layout) = &layout else {
+                match &self.profile.header {
+                    HeaderPosition::AfterLines(count) => {
+                        let header_line = count + 1;
+                        if line < header_line {
+                            return true;
+                        }
+                        if line > header_line {
+                            self.sink.error(
+                                header_line,
+                                0,
+                                format!("no header: row {header_line} (after `source.preamble_lines` = {count}) of sheet '{sheet_name}' is empty"),
+                            );
+                            header_failed = true;
+                            return false;
+                        }
+                    }
+                    HeaderPosition::Containing(wanted) => {
+                        let found = (0..cells.len())
+                            .any(|index| text_of(cells.cell(index)).is_some_and(|text| text.contains(wanted.as_str())));
+                        if !found {
+                            return true;
+                        }
+                    }
+                }
+                let header = (0..cells.len()).map(|index| text_of(cells.cell(index)).unwrap_or_default()).collect();
+                match self.layout(line, header) {
+                    Some(found) => layout = Some(found),
+                    None => header_failed = true,
+                }
+                return layout.is_some();
+            };
+            if (0..cells.len()).all(|index| cells.cell(index).is_empty()) {
+                return true;
+            }
+            row_count += 1;
+            if row_count > limits::FILE_ROWS_MAX {
+                self.sink.error(
+                    line,
+                    0,
+                    format!("more than {} rows; tieout reads up to that many", limits::FILE_ROWS_MAX),
+                );
+                return false;
+            }
+            if is_totals_like(layout, cells) {
+                held_back.push((line, cells.to_vec()));
+                return true;
+            }
+            // A regular row: the rows held back were not trailing totals after all.
+            for (held_line, held) in std::mem::take(&mut held_back) {
+                if let Some(row) = self.row(held_line, layout, held.as_slice()) {
+                    rows.push(row);
+                }
+            }
+            if let Some(row) = self.row(line, layout, cells) {
+                rows.push(row);
+            }
+            !self.sink.stopped
+        });
+        // Rows still held back are trailing totals rows: skipped.
+        if let Err((line, column, message)) = streamed {
+            self.sink.error(line, column, message);
+            return Ok(());
+        }
+        if layout.is_none() && !header_failed && !self.sink.stopped {
+            let message = match &self.profile.header {
+                HeaderPosition::AfterLines(count) => format!(
+                    "no header: row {} (after `source.preamble_lines` = {count}) of sheet '{sheet_name}' is empty or missing",
+                    count + 1
+                ),
+                HeaderPosition::Containing(wanted) => {
+                    format!("no header: no row of sheet '{sheet_name}' contains '{wanted}' (`source.header_contains`)")
+                }
+            };
+            self.sink.error(0, 0, message);
+        }
+        Ok(())
+    }
+
+    /// Groups the rows into statements, one per currency, and settles them.
+    fn finish(mut self, rows: Vec<Row>) -> StatementFile {
         // One statement per currency, in order of first appearance.
         let mut currencies: Vec<Currency> = Vec::new();
         for row in &rows {
@@ -739,9 +981,7 @@ impl<'a> ProfileReader<'a> {
         self.sink.out
     }
 
-    fn layout(&mut self, line: u32, record: &csv::StringRecord) -> Option<Layout> {
-        let header: Vec<String> =
-            record.iter().map(|cell| cell.trim_start_matches('\u{feff}').trim().to_owned()).collect();
+    fn layout(&mut self, line: u32, header: Vec<String>) -> Option<Layout> {
         let lower: Vec<String> = header.iter().map(|name| name.to_lowercase()).collect();
         let columns = &self.profile.columns;
         let mut missing: Vec<String> = Vec::new();
@@ -808,23 +1048,29 @@ impl<'a> ProfileReader<'a> {
         })
     }
 
-    fn row(&mut self, line: u32, layout: &Layout, record: &csv::StringRecord) -> Option<Row> {
+    fn row<C: Cells + ?Sized>(&mut self, line: u32, layout: &Layout, record: &C) -> Option<Row> {
         let profile = self.profile;
-        let cell = |index: usize| clean_cell(record.get(index).unwrap_or(""));
+        let is_1904 = self.is_1904;
+        let cell = |index: usize| record.cell(index);
         let errors_before = self.sink.out.diagnostics.len();
         let fail = |sink: &mut Sink, index: usize, message: String| {
             sink.cell_error(line, index, &layout.header[index], message);
         };
-        let currency = match layout.currency.map(cell).filter(|text| !text.is_empty()) {
-            Some(code) => match Currency::from_code(code) {
+        let date_format = profile.date_format.as_deref();
+        let currency = match layout.currency.map(|index| (index, cell_text(cell(index)))) {
+            Some((index, Err(message))) => {
+                fail(&mut self.sink, index, message);
+                None
+            }
+            Some((index, Ok(code))) if !code.is_empty() => match Currency::from_code(&code) {
                 Ok(currency) => Some(currency),
                 Err(error) => {
-                    fail(&mut self.sink, layout.currency.expect("mapped"), error.to_string());
+                    fail(&mut self.sink, index, error.to_string());
                     None
                 }
             },
-            None if profile.currency.is_some() => profile.currency,
-            None => {
+            _ if profile.currency.is_some() => profile.currency,
+            _ => {
                 fail(
                     &mut self.sink,
                     layout.currency.expect("mapped when no constant"),
@@ -833,7 +1079,7 @@ impl<'a> ProfileReader<'a> {
                 None
             }
         };
-        let booking_date = match parse_date(cell(layout.booking_date), profile.date_format.as_deref()) {
+        let booking_date = match cell_date(cell(layout.booking_date), date_format, is_1904) {
             Ok(date) => Some(date),
             Err(message) => {
                 fail(&mut self.sink, layout.booking_date, message);
@@ -841,7 +1087,7 @@ impl<'a> ProfileReader<'a> {
             }
         };
         let value_date = match layout.value_date {
-            Some(index) if !cell(index).is_empty() => match parse_date(cell(index), profile.date_format.as_deref()) {
+            Some(index) if !cell(index).is_empty() => match cell_date(cell(index), date_format, is_1904) {
                 Ok(date) => Some(date),
                 Err(message) => {
                     fail(&mut self.sink, index, message);
@@ -850,20 +1096,36 @@ impl<'a> ProfileReader<'a> {
             },
             _ => None,
         };
+        // Text fields; a spreadsheet error (`#N/A`) in one is an error.
+        let text = |sink: &mut Sink, index: Option<usize>| -> String {
+            match index.map(|index| (index, cell_text(cell(index)))) {
+                None => String::new(),
+                Some((_, Ok(text))) => text.into_owned(),
+                Some((index, Err(message))) => {
+                    fail(sink, index, message);
+                    String::new()
+                }
+            }
+        };
+        let entry_ref = text(&mut self.sink, layout.entry_ref);
+        let reference = text(&mut self.sink, layout.reference);
+        let counterparty = text(&mut self.sink, layout.counterparty);
+        let description = text(&mut self.sink, layout.description);
         let currency = currency?;
         let exponent = currency.exponent();
         let style = profile.number_style;
         let mut amount_minor: Option<i64> = None;
         if let Some(index) = layout.amount {
-            match parse_amount_minor(cell(index), style, exponent) {
+            match cell_amount(cell(index), style, exponent) {
                 Ok(value) => amount_minor = Some(value),
-                Err(error) => fail(&mut self.sink, index, error.to_string()),
+                Err(message) => fail(&mut self.sink, index, message),
             }
             if let (Some(value), Some(sign_index), Some(rule)) = (amount_minor, layout.sign, &profile.sign) {
-                let direction = cell(sign_index).to_lowercase();
-                if rule.credit.iter().any(|c| c.to_lowercase() == direction) {
+                let direction = text(&mut self.sink, Some(sign_index));
+                let lower = direction.to_lowercase();
+                if rule.credit.iter().any(|c| c.to_lowercase() == lower) {
                     amount_minor = Some(value.abs());
-                } else if rule.debit.iter().any(|d| d.to_lowercase() == direction) {
+                } else if rule.debit.iter().any(|d| d.to_lowercase() == lower) {
                     amount_minor = Some(-value.abs());
                 } else {
                     amount_minor = None;
@@ -871,8 +1133,7 @@ impl<'a> ProfileReader<'a> {
                         &mut self.sink,
                         sign_index,
                         format!(
-                            "'{}' is neither a credit ({}) nor a debit ({}) per `[sign]`",
-                            cell(sign_index),
+                            "'{direction}' is neither a credit ({}) nor a debit ({}) per `[sign]`",
                             rule.credit.join(", "),
                             rule.debit.join(", ")
                         ),
@@ -885,10 +1146,10 @@ impl<'a> ProfileReader<'a> {
                 if cell(index).is_empty() {
                     return Some(0);
                 }
-                match parse_amount_minor(cell(index), style, exponent) {
+                match cell_amount(cell(index), style, exponent) {
                     Ok(value) => Some(value),
-                    Err(error) => {
-                        sink.cell_error(line, index, &layout.header[index], error.to_string());
+                    Err(message) => {
+                        sink.cell_error(line, index, &layout.header[index], message);
                         None
                     }
                 }
@@ -908,20 +1169,20 @@ impl<'a> ProfileReader<'a> {
             }
         }
         let fee_minor = match layout.fee {
-            Some(index) if !cell(index).is_empty() => match parse_amount_minor(cell(index), style, exponent) {
+            Some(index) if !cell(index).is_empty() => match cell_amount(cell(index), style, exponent) {
                 Ok(value) => Some(value.abs()),
-                Err(error) => {
-                    fail(&mut self.sink, index, error.to_string());
+                Err(message) => {
+                    fail(&mut self.sink, index, message);
                     None
                 }
             },
             _ => None,
         };
         let balance = match layout.balance {
-            Some(index) if !cell(index).is_empty() => match parse_amount_minor(cell(index), style, exponent) {
+            Some(index) if !cell(index).is_empty() => match cell_amount(cell(index), style, exponent) {
                 Ok(value) => Some(value),
-                Err(error) => {
-                    fail(&mut self.sink, index, error.to_string());
+                Err(message) => {
+                    fail(&mut self.sink, index, message);
                     None
                 }
             },
@@ -931,15 +1192,16 @@ impl<'a> ProfileReader<'a> {
             Some((amount_index, currency_index))
                 if !(cell(amount_index).is_empty() && cell(currency_index).is_empty()) =>
             {
-                match Currency::from_code(cell(currency_index)) {
+                let code = text(&mut self.sink, Some(currency_index));
+                match Currency::from_code(&code) {
                     Err(error) => {
                         fail(&mut self.sink, currency_index, error.to_string());
                         None
                     }
-                    Ok(original) => match parse_amount_minor(cell(amount_index), style, original.exponent()) {
+                    Ok(original) => match cell_amount(cell(amount_index), style, original.exponent()) {
                         Ok(value) => Some(Money::new(value, original)),
-                        Err(error) => {
-                            fail(&mut self.sink, amount_index, error.to_string());
+                        Err(message) => {
+                            fail(&mut self.sink, amount_index, message);
                             None
                         }
                     },
@@ -950,7 +1212,6 @@ impl<'a> ProfileReader<'a> {
         if self.sink.out.diagnostics.len() != errors_before {
             return None;
         }
-        let text = |index: Option<usize>| index.map(|i| cell(i).to_owned()).unwrap_or_default();
         Some(Row {
             entry: StatementEntry {
                 statement: 0,
@@ -959,10 +1220,10 @@ impl<'a> ProfileReader<'a> {
                 value_date,
                 amount_minor: amount_minor?,
                 currency,
-                entry_ref: text(layout.entry_ref),
-                reference: text(layout.reference),
-                counterparty: text(layout.counterparty),
-                description: text(layout.description),
+                entry_ref,
+                reference,
+                counterparty,
+                description,
                 original_amount,
                 fee_minor,
                 reversal: false,
@@ -970,6 +1231,64 @@ impl<'a> ProfileReader<'a> {
             balance,
         })
     }
+}
+
+/// A trailing totals row of a sheet: its first non-empty cell is a totals label
+/// (`Total`, `合计` …), or its booking date is empty while an amount cell is filled.
+fn is_totals_like(layout: &Layout, cells: &[Value]) -> bool {
+    let first = (0..cells.len()).map(|index| cells.cell(index)).find(|raw| !raw.is_empty());
+    if let Some(Raw::Text(text)) = first {
+        if crate::orders::is_totals_label(text) {
+            return true;
+        }
+    }
+    let amounts = layout.amount.into_iter().chain(layout.credit_debit.into_iter().flat_map(|(c, d)| [c, d]));
+    cells.cell(layout.booking_date).is_empty() && amounts.into_iter().any(|index| !cells.cell(index).is_empty())
+}
+
+fn spreadsheet_error(error: &str) -> String {
+    format!("the cell holds the spreadsheet error {error}")
+}
+
+/// A cell as text (numbers as Excel shows them); a spreadsheet error is an error.
+fn cell_text(raw: Raw<'_>) -> Result<Cow<'_, str>, String> {
+    match raw {
+        Raw::Text(text) => Ok(Cow::Borrowed(text)),
+        Raw::Error(error) => Err(spreadsheet_error(error)),
+        other => Ok(Cow::Owned(text_of(other).unwrap_or_default())),
+    }
+}
+
+/// A date: text in the profile's format or ISO 8601; an XLSX date cell, or a number (an
+/// Excel serial date).
+fn cell_date(raw: Raw<'_>, format: Option<&str>, is_1904: bool) -> Result<NaiveDate, String> {
+    match raw {
+        Raw::Empty => parse_date("", format),
+        Raw::Text(text) => parse_date(text, format),
+        Raw::Date(value) => excel_date(value),
+        Raw::Int(value) => serial_date(value as f64, is_1904),
+        Raw::Number(value) => serial_date(value, is_1904),
+        Raw::Bool(_) => Err("TRUE/FALSE where a date was expected".to_owned()),
+        Raw::Error(error) => Err(spreadsheet_error(error)),
+    }
+}
+
+/// An amount in minor units: text in the profile's number style; an XLSX number as Excel
+/// shows it (15 significant digits), parsed as decimal text (no float arithmetic).
+fn cell_amount(raw: Raw<'_>, style: NumberStyle, exponent: u8) -> Result<i64, String> {
+    let parsed = match raw {
+        Raw::Empty => parse_amount_minor("", style, exponent),
+        Raw::Text(text) => parse_amount_minor(text, style, exponent),
+        Raw::Int(value) => parse_amount_minor(&value.to_string(), NumberStyle::Dot, exponent),
+        Raw::Number(value) => match excel_number_text(value) {
+            Some(text) => parse_amount_minor(&text, NumberStyle::Dot, exponent),
+            None => return Err(format!("the number {value} is not an amount")),
+        },
+        Raw::Date(_) => return Err("a date where an amount was expected".to_owned()),
+        Raw::Bool(_) => return Err("TRUE/FALSE where an amount was expected".to_owned()),
+        Raw::Error(error) => return Err(spreadsheet_error(error)),
+    };
+    parsed.map_err(|error| error.to_string())
 }
 
 struct Row {
@@ -1481,7 +1800,7 @@ debit = ["支出"]
     fn profile_errors_name_the_key() {
         check_profile_error(
             "[source]\ncurency = \"USD\"\n[columns]\nbooking_date = \"D\"\namount = \"A\"\n",
-            "p.toml:2:1: error: `source.curency`: unknown field `curency`, expected one of `name`, `encoding`, `delimiter`, `preamble_lines`, `header_contains`, `footer_lines`, `number_style`, `date_format`, `currency`, `account`",
+            "p.toml:2:1: error: `source.curency`: unknown field `curency`, expected one of `name`, `format`, `sheet`, `encoding`, `delimiter`, `preamble_lines`, `header_contains`, `footer_lines`, `number_style`, `date_format`, `currency`, `account`",
         );
         check_profile_error(
             "[source]\nencoding = \"latin-9\"\ncurrency = \"USD\"\n[columns]\nbooking_date = \"D\"\namount = \"A\"\n",
@@ -1523,5 +1842,241 @@ debit = ["支出"]
         let file = read_with_profile("a.csv", csv.as_bytes(), airwallex);
         assert_eq!(show(&file), ["2 s0 2026-03-02 100.00 USD A1|S1||PAYMENT fee=1.20"]);
         assert!(!file.diagnostics.iter().any(|d| d.severity == Severity::Error));
+    }
+
+    // -- XLSX -----------------------------------------------------------------------------
+
+    /// A workbook with a "Summary" sheet first and the statement on "Transactions".
+    fn workbook(build: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        workbook.add_worksheet().set_name("Summary").unwrap().write_string(0, 0, "not this sheet").unwrap();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("Transactions").unwrap();
+        build(sheet);
+        workbook.save_to_buffer().unwrap()
+    }
+
+    const PAYONEER_XLSX: &str = r#"
+[source]
+name = "payoneer"
+sheet = "transactions"
+header_contains = "Transaction ID"
+footer_lines = 3
+account = "payoneer-usd"
+[columns]
+booking_date = "Date"
+amount = "Amount"
+currency = "Currency"
+entry_ref = "Transaction ID"
+description = "Description"
+original_amount = "Original Amount"
+original_currency = "Original Currency"
+"#;
+
+    fn header(sheet: &mut rust_xlsxwriter::Worksheet, row: u32, names: &[&str]) {
+        for (column, name) in names.iter().enumerate() {
+            sheet.write_string(row, column as u16, *name).unwrap();
+        }
+    }
+
+    #[test]
+    fn payoneer_like_xlsx() {
+        let date_format = rust_xlsxwriter::Format::new().set_num_format("mm/dd/yyyy");
+        let date = |y, m, d| rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d).unwrap();
+        let bytes = workbook(|sheet| {
+            sheet.write_string(0, 0, "Payoneer account statement, March 2026").unwrap();
+            header(
+                sheet,
+                2,
+                &[
+                    "Date",
+                    "Description",
+                    "Amount",
+                    "Currency",
+                    "Original Amount",
+                    "Original Currency",
+                    "Transaction ID",
+                ],
+            );
+            sheet.write_date_with_format(3, 0, date(2026, 3, 1), &date_format).unwrap();
+            sheet.write_string(3, 1, "Payment from Amazon").unwrap();
+            sheet.write_number(3, 2, 1250.0).unwrap();
+            sheet.write_string(3, 3, "USD").unwrap();
+            sheet.write_number(3, 6, 1001.0).unwrap();
+            sheet.write_date_with_format(4, 0, date(2026, 3, 2), &date_format).unwrap();
+            sheet.write_string(4, 1, "Withdrawal to bank").unwrap();
+            sheet.write_number(4, 2, -1000.0).unwrap();
+            sheet.write_string(4, 3, "USD").unwrap();
+            sheet.write_string(4, 6, "T2").unwrap();
+            // Row 7 (row 6 empty): a date serial without a date format, a converted payment.
+            sheet.write_number(6, 0, 46084.0).unwrap();
+            sheet.write_string(6, 1, "Payment EUR").unwrap();
+            sheet.write_number(6, 2, 108.0).unwrap();
+            sheet.write_string(6, 3, "USD").unwrap();
+            sheet.write_number(6, 4, 100.0).unwrap();
+            sheet.write_string(6, 5, "EUR").unwrap();
+            sheet.write_string(6, 6, "T3").unwrap();
+            // A float sum and a text date and amount.
+            sheet.write_string(7, 0, "2026-03-04").unwrap();
+            sheet.write_number(7, 2, 0.1 + 0.2).unwrap();
+            sheet.write_string(7, 3, "USD").unwrap();
+            sheet.write_string(7, 6, "T4").unwrap();
+            sheet.write_string(8, 0, "2026-03-05").unwrap();
+            sheet.write_string(8, 2, "-1,000.50").unwrap();
+            sheet.write_string(8, 3, "USD").unwrap();
+            sheet.write_string(8, 6, "T5").unwrap();
+            // The totals footer: skipped (a label, and an amount without a date).
+            sheet.write_string(9, 0, "Total").unwrap();
+            sheet.write_formula(9, 2, rust_xlsxwriter::Formula::new("=SUM(C4:C9)").set_result("-642.2")).unwrap();
+            sheet.write_formula(10, 2, rust_xlsxwriter::Formula::new("=C10").set_result("-642.2")).unwrap();
+        });
+        let file = read_with_profile("payoneer.xlsx", &bytes, &profile(PAYONEER_XLSX));
+        assert_eq!(
+            show(&file),
+            [
+                "4 s0 2026-03-01 1250.00 USD 1001|||Payment from Amazon",
+                "5 s0 2026-03-02 -1000.00 USD T2|||Withdrawal to bank",
+                "7 s0 2026-03-03 108.00 USD T3|||Payment EUR original=100.00 EUR",
+                "8 s0 2026-03-04 0.30 USD T4|||",
+                "9 s0 2026-03-05 -1000.50 USD T5|||",
+            ],
+            "diagnostics: {:#?}",
+            messages(&file)
+        );
+        assert_eq!(messages(&file), Vec::<String>::new());
+        let statement = &file.statements[0];
+        assert_eq!(
+            (statement.entry_count, statement.entries_sum_minor, statement.currency),
+            (5, -64_220, Currency::USD)
+        );
+        assert_eq!(statement.account, "payoneer-usd");
+        // The same profile with `format = "xlsx"` and the first sheet by default.
+        let first = profile(&PAYONEER_XLSX.replace("sheet = \"transactions\"", "format = \"xlsx\""));
+        let file = read_with_profile("payoneer.xlsx", &bytes, &first);
+        assert_eq!(
+            messages(&file),
+            ["payoneer.xlsx: error: no header: no row of sheet 'Summary' contains 'Transaction ID' (`source.header_contains`)"]
+        );
+    }
+
+    #[test]
+    fn xlsx_preamble_rows_and_a_totals_row_in_the_middle() {
+        let bytes = workbook(|sheet| {
+            sheet.write_string(0, 0, "Statement").unwrap();
+            header(sheet, 1, &["Date", "Amount"]);
+            sheet.write_string(2, 0, "2026-03-01").unwrap();
+            sheet.write_number(2, 1, 5.0).unwrap();
+            sheet.write_string(3, 0, "Subtotal").unwrap();
+            sheet.write_number(3, 1, 5.0).unwrap();
+            sheet.write_string(4, 0, "2026-03-02").unwrap();
+            sheet.write_number(4, 1, 7.0).unwrap();
+        });
+        let text = "[source]\npreamble_lines = 1\ncurrency = \"EUR\"\n[columns]\nbooking_date = \"Date\"\namount = \"Amount\"\n";
+        let file = read_with_profile(
+            "s.xlsx",
+            &bytes,
+            &profile(&text.replace("[source]", "[source]\nsheet = \"Transactions\"")),
+        );
+        assert_eq!(show(&file), ["3 s0 2026-03-01 5.00 EUR |||", "5 s0 2026-03-02 7.00 EUR |||"]);
+        // A totals-like row followed by a regular row is read, and fails visibly.
+        assert_eq!(
+            messages(&file),
+            ["s.xlsx:4:1: error: column 'Date': 'Subtotal' is not a date (expected ISO 8601, e.g. 2024-03-01 or 2024-03-01 09:15:00)"]
+        );
+        // The header row is empty: row 2 of the first sheet.
+        let file = read_with_profile("s.xlsx", &bytes, &profile(text));
+        assert_eq!(messages(&file), ["s.xlsx: error: no header: row 2 (after `source.preamble_lines` = 1) of sheet 'Summary' is empty or missing"]);
+    }
+
+    #[test]
+    fn xlsx_bad_cells_name_row_column_and_header() {
+        let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        let bytes = workbook(|sheet| {
+            header(sheet, 0, &["Date", "Description", "Amount", "Currency"]);
+            sheet.write_number(1, 0, -3.0).unwrap();
+            sheet.write_number(1, 2, 1.0).unwrap();
+            sheet.write_string(1, 3, "USD").unwrap();
+            sheet.write_string(2, 0, "2026-02-30").unwrap();
+            sheet.write_string(2, 2, "n/a").unwrap();
+            sheet.write_string(2, 3, "USD").unwrap();
+            sheet.write_boolean(3, 0, true).unwrap();
+            sheet.write_number(3, 2, 12.345).unwrap();
+            sheet.write_string(3, 3, "USD").unwrap();
+            let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 3, 1).unwrap();
+            sheet.write_date_with_format(4, 0, &date, &date_format).unwrap();
+            sheet.write_date_with_format(4, 2, &date, &date_format).unwrap();
+            sheet.write_string(4, 3, "USD").unwrap();
+            // A number where a currency code is expected is its text.
+            sheet.write_date_with_format(5, 0, &date, &date_format).unwrap();
+            sheet.write_number(5, 2, 1.0).unwrap();
+            sheet.write_number(5, 3, 840.0).unwrap();
+        });
+        let text = "[source]\nsheet = \"Transactions\"\n[columns]\nbooking_date = \"Date\"\namount = \"Amount\"\ncurrency = \"Currency\"\ndescription = \"Description\"\n";
+        let file = read_with_profile("s.xlsx", &bytes, &profile(text));
+        assert!(file.entries.is_empty());
+        let found: Vec<(u32, u32, &str)> =
+            file.diagnostics.iter().map(|d| (d.line, d.column, d.column_name.as_deref().unwrap_or(""))).collect();
+        assert_eq!(
+            found,
+            [
+                (2, 1, "Date"),
+                (3, 1, "Date"),
+                (3, 3, "Amount"),
+                (4, 1, "Date"),
+                (4, 3, "Amount"),
+                (5, 3, "Amount"),
+                (6, 4, "Currency")
+            ]
+        );
+        assert_eq!(
+            messages(&file),
+            [
+                "s.xlsx:2:1: error: column 'Date': the number -3 is not a date (an Excel date serial is 1 to 2958465)",
+                "s.xlsx:3:1: error: column 'Date': '2026-02-30' is not a calendar date (no such day or month)",
+                "s.xlsx:3:3: error: column 'Amount': 'n/a' is not a number (unexpected 'n')",
+                "s.xlsx:4:1: error: column 'Date': TRUE/FALSE where a date was expected",
+                "s.xlsx:4:3: error: column 'Amount': '12.345' has more decimal places than 2, the currency's",
+                "s.xlsx:5:3: error: column 'Amount': a date where an amount was expected",
+                "s.xlsx:6:4: error: column 'Currency': unknown currency code '840'",
+            ]
+        );
+    }
+
+    #[test]
+    fn xlsx_format_contradictions_and_missing_sheet() {
+        let columns = "[columns]\nbooking_date = \"Date\"\namount = \"Amount\"\n";
+        let xlsx = profile(&format!("[source]\nformat = \"xlsx\"\ncurrency = \"USD\"\n{columns}"));
+        let file = read_with_profile("in.csv", b"Date,Amount\n2026-03-01,1.00\n", &xlsx);
+        assert_eq!(
+            messages(&file),
+            ["in.csv: error: the profile says `source.format = \"xlsx\"`, but this file is not an XLSX workbook (no zip signature `PK`); is it a CSV file?"]
+        );
+        let bytes = workbook(|sheet| header(sheet, 0, &["Date", "Amount"]));
+        let csv = profile(&format!("[source]\nformat = \"csv\"\ncurrency = \"USD\"\n{columns}"));
+        let file = read_with_profile("in.xlsx", &bytes, &csv);
+        assert!(messages(&file)[0]
+            .contains("this file is an XLSX workbook, but the profile says `source.format = \"csv\"`"));
+        let missing = profile(&format!("[source]\nsheet = \"Umsätze\"\ncurrency = \"USD\"\n{columns}"));
+        let file = read_with_profile("in.xlsx", &bytes, &missing);
+        assert_eq!(
+            messages(&file),
+            ["in.xlsx: error: no sheet 'Umsätze' (`source.sheet`); the workbook has: Summary, Transactions"]
+        );
+        let file = read_with_profile("in.xlsx", b"PK\x03\x04junk", &xlsx);
+        assert!(
+            messages(&file)[0].starts_with("in.xlsx: error: not a readable XLSX workbook"),
+            "{:?}",
+            messages(&file)
+        );
+        let file = read_with_profile("in.xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest", &csv);
+        assert!(messages(&file)[0].contains("legacy Excel .xls"));
+        check_profile_error(
+            &format!("[source]\nformat = \"ods\"\ncurrency = \"USD\"\n{columns}"),
+            "p.toml:2:10: error: `source.format`: 'ods' is not one of \"csv\", \"xlsx\"",
+        );
+        check_profile_error(
+            &format!("[source]\nformat = \"csv\"\nsheet = \"S\"\ncurrency = \"USD\"\n{columns}"),
+            "p.toml:3:9: error: `source.sheet`: is for XLSX workbooks, and `source.format` is \"csv\"",
+        );
     }
 }
