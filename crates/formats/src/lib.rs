@@ -15,6 +15,7 @@ pub mod mt940;
 pub mod orders;
 pub mod statement_profile;
 pub mod text;
+mod toml_position;
 pub mod wechatpay;
 pub mod write;
 mod xlsx;

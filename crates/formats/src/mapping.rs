@@ -49,6 +49,7 @@
 //!   ([`OrderStatus::parse`]); an alias must name a tieout status.
 //! * Header names are matched case-insensitively and trimmed (see `orders`).
 
+use crate::toml_position::{key_at, line_column};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -552,37 +553,6 @@ impl Validator<'_> {
             gift_wrap_price: self.optional_header(raw.gift_wrap_price.clone(), "columns.gift_wrap_price")?,
             discounts,
         })
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line as u32, column as u32)
-}
-
-/// The dotted key (`source.number_style`) written on the line holding `offset`, or the
-/// table of that line when it holds no key.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
-    let line_end = text[offset..].find('\n').map_or(text.len(), |at| offset + at);
-    let line = text[line_start..line_end].trim();
-    let table_of = |header: &str| header.trim().trim_start_matches('[').trim_end_matches(']').trim().to_owned();
-    if line.starts_with('[') {
-        return Some(table_of(line));
-    }
-    let table = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).map(table_of);
-    let key = line.split_once('=').map(|(key, _)| key.trim().to_owned()).filter(|key| !key.is_empty());
-    match (table, key) {
-        (Some(table), Some(key)) => Some(format!("{table}.{key}")),
-        (None, Some(key)) => Some(key),
-        (Some(table), None) => Some(table),
-        (None, None) => None,
     }
 }
 

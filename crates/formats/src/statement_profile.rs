@@ -93,6 +93,7 @@
 //! (see `shared/formats/others.md`); they follow the columns documented there and are a
 //! starting point to copy and correct.
 
+use crate::toml_position::{key_at, line_column};
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -573,36 +574,6 @@ impl Validator<'_> {
             columns,
             sign,
         })
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line as u32, column as u32)
-}
-
-/// The dotted key (`source.encoding`) written at a byte offset of a TOML text.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
-    let line_end = text[offset..].find('\n').map_or(text.len(), |at| offset + at);
-    let line = text[line_start..line_end].trim();
-    let table_of = |header: &str| header.trim().trim_start_matches('[').trim_end_matches(']').trim().to_owned();
-    if line.starts_with('[') {
-        return Some(table_of(line));
-    }
-    let table = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).map(table_of);
-    let key = line.split_once('=').map(|(key, _)| key.trim().to_owned()).filter(|key| !key.is_empty());
-    match (table, key) {
-        (Some(table), Some(key)) => Some(format!("{table}.{key}")),
-        (None, Some(key)) => Some(key),
-        (Some(table), None) => Some(table),
-        (None, None) => None,
     }
 }
 
