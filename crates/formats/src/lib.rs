@@ -10,6 +10,7 @@ pub mod amazon_settlement;
 pub mod camt053;
 pub mod dates;
 pub mod detect;
+mod local_date;
 pub mod mapping;
 pub mod mt940;
 pub mod orders;

@@ -49,7 +49,7 @@
 //!   ([`OrderStatus::parse`]); an alias must name a tieout status.
 //! * Header names are matched case-insensitively and trimmed (see `orders`).
 
-use crate::toml_position::{key_at, line_column};
+use crate::toml_position::{line_column, parse_toml};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -235,15 +235,7 @@ impl Mapping {
 /// Reads and validates a mapping file. The error names the key, with the line and
 /// column of the mapping file.
 pub fn parse_mapping(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
-    let raw: RawMapping = toml::from_str(text).map_err(|error| {
-        let offset = error.span().map_or(0, |span| span.start);
-        let (line, column) = line_column(text, offset);
-        let message = match key_at(text, offset) {
-            Some(key) => format!("`{key}`: {}", error.message().trim_end()),
-            None => error.message().trim_end().to_owned(),
-        };
-        Diagnostic::error(file_name, line, column, message)
-    })?;
+    let raw: RawMapping = parse_toml(file_name, text)?;
     Validator { file_name, text }.mapping(raw)
 }
 

@@ -66,10 +66,10 @@
 //! Items of a row with any error are left out; the import use case refuses a file with
 //! errors anyway, but the good rows are still returned for display.
 
+use crate::local_date::{parse_local_date, DateForms};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use chrono::format::ParseErrorKind;
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use tieout_core::limits;
 use tieout_core::money::{parse_amount_minor, Currency};
 use tieout_core::records::{OrderFile, OrderItem};
@@ -1039,62 +1039,18 @@ fn fast_date(text: &str, format: Option<&str>) -> Option<Result<NaiveDate, Strin
     )
 }
 
+const ORDER_DATE_FORMS: DateForms = DateForms {
+    dates: &["%Y-%m-%d"],
+    with_offset: &["%Y-%m-%dT%H:%M:%S%.f%z"],
+    date_times: ISO_DATE_TIMES,
+    examples: "2024-03-01 or 2024-03-01T09:15:00+00:00",
+};
+
 fn parse_date_text(text: &str, format: Option<&str>) -> Result<NaiveDate, String> {
     if let Some(result) = fast_date(text, format) {
         return result;
     }
-    let mut out_of_range = false;
-    let mut note = |kind: ParseErrorKind| out_of_range |= kind == ParseErrorKind::OutOfRange;
-    if let Some(format) = format {
-        match parse_with_format(text, format) {
-            Ok(date) => return Ok(date),
-            Err(kind) => note(kind),
-        }
-    }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(date) => return Ok(date),
-        Err(error) => note(error.kind()),
-    }
-    // With an offset: the calendar date as written, in that offset.
-    match DateTime::parse_from_rfc3339(text) {
-        Ok(date_time) => return Ok(date_time.date_naive()),
-        Err(error) => note(error.kind()),
-    }
-    match DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
-        Ok(date_time) => return Ok(date_time.date_naive()),
-        Err(error) => note(error.kind()),
-    }
-    for pattern in ISO_DATE_TIMES {
-        match NaiveDateTime::parse_from_str(text, pattern) {
-            Ok(date_time) => return Ok(date_time.date()),
-            Err(error) => note(error.kind()),
-        }
-    }
-    if out_of_range {
-        return Err(format!("'{text}' is not a calendar date (no such day or month)"));
-    }
-    let expected = match format {
-        Some(format) => format!("{format} or ISO 8601"),
-        None => "ISO 8601".to_owned(),
-    };
-    Err(format!("'{text}' is not a date (expected {expected}, e.g. 2024-03-01 or 2024-03-01T09:15:00+00:00)"))
-}
-
-/// A date in the mapping's format, which may hold a time and an offset.
-fn parse_with_format(text: &str, format: &str) -> Result<NaiveDate, ParseErrorKind> {
-    let date_error = match NaiveDate::parse_from_str(text, format) {
-        Ok(date) => return Ok(date),
-        Err(error) => error.kind(),
-    };
-    if date_error == ParseErrorKind::OutOfRange {
-        return Err(date_error);
-    }
-    match NaiveDateTime::parse_from_str(text, format) {
-        Ok(date_time) => return Ok(date_time.date()),
-        Err(error) if error.kind() == ParseErrorKind::OutOfRange => return Err(ParseErrorKind::OutOfRange),
-        Err(_) => {}
-    }
-    DateTime::parse_from_str(text, format).map(|date_time| date_time.date_naive()).map_err(|error| error.kind())
+    parse_local_date(text, format, &ORDER_DATE_FORMS)
 }
 
 // ---------------------------------------------------------------------------------------

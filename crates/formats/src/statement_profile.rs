@@ -93,13 +93,13 @@
 //! (see `shared/formats/others.md`); they follow the columns documented there and are a
 //! starting point to copy and correct.
 
-use crate::toml_position::{key_at, line_column};
+use crate::local_date::{parse_local_date, DateForms};
+use crate::toml_position::{line_column, parse_toml};
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use chrono::format::ParseErrorKind;
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use tieout_core::limits;
 use tieout_core::money::{format_minor, parse_amount_minor, Currency, Money};
@@ -251,15 +251,7 @@ pub fn builtin_profiles() -> Vec<(&'static str, StatementProfile)> {
 
 /// Reads and validates a profile. The error names the key, with its line and column.
 pub fn parse_profile(file_name: &str, text: &str) -> Result<StatementProfile, Diagnostic> {
-    let raw: RawProfile = toml::from_str(text).map_err(|error| {
-        let offset = error.span().map_or(0, |span| span.start);
-        let (line, column) = line_column(text, offset);
-        let message = match key_at(text, offset) {
-            Some(key) => format!("`{key}`: {}", error.message().trim_end()),
-            None => error.message().trim_end().to_owned(),
-        };
-        Diagnostic::error(file_name, line, column, message)
-    })?;
+    let raw: RawProfile = parse_toml(file_name, text)?;
     Validator { file_name, text }.profile(raw)
 }
 
@@ -1498,47 +1490,15 @@ pub(crate) fn parse_date(text: &str, format: Option<&str>) -> Result<NaiveDate, 
     if text.is_empty() {
         return Err("empty date".to_owned());
     }
-    let mut out_of_range = false;
-    let mut note = |kind: ParseErrorKind| out_of_range |= kind == ParseErrorKind::OutOfRange;
-    if let Some(format) = format {
-        match NaiveDate::parse_from_str(text, format) {
-            Ok(date) => return Ok(date),
-            Err(error) => note(error.kind()),
-        }
-        match NaiveDateTime::parse_from_str(text, format) {
-            Ok(date_time) => return Ok(date_time.date()),
-            Err(error) => note(error.kind()),
-        }
-        match DateTime::parse_from_str(text, format) {
-            Ok(date_time) => return Ok(date_time.date_naive()),
-            Err(error) => note(error.kind()),
-        }
-    }
-    for pattern in ["%Y-%m-%d", "%Y/%m/%d"] {
-        match NaiveDate::parse_from_str(text, pattern) {
-            Ok(date) => return Ok(date),
-            Err(error) => note(error.kind()),
-        }
-    }
-    match DateTime::parse_from_rfc3339(text) {
-        Ok(date_time) => return Ok(date_time.date_naive()),
-        Err(error) => note(error.kind()),
-    }
-    for pattern in DATE_TIMES {
-        match NaiveDateTime::parse_from_str(text, pattern) {
-            Ok(date_time) => return Ok(date_time.date()),
-            Err(error) => note(error.kind()),
-        }
-    }
-    if out_of_range {
-        return Err(format!("'{text}' is not a calendar date (no such day or month)"));
-    }
-    let expected = match format {
-        Some(format) => format!("{format} or ISO 8601"),
-        None => "ISO 8601".to_owned(),
-    };
-    Err(format!("'{text}' is not a date (expected {expected}, e.g. 2024-03-01 or 2024-03-01 09:15:00)"))
+    parse_local_date(text, format, &PROFILE_DATE_FORMS)
 }
+
+const PROFILE_DATE_FORMS: DateForms = DateForms {
+    dates: &["%Y-%m-%d", "%Y/%m/%d"],
+    with_offset: &[],
+    date_times: DATE_TIMES,
+    examples: "2024-03-01 or 2024-03-01 09:15:00",
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,22 @@
 //! Positions in TOML configuration texts (mappings, profiles): where an error is, and the
 //! dotted key written there, so a message can say `source.delimiter` at line 4, column 13.
 
+use tieout_core::Diagnostic;
+
+/// Reads a TOML configuration into `T`; a syntax or shape error names the file, line,
+/// column and dotted key (`source.delimiter`: …).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(file_name: &str, text: &str) -> Result<T, Diagnostic> {
+    toml::from_str(text).map_err(|error| {
+        let offset = error.span().map_or(0, |span| span.start);
+        let (line, column) = line_column(text, offset);
+        let message = match key_at(text, offset) {
+            Some(key) => format!("`{key}`: {}", error.message().trim_end()),
+            None => error.message().trim_end().to_owned(),
+        };
+        Diagnostic::error(file_name, line, column, message)
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_column(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
