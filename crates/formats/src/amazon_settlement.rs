@@ -80,7 +80,7 @@ use tieout_core::records::{
 };
 
 use crate::dates::{self, DateError, DateOrder};
-use crate::text::{decode_utf8, numbered_lines};
+use crate::text::numbered_lines;
 
 /// Reads an Amazon settlement flat file (V2 or V1) from its bytes. Problems are in the
 /// returned diagnostics; any error means the file must not be imported.
@@ -89,26 +89,13 @@ pub fn read_settlement(file_name: &str, bytes: &[u8]) -> SettlementFile {
     // Real lines are 150–200 bytes: reserving for 1 line per 128 bytes avoids growing
     // (and copying) a vector of millions of lines.
     out.lines.reserve(bytes.len() / 128);
-    if bytes.len() as u64 > limits::FILE_SIZE_BYTES_MAX {
-        let message = format!(
-            "the file is {} bytes; tieout reads settlement files up to {} bytes",
-            bytes.len(),
-            limits::FILE_SIZE_BYTES_MAX
-        );
-        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, message));
-        return out;
-    }
-    let text = match decode_utf8(file_name, bytes) {
+    let text = match crate::text::nonblank_utf8(file_name, bytes, "settlement") {
         Ok(text) => text,
         Err(diagnostic) => {
             out.diagnostics.push(diagnostic);
             return out;
         }
     };
-    if text.trim().is_empty() {
-        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, "the file is empty"));
-        return out;
-    }
     let mut lines = numbered_lines(text);
     let (header_number, header) = lines.next().expect("a non-blank text has a first line");
     let layout = match Layout::read(file_name, header_number, header) {

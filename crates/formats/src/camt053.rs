@@ -50,32 +50,17 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use quick_xml::XmlVersion;
 
-use crate::text::decode_utf8;
-
 /// Reads a camt.053 (or camt.052 / camt.054) file from its bytes. Problems are in the
 /// returned diagnostics; any error means the file must not be imported.
 pub fn read_camt053(file_name: &str, bytes: &[u8]) -> StatementFile {
     let mut out = StatementFile::default();
-    if bytes.len() as u64 > limits::FILE_SIZE_BYTES_MAX {
-        let message = format!(
-            "the file is {} bytes; tieout reads statement files up to {} bytes",
-            bytes.len(),
-            limits::FILE_SIZE_BYTES_MAX
-        );
-        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, message));
-        return out;
-    }
-    let text = match decode_utf8(file_name, bytes) {
+    let text = match crate::text::nonblank_utf8(file_name, bytes, "statement") {
         Ok(text) => text,
         Err(diagnostic) => {
             out.diagnostics.push(diagnostic);
             return out;
         }
     };
-    if text.trim().is_empty() {
-        out.diagnostics.push(Diagnostic::error(file_name, 0, 0, "the file is empty"));
-        return out;
-    }
     let mut parser = Parser::new(file_name, text, out);
     parser.run();
     parser.finish()

@@ -63,13 +63,8 @@ use crate::text::numbered_lines;
 /// means the file must not be imported.
 pub fn read_mt940(file_name: &str, bytes: &[u8]) -> StatementFile {
     let mut reader = Reader { file: file_name, out: StatementFile::default(), stopped: false };
-    if bytes.len() as u64 > limits::FILE_SIZE_BYTES_MAX {
-        let message = format!(
-            "the file is {} bytes; tieout reads statement files up to {} bytes",
-            bytes.len(),
-            limits::FILE_SIZE_BYTES_MAX
-        );
-        reader.push(Diagnostic::error(file_name, 0, 0, message));
+    if let Err(diagnostic) = crate::text::check_size(file_name, bytes, "statement") {
+        reader.push(diagnostic);
         return reader.out;
     }
     let text = decode(bytes);

@@ -37,6 +37,31 @@ pub fn first_line(bytes: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Refuses a file over [`limits::FILE_SIZE_BYTES_MAX`]; `kind` names such files in the
+/// message ("settlement", "statement").
+pub fn check_size(file: &str, bytes: &[u8], kind: &str) -> Result<(), Diagnostic> {
+    if bytes.len() as u64 > limits::FILE_SIZE_BYTES_MAX {
+        let message = format!(
+            "the file is {} bytes; tieout reads {kind} files up to {} bytes",
+            bytes.len(),
+            limits::FILE_SIZE_BYTES_MAX
+        );
+        return Err(Diagnostic::error(file, 0, 0, message));
+    }
+    Ok(())
+}
+
+/// The text of a file that must be within the size limit, UTF-8 and not blank; otherwise
+/// the one diagnostic saying why.
+pub fn nonblank_utf8<'a>(file: &str, bytes: &'a [u8], kind: &str) -> Result<&'a str, Diagnostic> {
+    check_size(file, bytes, kind)?;
+    let text = decode_utf8(file, bytes)?;
+    if text.trim().is_empty() {
+        return Err(Diagnostic::error(file, 0, 0, "the file is empty"));
+    }
+    Ok(text)
+}
+
 /// Adds `diagnostic` to a file's list, unless the list has reached
 /// [`limits::FILE_DIAGNOSTICS_MAX`]: then it adds one last error saying reading stopped
 /// there, and returns `false` — the reader stops. Every reader counts the same way.
