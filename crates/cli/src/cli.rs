@@ -372,6 +372,12 @@ fn rules_command(action: &RulesAction) -> Result<ExitCode> {
             for rule in &rules.rules {
                 println!("  {:>4}  {}", rule.priority, rule.id);
             }
+            if !rules.withdrawal_rules.is_empty() {
+                println!("  withdrawals (debits matching '{}'):", rules.withdrawal_pattern);
+                for rule in &rules.withdrawal_rules {
+                    println!("  {:>4}  {}", rule.priority, rule.id);
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

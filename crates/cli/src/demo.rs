@@ -190,7 +190,8 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
 }
 
 /// Compares the stored payout ↔ receipt results with the generator's receipts truth:
-/// every payout's status (by settlement id) and every unexpected receipt (by its ref).
+/// every payout's status (by settlement id), every withdrawal's (by the withdrawal's ref)
+/// and every unexpected receipt (by its ref).
 fn check_receipts(store: &tieout_service::SqliteStore, truth_file: &Path) -> Result<Vec<String>> {
     use tieout_demo::ReceiptTruthKind;
     let truth = tieout_demo::read_receipts_truth(truth_file)
@@ -200,7 +201,10 @@ fn check_receipts(store: &tieout_service::SqliteStore, truth_file: &Path) -> Res
         for settlement in &row.settlements {
             got.insert(format!("payout {}", settlement.settlement_id), row.status.name().to_owned());
         }
-        if row.settlements.is_empty() {
+        for withdrawal in &row.withdrawals {
+            got.insert(format!("withdrawal {}", withdrawal.entry_ref), row.status.name().to_owned());
+        }
+        if row.settlements.is_empty() && row.withdrawals.is_empty() {
             for receipt in &row.receipts {
                 got.insert(format!("receipt {}", receipt.entry_ref), row.status.name().to_owned());
             }
@@ -211,6 +215,7 @@ fn check_receipts(store: &tieout_service::SqliteStore, truth_file: &Path) -> Res
         let key = match expected.kind {
             ReceiptTruthKind::Payout => format!("payout {}", expected.id),
             ReceiptTruthKind::Receipt => format!("receipt {}", expected.id),
+            ReceiptTruthKind::Withdrawal => format!("withdrawal {}", expected.id),
         };
         let status = expected.status.name();
         match got.remove(&key) {

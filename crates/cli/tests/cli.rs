@@ -417,7 +417,10 @@ fn payouts_are_tied_to_receipts_and_explained() {
     ));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2, "one expected payout and one unexpected receipt: {rows:?}");
-    assert!(rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,,,,payoneer.csv:3"), "{rows:?}");
+    assert!(
+        rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,,,,payoneer.csv:3,receipt,,"),
+        "{rows:?}"
+    );
     assert!(
         rows.iter().any(|r| r.starts_with("28471003921,acme-us,USD,582.89,2026-07-02,received,PY-1,582.89,USD,2026-07-03,exact-amount-with-reference,")),
         "{rows:?}"
@@ -493,4 +496,71 @@ fn a_converted_payout_is_checked_against_the_reference_rate() {
     assert!(run.stdout.contains("conversions outside the reference-rate band: 1"), "{}", run.stdout);
     let bad = tieout(dir, &["reconcile", "--rates", "missing.csv"]);
     assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn a_withdrawal_to_the_bank_is_matched_and_explain_follows_the_payout_there() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let v2 = fixture(V2_SAMPLE);
+    assert_eq!(tieout(dir, &["import", "--store", "acme-us", v2.to_str().unwrap()]).code, 0);
+    // The payout reaches Payoneer, is withdrawn two days later, and arrives in a USD bank
+    // account (MT940) less 18.00 of charges; a second withdrawal never arrives.
+    std::fs::write(
+        dir.join("payoneer.csv"),
+        "Date,Description,Amount,Currency,Transaction ID\n\
+         2026-07-03,AMAZON.COM SERVICES 28471003921,582.89,USD,PY-1\n\
+         2026-07-05,Withdrawal to bank account ****6838,-582.89,USD,PY-2\n\
+         2026-07-10,Withdrawal to bank account ****6838,-100.00,USD,PY-3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bank.sta"),
+        ":20:STMT1\r\n:25:HK-123456\r\n:28C:1/1\r\n:60F:C260630USD1000,00\r\n\
+         :61:2607060706C564,89NTRFNONREF//B-1\r\n:86:PAYONEER INC\r\n\
+         :61:2607310731D50,00NCHGNONREF//B-2\r\n:86:ACCOUNT FEE\r\n\
+         :62F:C260731USD1514,89\r\n-\r\n",
+    )
+    .unwrap();
+    assert_eq!(tieout(dir, &["import", "--profile", "payoneer", "payoneer.csv"]).code, 0);
+    let run = tieout(dir, &["import", "bank.sta"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tieout(dir, &["reconcile", "--as-of", "2026-09-01"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
+    let (header, rows) = read_csv_text(&report.stdout);
+    assert!(header.ends_with(&["kind".to_owned(), "withdrawal_ref".to_owned(), "withdrawal_source".to_owned()]));
+    let withdrawals: Vec<&HashMap<String, String>> = rows.iter().filter(|r| r["kind"] == "withdrawal").collect();
+    assert_eq!(withdrawals.len(), 2, "{rows:?}");
+    let short = withdrawals.iter().find(|r| r["withdrawal_ref"] == "PY-2").unwrap();
+    assert_eq!(
+        (short["status"].as_str(), short["expected_amount"].as_str(), short["received_amount"].as_str()),
+        ("received_short", "582.89", "564.89")
+    );
+    assert_eq!((short["receipt_ref"].as_str(), short["difference"].as_str()), ("B-1", "-18.00"));
+    assert_eq!(short["withdrawal_source"], "payoneer.csv:3");
+    let missing = withdrawals.iter().find(|r| r["withdrawal_ref"] == "PY-3").unwrap();
+    assert_eq!(missing["status"], "missing", "the bank's statement runs past its due date");
+    // The bank credit is the withdrawal's, not an unexpected receipt.
+    assert!(!rows.iter().any(|r| r["status"] == "unexpected_receipt"), "{rows:?}");
+
+    let explain = tieout(dir, &["explain", "28471003921"]);
+    assert_eq!(explain.code, 1, "the withdrawal arrived short: {}", explain.stdout);
+    assert!(explain.stdout.contains("receipt payoneer.csv:2  ref PY-1"), "{}", explain.stdout);
+    assert!(
+        explain.stdout.contains("→ withdrawn from payoneer on 2026-07-05: 582.89 USD of withdrawal PY-2"),
+        "{}",
+        explain.stdout
+    );
+    assert!(
+        explain.stdout.contains("→ bank bank.sta:5  ref B-1  booked 2026-07-06  received 564.89 USD"),
+        "{}",
+        explain.stdout
+    );
+}
+
+fn read_csv_text(text: &str) -> (Vec<String>, Vec<HashMap<String, String>>) {
+    let path = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(path.path(), text).unwrap();
+    read_csv(path.path())
 }

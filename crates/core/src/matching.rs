@@ -113,6 +113,9 @@ pub struct Rule {
     pub left_filter: Filter,
     pub right_filter: Filter,
     pub keys: Vec<String>,
+    /// Keys whose values must differ between the sides (a withdrawal never arrives in the
+    /// account it left).
+    pub distinct_keys: Vec<String>,
     /// Absolute tolerance per currency code; `*` applies to any currency not listed.
     pub tolerance_minor: Vec<(String, i64)>,
     /// Relative tolerance, in basis points of the left amount.
@@ -509,6 +512,13 @@ fn qualify(
         }
         keys.push((key.clone(), value.to_owned()));
     }
+    for key in &rule.distinct_keys {
+        let value = left.keys.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+        let other = right.keys.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+        if value == other {
+            return None;
+        }
+    }
     let date_difference_days = (right.date - left.date).num_days();
     let window_difference =
         if rule.business_days { business_days_between(left.date, right.date) } else { date_difference_days };
@@ -590,6 +600,7 @@ mod tests {
             left_filter: Filter::default(),
             right_filter: Filter::default(),
             keys: vec!["store".into()],
+            distinct_keys: vec![],
             tolerance_minor: vec![],
             tolerance_basis_points: 0,
             days_before: 0,

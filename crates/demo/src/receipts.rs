@@ -19,12 +19,18 @@
 //!   `AMAZON EU SARL <settlement id>`, `:62F:` rolling into the next `:60F:`; the monthly
 //!   account fee is the one entry that is not a payout.
 //! * `acme-us` (USD): `us-payoneer.csv` in the columns of tieout's built-in `payoneer`
-//!   profile (USD payouts arriving in USD; the month's withdrawals to a Chinese bank are
-//!   left out), and `us-lianlian-cny.csv` with one payout received in CNY: the built-in
+//!   profile (USD payouts arriving in USD, and each withdrawn 1–2 days later with
+//!   `Withdrawal to bank account HSBC ****6838`, a negative amount), and `us-lianlian-cny.csv` with one payout received in CNY: the built-in
 //!   profile has no original-amount columns, so the file comes with its own profile,
 //!   `lianlian-profile.toml`, whose `Original Amount` / `Original Currency` carry the
 //!   USD amount. The CNY amount is the USD amount × 7.1234, rounded half away from zero
 //!   to the fen.
+//! * The withdrawals arrive in `us-hsbc-usd-mt940.sta`, the MT940 of a Hong Kong USD
+//!   account (`:86:PAYONEER INC /CUSTOMER WITHDRAWAL`), 0–2 days after the withdrawal,
+//!   with a monthly account fee at each month end up to the month 8 days past the first
+//!   withdrawal (so the statement shows what did not arrive). Outcomes, in date order: the
+//!   first withdrawal is `missing`, the second `received_short` (15.00–25.00 of bank
+//!   charges deducted), the others `received`.
 //! * `alipay-cny.csv`: the merchant 账务明细 (GBK) of a CNY Alipay account, with two or
 //!   three 转账 incomes from LianLian. No payout expects CNY there: they are unexpected
 //!   receipts.
@@ -46,6 +52,9 @@
 //!
 //! `kind,id,store,currency,expected_amount,deposit_date,status,receipt_file,receipt_line`:
 //! one `payout` row per expected payout (id = settlement id, in id order), then one
+//! `withdrawal` row per withdrawal (id = its Payoneer `Transaction ID`, `expected_amount`
+//! and `deposit_date` the amount and date withdrawn, `receipt_file`/`receipt_line` the
+//! bank credit; both empty when missing), then one
 //! `receipt` row per unexpected receipt (id = the receipt's own reference: camt
 //! `AcctSvcrRef`, MT940 bank reference, `Transaction ID`, 账务流水号; `expected_amount`
 //! is the amount received, `deposit_date` its booking date; `store` is empty for the
@@ -93,6 +102,8 @@ pub enum ReceiptTruthKind {
     Payout,
     /// A receipt that matches no expected payout (id = the receipt's own reference).
     Receipt,
+    /// A withdrawal from Payoneer to the bank (id = its Payoneer `Transaction ID`).
+    Withdrawal,
 }
 
 impl ReceiptTruthKind {
@@ -100,11 +111,14 @@ impl ReceiptTruthKind {
         match self {
             ReceiptTruthKind::Payout => "payout",
             ReceiptTruthKind::Receipt => "receipt",
+            ReceiptTruthKind::Withdrawal => "withdrawal",
         }
     }
 
     pub fn from_name(name: &str) -> Option<ReceiptTruthKind> {
-        [ReceiptTruthKind::Payout, ReceiptTruthKind::Receipt].into_iter().find(|kind| kind.name() == name)
+        [ReceiptTruthKind::Payout, ReceiptTruthKind::Receipt, ReceiptTruthKind::Withdrawal]
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -183,6 +197,18 @@ const PAYONEER_FILE: &str = "us-payoneer.csv";
 const LIANLIAN_FILE: &str = "us-lianlian-cny.csv";
 const LIANLIAN_PROFILE_FILE: &str = "lianlian-profile.toml";
 const ALIPAY_FILE: &str = "alipay-cny.csv";
+const HSBC_FILE: &str = "us-hsbc-usd-mt940.sta";
+const HSBC_ACCOUNT: &str = "HK-004-848-123456-838";
+const HSBC_MASKED: &str = "HSBC ****6838";
+const HSBC_PAYONEER: &str = "PAYONEER INC /CUSTOMER WITHDRAWAL";
+const HSBC_FEE_MINOR: i64 = 5_000;
+const PAYONEER_WITHDRAWAL: &str = "Withdrawal to bank account";
+/// Charges an intermediary bank deducts from a withdrawal's wire: 15.00–25.00.
+const CHARGES_MINOR_MIN: i64 = 1_500;
+const CHARGES_MINOR_MAX: i64 = 2_500;
+/// The bank statement runs at least this long past the first (missing) withdrawal (longer
+/// than the built-in rules' missing_after_days).
+const WITHDRAWAL_SEEN_DAYS: i64 = 8;
 const TRUTH_FILE: &str = "receipts-truth.csv";
 
 /// CNY per USD in ten-thousandths: 7.1234.
@@ -240,11 +266,13 @@ struct Entry {
     text: String,
     /// The truth row this entry is the receipt of.
     truth: Option<usize>,
+    /// The truth row this entry is the withdrawal of (its id is this entry's reference).
+    withdrawal_of: Option<usize>,
 }
 
 impl Entry {
     fn new(day: i64, amount_minor: i64, counterparty: &'static str, text: String) -> Entry {
-        Entry { day, amount_minor, original_minor: None, counterparty, text, truth: None }
+        Entry { day, amount_minor, original_minor: None, counterparty, text, truth: None, withdrawal_of: None }
     }
 }
 
@@ -354,6 +382,61 @@ pub(crate) fn write(plan: &Plan, settlements: &[Vec<Settlement>], out_dir: &Path
         mt940.push(Entry::new(next - 1, -1_500, "", "ACCOUNT FEE".to_owned()));
     }
 
+    // Withdrawals: each payout that reached Payoneer leaves for the Hong Kong USD account
+    // 1–2 days later; the first never arrives, the second arrives less bank charges.
+    let mut hsbc = Vec::new();
+    let mut arrived: Vec<(i64, i64)> =
+        payoneer.iter().filter(|e| e.truth.is_some()).map(|e| (e.day, e.amount_minor)).collect();
+    arrived.sort_unstable();
+    let mut first_withdrawal_day = None;
+    for (index, (day, amount_minor)) in arrived.into_iter().enumerate() {
+        let status = match index {
+            0 => ReceiptStatus::Missing,
+            1 => ReceiptStatus::ReceivedShort,
+            _ => ReceiptStatus::Received,
+        };
+        let withdrawal_day = day + rng.between(1, 2);
+        first_withdrawal_day.get_or_insert(withdrawal_day);
+        let row = truth.len();
+        truth.push(ReceiptTruth {
+            kind: ReceiptTruthKind::Withdrawal,
+            id: String::new(),
+            store: "acme-us".to_owned(),
+            currency: "USD".to_owned(),
+            expected_amount_minor: amount_minor,
+            deposit_date: date_of_day(withdrawal_day),
+            status,
+            receipt_file: String::new(),
+            receipt_line: None,
+        });
+        let mut withdrawal =
+            Entry::new(withdrawal_day, -amount_minor, "", format!("{PAYONEER_WITHDRAWAL} {HSBC_MASKED}"));
+        withdrawal.withdrawal_of = Some(row);
+        payoneer.push(withdrawal);
+        let received_minor = match status {
+            ReceiptStatus::Missing => continue,
+            ReceiptStatus::ReceivedShort => amount_minor - rng.between(CHARGES_MINOR_MIN, CHARGES_MINOR_MAX),
+            _ => amount_minor,
+        };
+        taken.insert(received_minor);
+        let mut credit = Entry::new(
+            withdrawal_day + rng.between(0, RECEIVED_DAYS_MAX),
+            received_minor,
+            "",
+            HSBC_PAYONEER.to_owned(),
+        );
+        credit.truth = Some(row);
+        hsbc.push(credit);
+    }
+    // The bank's monthly fee, in every month up to the one past the missing withdrawal's
+    // due date, so the statement shows that it did not arrive.
+    let seen_until =
+        first_withdrawal_day.map_or(month_next_day - 1, |d| (d + WITHDRAWAL_SEEN_DAYS).max(month_next_day - 1));
+    let hsbc_months = months_covering(&hsbc, month_first_day, seen_until);
+    for &(_, next) in &hsbc_months {
+        hsbc.push(Entry::new(next - 1, -HSBC_FEE_MINOR, "", "ACCOUNT MAINTENANCE FEE".to_owned()));
+    }
+
     // The Alipay account: two or three transfers from LianLian in the month.
     let mut alipay = Vec::new();
     let mut days: Vec<i64> =
@@ -366,7 +449,7 @@ pub(crate) fn write(plan: &Plan, settlements: &[Vec<Settlement>], out_dir: &Path
         alipay.push(entry);
     }
 
-    for entries in [&mut camt, &mut mt940, &mut payoneer, &mut lianlian, &mut alipay] {
+    for entries in [&mut camt, &mut mt940, &mut payoneer, &mut lianlian, &mut alipay, &mut hsbc] {
         entries.sort_by_key(|e| e.day);
     }
     let mut files = Vec::new();
@@ -378,8 +461,11 @@ pub(crate) fn write(plan: &Plan, settlements: &[Vec<Settlement>], out_dir: &Path
                 row.receipt_file = relative.clone();
                 row.receipt_line = Some(placed.line);
                 if row.kind == ReceiptTruthKind::Receipt {
-                    row.id = placed.reference;
+                    row.id = placed.reference.clone();
                 }
+            }
+            if let Some(index) = entry.withdrawal_of {
+                truth[index].id = placed.reference;
             }
         }
         let path = bank_dir.join(name);
@@ -390,11 +476,14 @@ pub(crate) fn write(plan: &Plan, settlements: &[Vec<Settlement>], out_dir: &Path
     let (bytes, placed) = write_camt(&camt, &camt_months, opening, &mut rng);
     files.push(receipt_file(output(CAMT_FILE, bytes, &camt, placed)?, "camt053", None, Some("acme-de")));
     let opening = rng.between(800_000, 3_000_000);
-    let (bytes, placed) = write_mt940(&mt940, &mt940_months, opening, &mut rng);
+    let (bytes, placed) = write_mt940((MT940_ACCOUNT, "GBP"), &mt940, &mt940_months, opening, &mut rng);
     files.push(receipt_file(output(MT940_FILE, bytes, &mt940, placed)?, "mt940", None, Some("acme-uk")));
     let (bytes, placed) = write_payoneer(&payoneer, &mut rng);
     let path = output(PAYONEER_FILE, bytes, &payoneer, placed)?;
     files.push(receipt_file(path, "payoneer-profile", Some("payoneer".to_owned()), Some("acme-us")));
+    let opening = rng.between(50_000, 500_000);
+    let (bytes, placed) = write_mt940((HSBC_ACCOUNT, "USD"), &hsbc, &hsbc_months, opening, &mut rng);
+    files.push(receipt_file(output(HSBC_FILE, bytes, &hsbc, placed)?, "mt940", None, Some("acme-us")));
     let profile_path = bank_dir.join(LIANLIAN_PROFILE_FILE);
     fs::write(&profile_path, LIANLIAN_PROFILE).map_err(|source| DemoError::io(&profile_path, source))?;
     let (bytes, placed) = write_lianlian(&lianlian, &mut rng);
@@ -666,6 +755,7 @@ fn write_camt(
 
 /// MT940, one message per month; entries sorted by day.
 fn write_mt940(
+    (account, currency): (&str, &str),
     entries: &[Entry],
     months: &[(i64, i64)],
     opening_minor: i64,
@@ -676,7 +766,7 @@ fn write_mt940(
     let statement_base = rng.between(100, 400);
     let balance_field = |tag: &str, amount_minor: i64, day: i64| {
         let mark = if amount_minor < 0 { 'D' } else { 'C' };
-        format!(":{tag}:{mark}{}GBP{}", yymmdd(day), amount_text(amount_minor.abs(), b','))
+        format!(":{tag}:{mark}{}{currency}{}", yymmdd(day), amount_text(amount_minor.abs(), b','))
     };
     let mut placed = Vec::with_capacity(entries.len());
     let mut balance = opening_minor;
@@ -686,7 +776,7 @@ fn write_mt940(
         at += month_entries.len();
         let closing = balance + month_entries.iter().map(|e| e.amount_minor).sum::<i64>();
         out.push(&format!(":20:STMT{}", iso_date(first, "")));
-        out.push(&format!(":25:{MT940_ACCOUNT}"));
+        out.push(&format!(":25:{account}"));
         out.push(&format!(":28C:{:05}/001", statement_base + sequence as i64));
         out.push(&balance_field("60F", balance, first - 1));
         for entry in month_entries {

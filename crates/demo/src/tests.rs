@@ -652,10 +652,12 @@ fn stated_entry(file: &ReceiptFile, lines: &[Vec<u8>], line: usize) -> StatedEnt
             let mark = &rest[10..11];
             let amount_end = rest.find('N').unwrap();
             let amount = parse_amount_minor(&rest[11..amount_end], NumberStyle::Comma, 2).unwrap();
+            // The currency of the message's opening balance.
+            let opening = (0..line).rev().map(text).find(|l| l.starts_with(":60F:")).unwrap();
             StatedEntry {
                 date,
                 amount_minor: if mark == "D" { -amount } else { amount },
-                currency: "GBP".to_owned(),
+                currency: opening[12..15].to_owned(),
                 reference: rest.split_once("//").unwrap().1.to_owned(),
                 text: text(line).strip_prefix(":86:").unwrap().to_owned(),
                 original: None,
@@ -756,8 +758,34 @@ fn receipt_truth_points_at_credits_that_carry_the_stated_amount() {
         truth.iter().filter(|r| r.kind == ReceiptTruthKind::Payout).map(|r| r.expected_amount_minor).collect();
     let mut pointed = HashSet::new();
     for row in &truth {
+        if row.kind == ReceiptTruthKind::Withdrawal {
+            // The withdrawal is a Payoneer debit of its amount, on its date, under its id.
+            let payoneer = receipt_file(manifest, "payoneer-profile");
+            let lines = byte_lines(&payoneer.path);
+            let debit = (2..=lines.len())
+                .map(|line| stated_entry(payoneer, &lines, line))
+                .find(|entry| entry.reference == row.id)
+                .unwrap_or_else(|| panic!("{row:?}: no Payoneer entry"));
+            assert_eq!((debit.amount_minor, debit.date), (-row.expected_amount_minor, row.deposit_date), "{row:?}");
+            assert!(debit.text.starts_with("Withdrawal to bank account"), "{}", debit.text);
+        }
         let (Some(line), false) = (row.receipt_line, row.receipt_file.is_empty()) else {
             assert_eq!(row.status, ReceiptStatus::Missing, "{row:?}");
+            if row.kind == ReceiptTruthKind::Withdrawal {
+                let bank = manifest.receipt_files.iter().find(|f| f.path.ends_with("us-hsbc-usd-mt940.sta")).unwrap();
+                let lines = byte_lines(&bank.path);
+                let credits: Vec<StatedEntry> = (1..=lines.len())
+                    .filter(|&line| lines[line - 1].starts_with(b":61:"))
+                    .map(|line| stated_entry(bank, &lines, line))
+                    .filter(|entry| entry.amount_minor > 0)
+                    .collect();
+                assert!(
+                    !credits.iter().any(|c| (c.amount_minor - row.expected_amount_minor).abs() <= 5_000),
+                    "{row:?}: no credit near its amount"
+                );
+                assert!(credits.iter().all(|c| c.text.contains("PAYONEER")));
+                continue;
+            }
             // No statement names a missing payout.
             for file in &manifest.receipt_files {
                 let text = String::from_utf8_lossy(&fs::read(&file.path).unwrap()).into_owned();
@@ -910,7 +938,7 @@ fn bank_statement_balances_roll() {
 fn receipt_files_name_their_import() {
     let manifest = &month().manifest;
     let formats: Vec<&str> = manifest.receipt_files.iter().map(|f| f.format.as_str()).collect();
-    assert_eq!(formats, ["camt053", "mt940", "payoneer-profile", "lianlian-profile", "alipay"]);
+    assert_eq!(formats, ["camt053", "mt940", "payoneer-profile", "mt940", "lianlian-profile", "alipay"]);
     assert_eq!(receipt_file(manifest, "payoneer-profile").profile.as_deref(), Some("payoneer"));
     let profile = receipt_file(manifest, "lianlian-profile").profile.clone().unwrap();
     let text = fs::read_to_string(&profile).unwrap();

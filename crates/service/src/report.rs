@@ -5,7 +5,7 @@
 //! the order exports do not know), and its first seven columns are
 //! `order_id, store, marketplace, currency, order_amount, settled_amount, category`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use tieout_core::ids::OrderId;
@@ -373,8 +373,10 @@ impl Explanation {
     }
 }
 
-/// The payout ↔ receipt report: one row per expected payout and per unexpected receipt.
-/// Its first eleven columns are a contract, like the orders report's.
+/// The payout ↔ receipt report: one row per expected payout, per withdrawal (payment tool →
+/// bank) and per unexpected receipt. Its first eleven columns are a contract, like the
+/// orders report's; `kind` says what a row is about. For a withdrawal, `expected_amount`
+/// and `deposit_date` are the withdrawal's amount and booking date, `store` is empty.
 pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
     let mut table = Table::new(
         "Receipts",
@@ -397,15 +399,20 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
             "rate_check",
             "fx_difference",
             "receipt_source",
+            "kind",
+            "withdrawal_ref",
+            "withdrawal_source",
         ],
     );
+    let entry_ref = |r: &tieout_store::ReceiptRef| {
+        if r.entry_ref.is_empty() {
+            format!("{}:{}", r.file_name, r.line)
+        } else {
+            r.entry_ref.clone()
+        }
+    };
     for row in store.receipt_results()? {
-        let receipt_ref = row
-            .receipts
-            .iter()
-            .map(|r| if r.entry_ref.is_empty() { format!("{}:{}", r.file_name, r.line) } else { r.entry_ref.clone() })
-            .collect::<Vec<_>>()
-            .join("+");
+        let receipt_ref = row.receipts.iter().map(entry_ref).collect::<Vec<_>>().join("+");
         let source = row.receipts.iter().map(|r| format!("{}:{}", r.file_name, r.line)).collect::<Vec<_>>().join("+");
         let received_date = row.receipts.iter().filter_map(|r| r.booking_date).max();
         let received = |cells: &mut Vec<Cell>| {
@@ -433,7 +440,29 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
                 _ => Cell::Empty,
             });
             cells.push(Cell::text(source.clone()));
+            cells.push(Cell::text(row.kind()));
+            cells.push(Cell::text(row.withdrawals.iter().map(entry_ref).collect::<Vec<_>>().join("+")));
+            cells.push(Cell::text(
+                row.withdrawals.iter().map(|r| format!("{}:{}", r.file_name, r.line)).collect::<Vec<_>>().join("+"),
+            ));
         };
+        if !row.withdrawals.is_empty() {
+            if filter.store.is_some() {
+                continue;
+            }
+            let expected = row.expected.expect("a withdrawal has an amount");
+            let mut cells = vec![
+                Cell::Empty,
+                Cell::Empty,
+                Cell::text(expected.currency.code()),
+                Cell::money(expected.amount_minor, expected.currency),
+                row.withdrawals.iter().filter_map(|w| w.booking_date).min().map_or(Cell::Empty, Cell::Date),
+                Cell::text(row.status.name()),
+            ];
+            received(&mut cells);
+            table.push(cells);
+            continue;
+        }
         if row.settlements.is_empty() {
             if filter.store.is_some() {
                 continue;
@@ -473,9 +502,89 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
         }
     }
     table.notes.push(ROUNDING_NOTE.to_owned());
-    table.notes.push("A payout is a settlement with a positive total, due on its deposit date. A converted receipt is compared through the original amount it states; its implied rate is received ÷ expected, 6 decimals, rounded half away from zero; the difference shown for it is an FX difference, not a shortfall.".to_owned());
+    table.notes.push("A payout is a settlement with a positive total, due on its deposit date. A withdrawal is a payment-tool debit to another account (the rules' withdrawal_pattern), expected in that account from its booking date. A converted receipt is compared through the original amount it states; its implied rate is received ÷ expected, 6 decimals, rounded half away from zero; the difference shown for it is an FX difference, not a shortfall.".to_owned());
     table.notes.push(filter.describe());
     Ok(table)
+}
+
+/// Where a receipt went next: the withdrawals that carried it out of its account (first
+/// in, first out) and each withdrawal's bank credit. False when a withdrawal of it is a
+/// difference (missing, short, late).
+fn explain_onward(
+    store: &SqliteStore,
+    results: &[tieout_store::ReceiptRow],
+    entry_id: i64,
+    out: &mut String,
+) -> Result<bool, StoreError> {
+    use std::fmt::Write;
+    use tieout_core::receipts::{carried_by_withdrawals, Flow};
+    let withdrawal_results: HashMap<i64, &tieout_store::ReceiptRow> =
+        results.iter().flat_map(|r| r.withdrawals.iter().map(move |w| (w.entry_id, r))).collect();
+    let Some(account) = store.account_entries_of(entry_id)? else { return Ok(true) };
+    let flow = |(entry, amount): &(tieout_store::ReceiptRef, i64)| Flow {
+        id: entry.entry_id,
+        date: entry.booking_date.expect("entries have booking dates"),
+        amount_minor: amount.abs(),
+    };
+    let credits: Vec<Flow> = account.entries.iter().filter(|(_, amount)| *amount > 0).map(flow).collect();
+    let withdrawals: Vec<Flow> = account
+        .entries
+        .iter()
+        .filter(|(entry, amount)| *amount < 0 && withdrawal_results.contains_key(&entry.entry_id))
+        .map(flow)
+        .collect();
+    if withdrawals.is_empty() {
+        return Ok(true);
+    }
+    let money = |minor: i64| format!("{} {}", format_minor(minor, account.currency.exponent()), account.currency);
+    let carried: Vec<_> = carried_by_withdrawals(account.opening_minor.unwrap_or(0), &credits, &withdrawals)
+        .into_iter()
+        .filter(|c| c.credit == entry_id)
+        .collect();
+    if carried.is_empty() {
+        let _ = writeln!(out, "  → still in account {} (no withdrawal has carried it out yet)", account.account);
+        return Ok(true);
+    }
+    let mut clean = true;
+    for share in carried {
+        let result = withdrawal_results[&share.withdrawal];
+        let withdrawal = &result.withdrawals[0];
+        clean &= !result.status.is_difference();
+        let _ = writeln!(
+            out,
+            "  → withdrawn from {} on {}: {} of withdrawal {} ({}:{}, first in, first out)",
+            account.account,
+            withdrawal.booking_date.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+            money(share.amount_minor),
+            if withdrawal.entry_ref.is_empty() { "-" } else { &withdrawal.entry_ref },
+            withdrawal.file_name,
+            withdrawal.line,
+        );
+        let _ = writeln!(out, "    withdrawal status: {} ({})", result.status.name(), result.status.chinese());
+        for bank in &result.receipts {
+            let _ = writeln!(
+                out,
+                "    → bank {}:{}  ref {}  booked {}  received {}",
+                bank.file_name,
+                bank.line,
+                if bank.entry_ref.is_empty() { "-" } else { &bank.entry_ref },
+                bank.booking_date.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                result.received.map_or_else(
+                    || "-".to_owned(),
+                    |m| format!("{} {}", format_minor(m.amount_minor, m.currency.exponent()), m.currency)
+                )
+            );
+        }
+        if let Some(difference) = result.difference_minor.filter(|d| *d != 0) {
+            let _ = writeln!(
+                out,
+                "    difference {} (rule {})",
+                money(difference),
+                result.rule_id.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    Ok(clean)
 }
 
 /// One settlement's chain as text: the settlement (file, line, total, deposit date),
@@ -558,6 +667,9 @@ pub fn explain_settlement(store: &SqliteStore, settlement_id: u64) -> Result<Opt
             }
             if let Some(rate) = &result.implied_rate {
                 let _ = writeln!(out, "  implied rate {rate}");
+            }
+            for receipt in &result.receipts {
+                clean &= explain_onward(store, &results, receipt.entry_id, &mut out)?;
             }
         }
     }

@@ -17,6 +17,10 @@ struct RulesFile {
     receipts: ReceiptsSection,
     #[serde(default)]
     rule: Vec<RuleEntry>,
+    /// Rules for withdrawals (payment tool → bank): left = withdrawals, right = credits of
+    /// the other accounts.
+    #[serde(default)]
+    withdrawal_rule: Vec<RuleEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +34,8 @@ struct ReceiptsSection {
     payer_pattern: String,
     #[serde(default = "default_rate_band_basis_points")]
     rate_band_basis_points: u32,
+    #[serde(default)]
+    withdrawal_pattern: String,
 }
 
 fn default_rate_band_basis_points() -> u32 {
@@ -53,6 +59,7 @@ impl Default for ReceiptsSection {
             missing_after_days: default_missing_after_days(),
             payer_pattern: default_payer_pattern(),
             rate_band_basis_points: default_rate_band_basis_points(),
+            withdrawal_pattern: String::new(),
         }
     }
 }
@@ -137,6 +144,9 @@ pub struct RulesError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptRules {
     pub rules: Vec<Rule>,
+    pub withdrawal_rules: Vec<Rule>,
+    /// Debits whose text matches this (case-insensitive) are withdrawals; empty: none.
+    pub withdrawal_pattern: String,
     pub on_time_days: i64,
     pub missing_after_days: i64,
     pub payer_pattern: String,
@@ -162,6 +172,8 @@ impl ReceiptRules {
             rates,
             rate_band_basis_points: self.rate_band_basis_points,
             rules: self.rules.clone(),
+            withdrawal_rules: self.withdrawal_rules.clone(),
+            withdrawal_pattern: self.withdrawal_pattern.clone(),
             on_time_days: self.on_time_days,
             missing_after_days: self.missing_after_days,
             payer_pattern: self.payer_pattern.clone(),
@@ -177,13 +189,10 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
-    let parsed: RulesFile = toml::from_str(text).map_err(|error| {
-        let (line, column) = error.span().map_or((0, 0), |span| line_column(text, span.start));
-        RulesError { file: file.to_owned(), line, column, message: error.message().to_owned() }
-    })?;
+/// Checks and converts one array of rules (`[[rule]]` or `[[withdrawal_rule]]`).
+fn rules_of(file: &str, text: &str, entries: &[RuleEntry]) -> Result<Vec<Rule>, RulesError> {
     let mut rules = Vec::new();
-    for entry in &parsed.rule {
+    for entry in entries {
         let (line, column) = line_column(text, entry.id.span().start);
         let error = |message: String| RulesError { file: file.to_owned(), line, column, message };
         let reference = match entry.reference.as_deref() {
@@ -223,6 +232,7 @@ pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
             left_filter: entry.left.filter(),
             right_filter: entry.right.filter(),
             keys: entry.keys.clone(),
+            distinct_keys: Vec::new(),
             tolerance_minor: entry.tolerance_minor.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             tolerance_basis_points: entry.tolerance_basis_points,
             days_before: entry.days_before,
@@ -239,6 +249,24 @@ pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
         }
         rules.push(rule);
     }
+    Ok(rules)
+}
+
+pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
+    let parsed: RulesFile = toml::from_str(text).map_err(|error| {
+        let (line, column) = error.span().map_or((0, 0), |span| line_column(text, span.start));
+        RulesError { file: file.to_owned(), line, column, message: error.message().to_owned() }
+    })?;
+    let rules = rules_of(file, text, &parsed.rule)?;
+    let withdrawal_rules = rules_of(file, text, &parsed.withdrawal_rule)?;
+    if regex::Regex::new(&parsed.receipts.withdrawal_pattern).is_err() {
+        return Err(RulesError {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            message: "receipts.withdrawal_pattern is not a valid pattern".to_owned(),
+        });
+    }
     if regex::Regex::new(&parsed.receipts.payer_pattern).is_err() {
         return Err(RulesError {
             file: file.to_owned(),
@@ -249,6 +277,8 @@ pub fn parse_rules(file: &str, text: &str) -> Result<ReceiptRules, RulesError> {
     }
     Ok(ReceiptRules {
         rules,
+        withdrawal_rules,
+        withdrawal_pattern: parsed.receipts.withdrawal_pattern,
         on_time_days: parsed.receipts.on_time_days,
         missing_after_days: parsed.receipts.missing_after_days,
         payer_pattern: parsed.receipts.payer_pattern,
@@ -264,6 +294,8 @@ mod tests {
     fn the_built_in_rules_parse() {
         let rules = ReceiptRules::built_in();
         assert_eq!(rules.rules.len(), 6);
+        assert_eq!(rules.withdrawal_rules.len(), 4);
+        assert!(regex::Regex::new(&rules.withdrawal_pattern).unwrap().is_match("Withdrawal to bank account ****4821"));
         assert_eq!(rules.rules[0].reference, Some(ReferenceTest::Contains));
         assert!(matches!(rules.rules[5].cardinality, Cardinality::ManyToOne { .. }));
     }

@@ -14,8 +14,8 @@ mod sqlite;
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
-    FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, RunRow, SettlementImport, SettlementRow,
-    SqliteStore, StatementImport,
+    AccountEntries, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, ReceiptRef, ReceiptRow,
+    RunRow, SettlementImport, SettlementRow, SqliteStore, StatementImport,
 };
 
 use thiserror::Error;

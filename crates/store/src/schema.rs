@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_statements.sql")),
     (3, include_str!("migrations/0003_receipt_results.sql")),
     (4, include_str!("migrations/0004_reference_rates.sql")),
+    (5, include_str!("migrations/0005_withdrawals.sql")),
 ];
 
 /// The schema version this build writes and reads.

@@ -169,6 +169,17 @@ pub struct ReceiptRef {
     pub booking_date: Option<NaiveDate>,
 }
 
+/// The entries of one account, across its imported statements (for the explain chain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountEntries {
+    pub account: String,
+    pub currency: Currency,
+    /// The opening balance of its earliest statement, when the statement states one.
+    pub opening_minor: Option<i64>,
+    /// (entry, signed amount), in booking order.
+    pub entries: Vec<(ReceiptRef, i64)>,
+}
+
 /// One stored payout ↔ receipt result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptRow {
@@ -185,7 +196,22 @@ pub struct ReceiptRow {
     pub rate_within_band: Option<bool>,
     pub fx_difference_minor: Option<i64>,
     pub settlements: Vec<PayoutRef>,
+    /// The withdrawal (payment-tool debit) the result is about, if it is about one.
+    pub withdrawals: Vec<ReceiptRef>,
     pub receipts: Vec<ReceiptRef>,
+}
+
+impl ReceiptRow {
+    /// `payout`, `withdrawal` or `receipt` (an unexpected receipt).
+    pub fn kind(&self) -> &'static str {
+        if !self.withdrawals.is_empty() {
+            "withdrawal"
+        } else if !self.settlements.is_empty() {
+            "payout"
+        } else {
+            "receipt"
+        }
+    }
 }
 
 /// The latest reconciliation run.
@@ -351,7 +377,7 @@ impl SqliteStore {
     }
 
     /// Expected payouts (settlements with a positive total and a deposit date) and every
-    /// credit of the imported statements.
+    /// entry (credit or debit, not zero) of the imported statements.
     pub fn load_payouts_and_receipts(&self) -> Result<(Vec<Payout>, Vec<Receipt>), StoreError> {
         let mut payouts = Vec::new();
         {
@@ -377,7 +403,7 @@ impl SqliteStore {
         let mut statement = self.connection.prepare(
             "SELECT e.id, s.account, e.currency, e.amount_minor, e.booking_day, e.reference, e.counterparty, e.description,
                     e.original_amount_minor, e.original_currency
-             FROM statement_entry e JOIN statement s ON s.id = e.statement_id WHERE e.amount_minor > 0 ORDER BY e.id",
+             FROM statement_entry e JOIN statement s ON s.id = e.statement_id WHERE e.amount_minor <> 0 ORDER BY e.id",
         )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
@@ -401,6 +427,49 @@ impl SqliteStore {
         Ok((payouts, receipts))
     }
 
+    /// Every entry of the account (and currency) that statement entry `entry_id` belongs to.
+    pub fn account_entries_of(&self, entry_id: i64) -> Result<Option<AccountEntries>, StoreError> {
+        let found: Option<(String, String)> = self
+            .connection
+            .query_row(
+                "SELECT s.account, e.currency FROM statement_entry e JOIN statement s ON s.id = e.statement_id WHERE e.id = ?1",
+                [entry_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((account, currency)) = found else { return Ok(None) };
+        let opening_minor: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT opening_minor FROM statement WHERE account = ?1 AND currency = ?2
+                 ORDER BY coalesce(opening_day, closing_day), id LIMIT 1",
+                params![account, currency],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let mut statement = self.connection.prepare(
+            "SELECT e.id, e.entry_ref, f.name, e.line, e.booking_day, e.amount_minor
+             FROM statement_entry e JOIN statement s ON s.id = e.statement_id JOIN source_file f ON f.id = e.file_id
+             WHERE s.account = ?1 AND e.currency = ?2 ORDER BY e.booking_day, e.id",
+        )?;
+        let mut rows = statement.query(params![account, currency])?;
+        let mut entries = Vec::new();
+        while let Some(row) = rows.next()? {
+            entries.push((
+                ReceiptRef {
+                    entry_id: row.get(0)?,
+                    entry_ref: row.get(1)?,
+                    file_name: row.get(2)?,
+                    line: row.get(3)?,
+                    booking_date: Some(from_day_number(row.get(4)?)?),
+                },
+                row.get(5)?,
+            ));
+        }
+        Ok(Some(AccountEntries { currency: currency_of(&currency)?, account, opening_minor, entries }))
+    }
+
     /// Replaces the stored payout ↔ receipt results, in one transaction.
     pub fn save_receipt_results(&mut self, run_id: i64, results: &[ReceiptResult]) -> Result<(), StoreError> {
         let transaction = self.connection.transaction()?;
@@ -413,7 +482,8 @@ impl SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             let mut link = transaction.prepare(
-                "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id) VALUES (?1, ?2, ?3)",
+                "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id, withdrawal_entry_id)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
             for result in results {
                 insert.execute(params![
@@ -434,10 +504,13 @@ impl SqliteStore {
                 ])?;
                 let id = transaction.last_insert_rowid();
                 for settlement in &result.settlement_ids {
-                    link.execute(params![id, *settlement as i64, Option::<i64>::None])?;
+                    link.execute(params![id, *settlement as i64, Option::<i64>::None, Option::<i64>::None])?;
+                }
+                for entry in &result.withdrawal_ids {
+                    link.execute(params![id, Option::<i64>::None, Option::<i64>::None, entry])?;
                 }
                 for entry in &result.receipt_ids {
-                    link.execute(params![id, Option::<i64>::None, entry])?;
+                    link.execute(params![id, Option::<i64>::None, entry, Option::<i64>::None])?;
                 }
             }
         }
@@ -477,15 +550,18 @@ impl SqliteStore {
                 rate_within_band: row.get(12)?,
                 fx_difference_minor: row.get(13)?,
                 settlements: Vec::new(),
+                withdrawals: Vec::new(),
                 receipts: Vec::new(),
             });
         }
         let index: HashMap<i64, usize> = out.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
         let mut links = self.connection.prepare(
-            "SELECT k.result_id, k.settlement_id, d.text, s.deposit_utc, e.id, e.entry_ref, f.name, e.line, e.booking_day
+            "SELECT k.result_id, k.settlement_id, d.text, s.deposit_utc, e.id, e.entry_ref, f.name, e.line, e.booking_day,
+                    k.withdrawal_entry_id IS NOT NULL
              FROM receipt_result_link k
              LEFT JOIN settlement s ON s.settlement_id = k.settlement_id LEFT JOIN dictionary d ON d.id = s.store
-             LEFT JOIN statement_entry e ON e.id = k.statement_entry_id LEFT JOIN source_file f ON f.id = e.file_id
+             LEFT JOIN statement_entry e ON e.id = coalesce(k.statement_entry_id, k.withdrawal_entry_id)
+             LEFT JOIN source_file f ON f.id = e.file_id
              ORDER BY k.rowid",
         )?;
         let mut rows = links.query([])?;
@@ -502,13 +578,18 @@ impl SqliteStore {
                 });
             }
             if let Some(entry) = row.get::<_, Option<i64>>(4)? {
-                out[at].receipts.push(ReceiptRef {
+                let reference = ReceiptRef {
                     entry_id: entry,
                     entry_ref: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
                     file_name: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
                     line: row.get::<_, Option<u32>>(7)?.unwrap_or(0),
                     booking_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
-                });
+                };
+                if row.get::<_, bool>(9)? {
+                    out[at].withdrawals.push(reference);
+                } else {
+                    out[at].receipts.push(reference);
+                }
             }
         }
         Ok(out)

@@ -1,0 +1,4 @@
+-- tieout schema, version 5: withdrawals (payment tool → bank) are reconciled like payouts.
+-- A result about a withdrawal links the withdrawal's statement entry (the debit) here;
+-- its bank credit is linked as a receipt (statement_entry_id), as for a payout.
+ALTER TABLE receipt_result_link ADD COLUMN withdrawal_entry_id INTEGER;
