@@ -564,3 +564,30 @@ fn read_csv_text(text: &str) -> (Vec<String>, Vec<HashMap<String, String>>) {
     std::fs::write(path.path(), text).unwrap();
     read_csv(path.path())
 }
+
+#[test]
+fn an_overlapping_export_of_a_payment_tool_adds_only_its_new_entries() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let header = "Date,Description,Amount,Currency,Transaction ID\n";
+    let a = "2026-07-03,AMAZON.COM SERVICES 28471003921,582.89,USD,PY-1\n";
+    let b = "2026-07-05,AMAZON PAYMENTS,10.00,USD,PY-2\n";
+    let c = "2026-07-09,Client refund,99.00,USD,PY-3\n";
+    std::fs::write(dir.join("july-1.csv"), format!("{header}{a}{b}")).unwrap();
+    std::fs::write(dir.join("july-2.csv"), format!("{header}{b}{c}")).unwrap();
+    assert_eq!(tieout(dir, &["import", "--profile", "payoneer", "july-1.csv"]).code, 0);
+    let run = tieout(dir, &["import", "--profile", "payoneer", "july-2.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 entry of account payoneer (first: PY-2) already imported from july-1.csv (an overlapping export)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(dir)["statement_entry"], 3, "PY-2 once");
+    // The unexpected Amazon credit is reported once, not twice.
+    tieout(dir, &["reconcile", "--as-of", "2026-09-01"]);
+    let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
+    assert_eq!(report.stdout.matches("unexpected_receipt,PY-2,").count(), 1, "{}", report.stdout);
+}

@@ -341,6 +341,17 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
                     format!("statement {reference} of account {account} was already imported from {other}; its entries here were not added again"),
                 ));
             }
+            for (account, count, first, other) in &outcome.entries_skipped {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!(
+                        "{count} entr{} of account {account} (first: {first}) already imported from {other} (an overlapping export): not added again",
+                        if *count == 1 { "y" } else { "ies" }
+                    ),
+                ));
+            }
             let summary = format!(
                 "{}: {} statement(s), {} entr{}",
                 format.description(),

@@ -75,6 +75,10 @@ pub struct StatementImport {
     /// that file's name). Their entries here were not added again.
     pub statements_skipped: Vec<(String, String, String)>,
     pub entries_added: u64,
+    /// Entries of a statement without a reference (a tabular export) whose own reference
+    /// is already stored for the account — an overlapping export: (account, count, the
+    /// first such reference, the file it was stored from).
+    pub entries_skipped: Vec<(String, u64, String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1249,7 +1253,36 @@ fn insert_statements(
             }
         }
     }
-    let entries_added = file.entries.iter().filter(|e| !skip[e.statement as usize]).count() as u64;
+    // Entries seen before: in a statement with no reference of its own, an entry whose
+    // reference the account already has.
+    let mut seen = vec![false; file.entries.len()];
+    {
+        let mut existing = transaction.prepare(
+            "SELECT f.name FROM statement_entry e JOIN statement s ON s.id = e.statement_id
+             JOIN source_file f ON f.id = e.file_id
+             WHERE e.entry_ref = ?1 AND s.account = ?2 AND e.currency = ?3 LIMIT 1",
+        )?;
+        let mut per_account: Vec<(String, u64, String, String)> = Vec::new();
+        for (index, entry) in file.entries.iter().enumerate() {
+            let statement = &file.statements[entry.statement as usize];
+            if skip[entry.statement as usize] || !statement.statement_ref.is_empty() || entry.entry_ref.is_empty() {
+                continue;
+            }
+            let found: Option<String> = existing
+                .query_row(params![entry.entry_ref, statement.account, entry.currency.code()], |row| row.get(0))
+                .optional()?;
+            if let Some(name) = found {
+                seen[index] = true;
+                match per_account.iter_mut().find(|(account, ..)| *account == statement.account) {
+                    Some(row) => row.1 += 1,
+                    None => per_account.push((statement.account.clone(), 1, entry.entry_ref.clone(), name)),
+                }
+            }
+        }
+        outcome.entries_skipped = per_account;
+    }
+    let keep = |index: usize, statement: u32| !skip[statement as usize] && !seen[index];
+    let entries_added = file.entries.iter().enumerate().filter(|(i, e)| keep(*i, e.statement)).count() as u64;
     let file_id = insert_file(transaction, meta, entries_added)?;
     outcome.file_id = file_id;
     let mut ids = vec![0i64; file.statements.len()];
@@ -1281,7 +1314,7 @@ fn insert_statements(
             reference, counterparty, description, original_amount_minor, original_currency, fee_minor, reversal)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
-    for entry in file.entries.iter().filter(|e| !skip[e.statement as usize]) {
+    for (_, entry) in file.entries.iter().enumerate().filter(|(i, e)| keep(*i, e.statement)) {
         insert.execute(params![
             ids[entry.statement as usize],
             file_id,
