@@ -140,6 +140,12 @@ enum Command {
     },
     /// What the database holds: imported files and record counts.
     Status,
+    /// Verify the database's own invariants: every file's lines stored exactly once,
+    /// every settlement's lines sum to what was recorded, one result per order, and the
+    /// latest results equal a fresh recomputation. Exit code 0: all hold; 1: the results
+    /// are out of date (files imported since the last reconcile); 2: an invariant is
+    /// broken (the findings say which).
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -201,6 +207,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Explain { order_id } => explain(&cli, order_id),
         Command::Demo { dir, orders, seed, month } => crate::demo::run(dir, *orders, *seed, *month, cli.quiet),
         Command::Status => status(&cli),
+        Command::Check => check(&cli),
     }
 }
 
@@ -394,8 +401,10 @@ fn reconcile(
     let mut store = open_store(&cli.db)?;
     let config = settings.reconcile_config(as_of);
     let spinner = crate::output::spinner(cli.quiet, "reconciling: loading, classifying and storing every order");
-    let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
-    let receipts = tieout_service::reconcile::reconcile_receipts(&mut store, &rules, rates, as_of, summary.run_id)?;
+    let setup = tieout_service::reconcile::ReceiptSetup { rules: &rules, rates };
+    let (summary, receipts) =
+        tieout_service::reconcile::reconcile_run(&mut store, &config, &text, &now_rfc3339(), Some(setup))?;
+    let receipts = receipts.expect("receipts were reconciled");
     spinner.finish_and_clear();
     if !cli.quiet {
         print!("{}", crate::output::render_summary(&summary));
@@ -447,6 +456,41 @@ fn explain(cli: &Cli, order_id: &str) -> Result<ExitCode> {
     print!("{}", explanation.render());
     let clean = explanation.result.as_ref().is_some_and(|r| !r.category.is_difference());
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn check(cli: &Cli) -> Result<ExitCode> {
+    let store = open_store(&cli.db)?;
+    let spinner = crate::output::spinner(cli.quiet, "checking the database's invariants");
+    let report = tieout_service::check::check(&store)?;
+    spinner.finish_and_clear();
+    for finding in &report.findings {
+        eprintln!("{}: error: {finding}", cli.db.display());
+    }
+    if let Some(stale) = &report.stale {
+        eprintln!("{}: warning: {stale}", cli.db.display());
+    }
+    if !cli.quiet {
+        for checked in &report.checked {
+            println!("checked: {checked}");
+        }
+        println!(
+            "{}",
+            if !report.is_ok() {
+                format!("{} finding(s): the database is not sound", report.findings.len())
+            } else if report.stale.is_some() {
+                "sound, but the results are out of date".to_owned()
+            } else {
+                "all invariants hold".to_owned()
+            }
+        );
+    }
+    Ok(if !report.is_ok() {
+        ExitCode::from(2)
+    } else if report.stale.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn status(cli: &Cli) -> Result<ExitCode> {

@@ -96,10 +96,11 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let config = settings.reconcile_config(manifest.as_of);
     let reconcile_started = Instant::now();
     let spinner = crate::output::spinner(quiet, "reconciling");
-    let summary = tieout_service::reconcile::reconcile(&mut store, &config, &text, &now_rfc3339())?;
     let receipt_rules = tieout_service::rules::ReceiptRules::built_in();
-    let receipts =
-        tieout_service::reconcile::reconcile_receipts(&mut store, &receipt_rules, &[], manifest.as_of, summary.run_id)?;
+    let setup = tieout_service::reconcile::ReceiptSetup { rules: &receipt_rules, rates: &[] };
+    let (summary, receipts) =
+        tieout_service::reconcile::reconcile_run(&mut store, &config, &text, &now_rfc3339(), Some(setup))?;
+    let receipts = receipts.expect("receipts were reconciled");
     spinner.finish_and_clear();
     say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
     print!("{}", render_summary(&summary));
@@ -184,7 +185,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         for line in disagreements.iter().take(20) {
             eprintln!("  {line}");
         }
-        eprintln!("Check FAILED: {} orders disagree with the ground truth.", disagreements.len());
+        eprintln!("Check FAILED: {} result(s) disagree with the ground truth.", disagreements.len());
         Ok(ExitCode::from(2))
     }
 }

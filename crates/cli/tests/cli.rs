@@ -591,3 +591,58 @@ fn an_overlapping_export_of_a_payment_tool_adds_only_its_new_entries() {
     let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
     assert_eq!(report.stdout.matches("unexpected_receipt,PY-2,").count(), 1, "{}", report.stdout);
 }
+
+#[test]
+fn check_verifies_the_databases_invariants_and_names_what_is_broken() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let run = tieout(dir, &["demo", "--orders", "1500", "--dir", ".", "-q"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    assert!(check.stdout.contains("all invariants hold"), "{}", check.stdout);
+
+    let db = dir.join("tieout.db");
+    let alter = |sql: &str| rusqlite::Connection::open(&db).unwrap().execute_batch(sql).unwrap();
+    // A line's amount changed behind tieout's back: the settlement no longer sums.
+    alter(
+        "UPDATE settlement_line SET amount_minor = amount_minor + 1 WHERE id = (SELECT MIN(id) FROM settlement_line)",
+    );
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("lines summing to"), "{}", check.stderr);
+    alter(
+        "UPDATE settlement_line SET amount_minor = amount_minor - 1 WHERE id = (SELECT MIN(id) FROM settlement_line)",
+    );
+    assert_eq!(tieout(dir, &["check"]).code, 0);
+    // A source line stored twice.
+    alter(
+        "INSERT INTO statement_entry (statement_id, file_id, line, booking_day, value_day, amount_minor, currency, entry_ref,
+            reference, counterparty, description, original_amount_minor, original_currency, fee_minor, reversal)
+         SELECT statement_id, file_id, line, booking_day, value_day, amount_minor, currency, entry_ref, reference,
+            counterparty, description, original_amount_minor, original_currency, fee_minor, reversal
+         FROM statement_entry WHERE id = (SELECT MIN(id) FROM statement_entry)",
+    );
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2);
+    assert!(check.stderr.contains("is stored 2 times (statement_entry)"), "{}", check.stderr);
+    alter("DELETE FROM statement_entry WHERE id = (SELECT MAX(id) FROM statement_entry)");
+    // A result changed: it no longer equals a recomputation.
+    alter("UPDATE order_result SET category = (category + 1) % 9 WHERE id = (SELECT MIN(id) FROM order_result)");
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2);
+    assert!(check.stderr.contains("1 stored order result(s) differ from a recomputation"), "{}", check.stderr);
+    // A result lost.
+    alter("DELETE FROM order_result WHERE id = (SELECT MIN(id) FROM order_result)");
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2);
+    assert!(check.stderr.contains("order results stored"), "{}", check.stderr);
+    // Reconciling again repairs the results; a file imported afterwards makes them stale.
+    assert!(tieout(dir, &["reconcile", "--as-of", "2026-12-05"]).code <= 1);
+    assert_eq!(tieout(dir, &["check"]).code, 0);
+    let v2 = fixture(V2_SAMPLE);
+    assert_eq!(tieout(dir, &["import", "--store", "acme-us", v2.to_str().unwrap()]).code, 0);
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert!(check.stderr.contains("out of date: run `tieout reconcile`"), "{}", check.stderr);
+}

@@ -40,7 +40,7 @@
 //! * The US store's first payout (lowest settlement id) is `received_converted`.
 //! * The other payouts are taken round-robin over the stores — DE's first, UK's first,
 //!   US's next, DE's second, … (each store's in settlement-id order) — and the first
-//!   three of that order are `missing`, `received_short` (1.00–50.00 less: a bank fee or
+//!   three of that order are `missing`, `received_short` (1.00–50.00 less, at most 4 % of it: a bank fee or
 //!   a withholding, booked 0–2 days after the deposit date) and `received_late` (exactly
 //!   the amount, 6–15 days after); so the camt.053, the MT940 and the Payoneer file each
 //!   hold one of them. Every other payout is `received`: exactly the amount, 0–2 days
@@ -218,6 +218,8 @@ const LATE_DAYS_MIN: i64 = 6;
 const LATE_DAYS_MAX: i64 = 15;
 const SHORT_MINOR_MIN: i64 = 100;
 const SHORT_MINOR_MAX: i64 = 5_000;
+/// A short payout lacks at most 1/25 (4 %) of its amount.
+const SHORT_SHARE_DIVISOR: i64 = 25;
 /// Of the DE Amazon credits, every this-many-th leaves the settlement id out.
 const CAMT_TRUNCATED_EVERY: usize = 3;
 
@@ -309,7 +311,8 @@ pub(crate) fn write(plan: &Plan, settlements: &[Vec<Settlement>], out_dir: &Path
             ReceiptStatus::ReceivedLate => rng.between(LATE_DAYS_MIN, LATE_DAYS_MAX),
             _ => rng.between(0, RECEIVED_DAYS_MAX),
         };
-        let fee = rng.between(SHORT_MINOR_MIN, SHORT_MINOR_MAX).min(payout.amount_minor / 2);
+        // At most 4 % of the payout (the built-in short-amount rule accepts up to 5 %), at least 0.01.
+        let fee = rng.between(SHORT_MINOR_MIN, SHORT_MINOR_MAX).min(payout.amount_minor / SHORT_SHARE_DIVISOR).max(1);
         let amount_minor = match payout.status {
             ReceiptStatus::Missing => continue,
             ReceiptStatus::ReceivedShort => payout.amount_minor - fee,

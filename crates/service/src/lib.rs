@@ -5,6 +5,7 @@
 //! What it is not: no command line, no environment variables, no wall clock (callers
 //! pass the time), no HTTP.
 
+pub mod check;
 pub mod config;
 pub mod import;
 pub mod rates;

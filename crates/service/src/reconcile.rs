@@ -29,12 +29,35 @@ impl ReconcileSummary {
     }
 }
 
+/// Reconciles orders only; the stored payout ↔ receipt results are cleared (they belonged
+/// to the previous run). See [`reconcile_run`].
 pub fn reconcile(
     store: &mut SqliteStore,
     config: &ReconcileConfig,
     config_text: &str,
     created_at: &str,
 ) -> Result<ReconcileSummary, StoreError> {
+    Ok(reconcile_run(store, config, config_text, created_at, None)?.0)
+}
+
+/// What the payout ↔ receipt part of a run uses.
+#[derive(Clone, Copy, Debug)]
+pub struct ReceiptSetup<'a> {
+    pub rules: &'a crate::rules::ReceiptRules,
+    pub rates: &'a [tieout_core::receipts::ReferenceRate],
+}
+
+/// One reconciliation run: orders against settlements and, with `receipts`, payouts and
+/// withdrawals against statement entries. Both results are stored in one transaction,
+/// replacing the previous run's: a run interrupted at any point leaves the previous run
+/// whole.
+pub fn reconcile_run(
+    store: &mut SqliteStore,
+    config: &ReconcileConfig,
+    config_text: &str,
+    created_at: &str,
+    receipts: Option<ReceiptSetup<'_>>,
+) -> Result<(ReconcileSummary, Option<ReceiptSummary>), StoreError> {
     let _span = tracing::info_span!("reconcile").entered();
     let mut input = store.load_reconcile_input()?;
     let line_count = input.lines.len();
@@ -49,13 +72,21 @@ pub fn reconcile(
         line_count,
         "every line belongs to exactly one order"
     );
-    let run_id = store.save_reconciliation(created_at, config_text, config.as_of, &result, &input.strings)?;
+    let (receipt_results, receipt_summary) = match receipts {
+        None => (Vec::new(), None),
+        Some(setup) => {
+            let (results, summary) = match_receipts(store, setup, config.as_of)?;
+            (results, Some(summary))
+        }
+    };
+    let run_id =
+        store.save_reconciliation(created_at, config_text, config.as_of, &result, &input.strings, &receipt_results)?;
     let by_category =
         Category::ALL.iter().map(|c| (*c, result.orders.iter().filter(|o| o.category == *c).count())).collect();
     let inconsistent_settlements =
         store.settlements()?.into_iter().filter(|s| s.total_minor != s.lines_sum_minor).collect();
     tracing::info!(orders = result.orders.len(), lines = line_count, "reconciled");
-    Ok(ReconcileSummary {
+    let summary = ReconcileSummary {
         run_id,
         as_of: config.as_of,
         order_count: result.orders.len(),
@@ -63,7 +94,8 @@ pub fn reconcile(
         by_category,
         duplicate_lines: result.duplicates.len(),
         inconsistent_settlements,
-    })
+    };
+    Ok((summary, receipt_summary))
 }
 
 /// Counts of the payout ↔ receipt reconciliation.
@@ -84,27 +116,25 @@ impl ReceiptSummary {
     }
 }
 
-/// Matches expected payouts with the credits of imported statements by `rules` and stores
-/// the result (replacing the previous one), as part of reconcile run `run_id`.
-pub fn reconcile_receipts(
-    store: &mut SqliteStore,
-    rules: &crate::rules::ReceiptRules,
-    rates: &[tieout_core::receipts::ReferenceRate],
+/// Matches expected payouts and withdrawals with the entries of imported statements.
+fn match_receipts(
+    store: &SqliteStore,
+    setup: ReceiptSetup<'_>,
     as_of: NaiveDate,
-    run_id: i64,
-) -> Result<ReceiptSummary, StoreError> {
+) -> Result<(Vec<tieout_core::receipts::ReceiptResult>, ReceiptSummary), StoreError> {
     use tieout_core::receipts::{reconcile_receipts as classify_receipts, ReceiptStatus};
     let _span = tracing::info_span!("reconcile_receipts").entered();
-    let (payouts, receipts) = store.load_payouts_and_receipts()?;
-    let results = classify_receipts(&payouts, &receipts, &rules.config_with_rates(as_of, rates.to_vec()));
+    let (payouts, entries) = store.load_payouts_and_receipts()?;
+    let results = classify_receipts(&payouts, &entries, &setup.rules.config_with_rates(as_of, setup.rates.to_vec()));
     // Every expected payout has exactly one result.
     let payouts_in_results: usize = results.iter().map(|r| r.settlement_ids.len()).sum();
     assert_eq!(payouts_in_results, payouts.len(), "one result per expected payout");
-    store.save_receipt_results(run_id, &results)?;
     let by_status =
         ReceiptStatus::ALL.iter().map(|s| (*s, results.iter().filter(|r| r.status == *s).count())).collect();
     let rates_outside_band = results.iter().filter(|r| r.rate_within_band == Some(false)).count();
-    Ok(ReceiptSummary { payouts: payouts.len(), receipts: receipts.len(), by_status, rates_outside_band })
+    let credits = entries.iter().filter(|e| e.amount_minor > 0).count();
+    let summary = ReceiptSummary { payouts: payouts.len(), receipts: credits, by_status, rates_outside_band };
+    Ok((results, summary))
 }
 
 /// What `rules` would match, without writing anything (a dry run): the results, and the

@@ -474,54 +474,6 @@ impl SqliteStore {
         Ok(Some(AccountEntries { currency: currency_of(&currency)?, account, opening_minor, entries }))
     }
 
-    /// Replaces the stored payout ↔ receipt results, in one transaction.
-    pub fn save_receipt_results(&mut self, run_id: i64, results: &[ReceiptResult]) -> Result<(), StoreError> {
-        let transaction = self.connection.transaction()?;
-        transaction.execute_batch("DELETE FROM receipt_result; DELETE FROM receipt_result_link;")?;
-        {
-            let mut insert = transaction.prepare(
-                "INSERT INTO receipt_result (run_id, status, expected_minor, expected_currency, received_minor, received_currency,
-                    rule_id, score, difference_minor, date_difference_days, implied_rate, reference_rate, rate_within_band,
-                    fx_difference_minor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?;
-            let mut link = transaction.prepare(
-                "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id, withdrawal_entry_id)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for result in results {
-                insert.execute(params![
-                    run_id,
-                    result.status.code(),
-                    result.expected.map(|m| m.amount_minor),
-                    result.expected.map(|m| m.currency.code().to_owned()),
-                    result.received.map(|m| m.amount_minor),
-                    result.received.map(|m| m.currency.code().to_owned()),
-                    result.rule_id,
-                    result.score,
-                    result.difference_minor,
-                    result.date_difference_days,
-                    result.implied_rate,
-                    result.reference_rate,
-                    result.rate_within_band,
-                    result.fx_difference_minor,
-                ])?;
-                let id = transaction.last_insert_rowid();
-                for settlement in &result.settlement_ids {
-                    link.execute(params![id, *settlement as i64, Option::<i64>::None, Option::<i64>::None])?;
-                }
-                for entry in &result.withdrawal_ids {
-                    link.execute(params![id, Option::<i64>::None, Option::<i64>::None, entry])?;
-                }
-                for entry in &result.receipt_ids {
-                    link.execute(params![id, Option::<i64>::None, entry, Option::<i64>::None])?;
-                }
-            }
-        }
-        transaction.commit()?;
-        Ok(())
-    }
-
     /// The stored payout ↔ receipt results with what reports show of them.
     pub fn receipt_results(&self) -> Result<Vec<ReceiptRow>, StoreError> {
         let mut out: Vec<ReceiptRow> = Vec::new();
@@ -654,7 +606,8 @@ impl SqliteStore {
         Ok(ReconcileInput { strings: names.strings, orders, lines })
     }
 
-    /// Replaces the stored reconciliation with `result`, in one transaction.
+    /// Replaces the stored reconciliation with `result` and the payout ↔ receipt results
+    /// with `receipts`, in one transaction: a run is stored whole or not at all.
     pub fn save_reconciliation(
         &mut self,
         created_at: &str,
@@ -662,6 +615,7 @@ impl SqliteStore {
         as_of: NaiveDate,
         result: &Reconciliation,
         strings: &Interner,
+        receipts: &[ReceiptResult],
     ) -> Result<i64, StoreError> {
         self.load_dictionary()?;
         let dictionary = self.dictionary.as_mut().expect("loaded");
@@ -670,7 +624,8 @@ impl SqliteStore {
             transaction.execute_batch("DELETE FROM order_result; DELETE FROM duplicate_line;")?;
             let differences = result.orders.iter().filter(|o| o.category.is_difference()).count() as i64;
             transaction.execute(
-                "INSERT INTO reconcile_run (created_at, as_of_day, order_count, difference_count, config) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO reconcile_run (created_at, as_of_day, order_count, difference_count, config, last_file_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT MAX(id) FROM source_file))",
                 params![created_at, day_number(as_of), result.orders.len() as i64, differences, config_text],
             )?;
             let run_id = transaction.last_insert_rowid();
@@ -713,10 +668,24 @@ impl SqliteStore {
             for duplicate in &result.duplicates {
                 insert_duplicate.execute([duplicate.line_id, duplicate.first_line_id])?;
             }
+            insert_receipt_results(&transaction, run_id, receipts)?;
             Ok(run_id)
         })();
         let result = outcome.and_then(|run_id| Ok(transaction.commit().map(|()| run_id)?));
         self.forget_dictionary_on_error(result)
+    }
+
+    /// The id of the last file imported before run `run_id` (0 when none was).
+    pub fn run_last_file_id(&self, run_id: i64) -> Result<i64, StoreError> {
+        let id: Option<i64> =
+            self.connection
+                .query_row("SELECT last_file_id FROM reconcile_run WHERE id = ?1", [run_id], |row| row.get(0))?;
+        Ok(id.unwrap_or(0))
+    }
+
+    /// The settings text a run was made with.
+    pub fn run_config(&self, run_id: i64) -> Result<String, StoreError> {
+        Ok(self.connection.query_row("SELECT config FROM reconcile_run WHERE id = ?1", [run_id], |row| row.get(0))?)
     }
 
     pub fn latest_run(&self) -> Result<Option<RunRow>, StoreError> {
@@ -909,6 +878,126 @@ impl SqliteStore {
             out.push((table, count));
         }
         Ok(out)
+    }
+
+    /// The store's own structural check (`tieout check`): one finding per broken invariant,
+    /// named so a person can find it; empty when everything holds.
+    ///
+    /// * every file's stored records number what its import recorded (an order export may
+    ///   have fewer: a later export replaced some orders), and no source line is stored
+    ///   twice;
+    /// * every settlement's stored lines sum to, and number, what was recorded at import;
+    /// * the latest run has exactly one result per order (orders ∪ order ids on lines), and
+    ///   as many as it says;
+    /// * payout ↔ receipt results, if any, belong to the latest run and name every expected
+    ///   payout known to it (imported before it) exactly once.
+    pub fn integrity_findings(&self) -> Result<Vec<String>, StoreError> {
+        let mut findings = Vec::new();
+        let connection = &self.connection;
+        let mut stored: HashMap<i64, i64> = HashMap::new();
+        for table in ["settlement_line", "order_item", "statement_entry"] {
+            let mut statement =
+                connection.prepare(&format!("SELECT file_id, COUNT(*) FROM {table} GROUP BY file_id"))?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                *stored.entry(row.get(0)?).or_default() += row.get::<_, i64>(1)?;
+            }
+        }
+        {
+            let mut statement =
+                connection.prepare("SELECT id, name, format, record_count FROM source_file ORDER BY id")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let (id, name, format, recorded): (i64, String, String, i64) =
+                    (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+                let count = stored.remove(&id).unwrap_or(0);
+                let orders = matches!(
+                    SourceFormat::from_name(&format),
+                    Some(SourceFormat::ErpOrders | SourceFormat::AmazonOrdersReport)
+                );
+                if count > recorded || (!orders && count != recorded) {
+                    findings
+                        .push(format!("file {name} (#{id}): {count} records stored, its import recorded {recorded}"));
+                }
+            }
+        }
+        for (file_id, count) in stored {
+            findings.push(format!("{count} records belong to file #{file_id}, which is not stored"));
+        }
+        for (table, key) in [
+            ("settlement_line", "file_id, line, transaction_type, amount_type, description"),
+            ("order_item", "file_id, line"),
+            ("statement_entry", "file_id, line"),
+        ] {
+            let mut statement = connection.prepare(&format!(
+                "SELECT f.name, t.line, COUNT(*) FROM {table} t JOIN source_file f ON f.id = t.file_id
+                 GROUP BY {} HAVING COUNT(*) > 1 LIMIT 20",
+                key.split(", ").map(|k| format!("t.{k}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let (name, line, count): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+                findings.push(format!("{name}:{line} is stored {count} times ({table})"));
+            }
+        }
+        {
+            let mut statement = connection.prepare(
+                "SELECT s.settlement_id, s.lines_sum_minor, s.line_count, COALESCE(SUM(l.amount_minor), 0), COUNT(l.id)
+                 FROM settlement s LEFT JOIN settlement_line l ON l.settlement_id = s.settlement_id
+                 GROUP BY s.settlement_id
+                 HAVING s.lines_sum_minor != COALESCE(SUM(l.amount_minor), 0) OR s.line_count != COUNT(l.id)",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let (id, sum, count, stored_sum, stored_count): (i64, i64, i64, i64, i64) =
+                    (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+                findings.push(format!(
+                    "settlement {id}: {stored_count} lines summing to {stored_sum} minor units are stored; its import recorded {count} lines summing to {sum}"
+                ));
+            }
+        }
+        if let Some(run) = self.latest_run()? {
+            let results: i64 = connection.query_row("SELECT COUNT(*) FROM order_result", [], |row| row.get(0))?;
+            let wrong_run: i64 =
+                connection
+                    .query_row("SELECT COUNT(*) FROM order_result WHERE run_id != ?1", [run.id], |row| row.get(0))?;
+            if results != run.order_count || wrong_run > 0 {
+                findings.push(format!(
+                    "run {}: {results} order results stored ({wrong_run} of another run), the run recorded {}",
+                    run.id, run.order_count
+                ));
+            }
+            let duplicated: i64 = connection.query_row(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM order_result GROUP BY order_key, order_text HAVING COUNT(*) > 1)",
+                [],
+                |row| row.get(0),
+            )?;
+            if duplicated > 0 {
+                findings.push(format!("run {}: {duplicated} orders have more than one result", run.id));
+            }
+            let receipt_runs: Vec<i64> = connection
+                .prepare("SELECT DISTINCT run_id FROM receipt_result")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            if receipt_runs.iter().any(|r| *r != run.id) {
+                findings
+                    .push(format!("payout ↔ receipt results of run(s) {receipt_runs:?} stored beside run {}", run.id));
+            }
+            if !receipt_runs.is_empty() {
+                let mut statement = connection.prepare(
+                    "SELECT s.settlement_id, COUNT(k.result_id) FROM settlement s
+                     LEFT JOIN receipt_result_link k ON k.settlement_id = s.settlement_id
+                     WHERE s.total_minor > 0 AND s.deposit_utc IS NOT NULL AND s.file_id <= ?1
+                     GROUP BY s.settlement_id HAVING COUNT(k.result_id) != 1 LIMIT 20",
+                )?;
+                let mut rows = statement.query([self.run_last_file_id(run.id)?])?;
+                while let Some(row) = rows.next()? {
+                    let (id, count): (i64, i64) = (row.get(0)?, row.get(1)?);
+                    findings.push(format!("settlement {id}: its payout has {count} receipt results, not one"));
+                }
+            }
+        }
+        Ok(findings)
     }
 
     /// Re-checks, from what is stored, that each settlement's lines sum to what was
@@ -1129,6 +1218,56 @@ impl<'s> WordIds<'s> {
         dictionary.insert(text.to_owned(), id);
         Ok(id)
     }
+}
+
+/// Replaces the stored payout ↔ receipt results (part of a run's transaction).
+fn insert_receipt_results(
+    transaction: &Transaction<'_>,
+    run_id: i64,
+    results: &[ReceiptResult],
+) -> Result<(), StoreError> {
+    transaction.execute_batch("DELETE FROM receipt_result; DELETE FROM receipt_result_link;")?;
+    {
+        let mut insert = transaction.prepare(
+            "INSERT INTO receipt_result (run_id, status, expected_minor, expected_currency, received_minor, received_currency,
+                rule_id, score, difference_minor, date_difference_days, implied_rate, reference_rate, rate_within_band,
+                fx_difference_minor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        let mut link = transaction.prepare(
+            "INSERT INTO receipt_result_link (result_id, settlement_id, statement_entry_id, withdrawal_entry_id)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for result in results {
+            insert.execute(params![
+                run_id,
+                result.status.code(),
+                result.expected.map(|m| m.amount_minor),
+                result.expected.map(|m| m.currency.code().to_owned()),
+                result.received.map(|m| m.amount_minor),
+                result.received.map(|m| m.currency.code().to_owned()),
+                result.rule_id,
+                result.score,
+                result.difference_minor,
+                result.date_difference_days,
+                result.implied_rate,
+                result.reference_rate,
+                result.rate_within_band,
+                result.fx_difference_minor,
+            ])?;
+            let id = transaction.last_insert_rowid();
+            for settlement in &result.settlement_ids {
+                link.execute(params![id, *settlement as i64, Option::<i64>::None, Option::<i64>::None])?;
+            }
+            for entry in &result.withdrawal_ids {
+                link.execute(params![id, Option::<i64>::None, Option::<i64>::None, entry])?;
+            }
+            for entry in &result.receipt_ids {
+                link.execute(params![id, Option::<i64>::None, entry, Option::<i64>::None])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn insert_file(transaction: &Transaction<'_>, meta: &FileMeta, record_count: u64) -> Result<i64, StoreError> {

@@ -687,7 +687,7 @@ fn saving_a_reconciliation_replaces_the_previous_one() {
     let first = reconcile(&mut input, &config(october_31));
     assert_eq!(first.duplicates.len(), 1);
     let first_run =
-        store.save_reconciliation("2026-11-01T10:00:00Z", "# first", october_31, &first, &input.strings).unwrap();
+        store.save_reconciliation("2026-11-01T10:00:00Z", "# first", october_31, &first, &input.strings, &[]).unwrap();
     let results = store.order_results(None).unwrap();
     assert_eq!(results.len(), 3);
     let category = |order: &str| store.order_results(Some(&id(order))).unwrap()[0].category;
@@ -702,8 +702,9 @@ fn saving_a_reconciliation_replaces_the_previous_one() {
     let november_15 = date((2026, 11, 15));
     let mut input = store.load_reconcile_input().unwrap();
     let second = reconcile(&mut input, &config(november_15));
-    let second_run =
-        store.save_reconciliation("2026-11-16T08:00:00Z", "# second", november_15, &second, &input.strings).unwrap();
+    let second_run = store
+        .save_reconciliation("2026-11-16T08:00:00Z", "# second", november_15, &second, &input.strings, &[])
+        .unwrap();
     assert_ne!(second_run, first_run);
     let run = store.latest_run().unwrap().unwrap();
     assert_eq!(run.id, second_run);
@@ -727,7 +728,7 @@ fn saving_a_reconciliation_replaces_the_previous_one() {
     third.duplicates.clear();
     third.orders.retain(|o| o.order_id != id(C));
     let third_run =
-        store.save_reconciliation("2026-11-17T08:00:00Z", "# third", november_15, &third, &input.strings).unwrap();
+        store.save_reconciliation("2026-11-17T08:00:00Z", "# third", november_15, &third, &input.strings, &[]).unwrap();
     assert_eq!(store.latest_run().unwrap().unwrap().id, third_run);
     assert_eq!(store.order_results(None).unwrap().len(), 2);
     assert!(store.order_results(Some(&id(C))).unwrap().is_empty());

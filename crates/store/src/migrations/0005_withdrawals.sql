@@ -7,3 +7,6 @@ ALTER TABLE receipt_result_link ADD COLUMN withdrawal_entry_id INTEGER;
 -- are exported again with overlapping periods: an entry whose reference is already stored
 -- for the same account is not added again. This index finds it.
 CREATE INDEX statement_entry_by_ref ON statement_entry (entry_ref);
+
+-- The last file a run saw: files imported after it make its results out of date.
+ALTER TABLE reconcile_run ADD COLUMN last_file_id INTEGER;
