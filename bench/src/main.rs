@@ -7,6 +7,7 @@
 //! tieout-bench e2e DIR DB              import everything into a fresh store, then reconcile
 //! tieout-bench reconcile DIR DB        reconcile an already-imported store
 //! tieout-bench match N                  match N payouts against N receipts (in memory)
+//! tieout-bench results DIR DB OUT      write the store's per-order results (order_id,store,category,flags) as CSV
 //! ```
 //! Each prints one line: `phase=... seconds=... peak_rss_mib=... <counts>`.
 //! `bench/run.sh` runs them in order; BENCHMARKS.md records the figures.
@@ -209,6 +210,27 @@ fn main() {
                 summary.1
             );
         }
+        Some("results") => {
+            // Not timed: the benchmark checks every tool's per-order result against the
+            // generator's truth.csv with one checker (bench/reference/check.py).
+            let db = PathBuf::from(args.get(3).expect("DB"));
+            let out = PathBuf::from(args.get(4).expect("OUT"));
+            let store = SqliteStore::open(&db).expect("open");
+            let results = store.order_results(None).expect("order results");
+            let mut text = String::with_capacity(results.len() * 64);
+            text.push_str("order_id,store,category,flags\n");
+            for row in &results {
+                text.push_str(&format!(
+                    "{},{},{},{}\n",
+                    row.order_id,
+                    row.store,
+                    row.category.name(),
+                    row.flags.names()
+                ));
+            }
+            std::fs::write(&out, text).expect("write results");
+            println!("phase=results orders={} out={}", results.len(), out.display());
+        }
         Some("match") => {
             let count: usize = args.get(2).expect("N").parse().expect("a number");
             match_benchmark(count, started);
@@ -227,7 +249,7 @@ fn main() {
             );
         }
         _ => {
-            eprintln!("usage: tieout-bench gen|floor|parse|e2e|reconcile DIR [ORDERS|DB]");
+            eprintln!("usage: tieout-bench gen|floor|parse|e2e|reconcile|results DIR [ORDERS|DB [OUT]]");
             std::process::exit(2);
         }
     }
