@@ -1082,7 +1082,8 @@ fn same_text(a: &str, b: &str) -> bool {
     equal
 }
 
-fn parse_settlement_id(text: &str) -> Result<u64, String> {
+/// A settlement id: digits only (also read from the transaction reports' `settlement id`).
+pub(crate) fn parse_settlement_id(text: &str) -> Result<u64, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("missing settlement-id".to_owned());

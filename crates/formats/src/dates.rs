@@ -18,6 +18,24 @@
 //! A time of day must carry its zone (`UTC`, `GMT`, `Z`, a numeric offset, or Amazon
 //! US's `PST`/`PDT`): a bare `2026-06-17 08:14:22` is refused rather than guessed. A date
 //! that does not exist (`2026-02-30`, `31.04.2026`) is refused, never rolled over.
+//!
+//! # Transaction reports
+//!
+//! Amazon's Date Range (transaction) reports write `date/time` in their locale's words;
+//! [`parse_report_instant`] reads those forms, and every form above:
+//!
+//! * `Oct 1, 2026 12:03:45 AM PDT`, `Jan. 5, 2026 11:03:05 a.m. PST` (US, CA): month name
+//!   first, 12-hour clock;
+//! * `1 Oct 2026 15:22:08 GMT`, `17 July 2026 4:26:32 pm GMT+9` (UK, AU),
+//!   `1 oct. 2026 00:03:45 UTC` (FR, ES), `1 ott 2026 00.03.45 UTC` (IT, with dots in the
+//!   time), `1. Okt. 2026 00:03:45 UTC` (DE): day, month name, year; month names and
+//!   their abbreviations in English, German, French, Italian and Spanish, with or without
+//!   the abbreviation's dot;
+//! * `01.10.2026 00:03:45 UTC` (DE), `2026/10/01 0:03:45 JST` (JP: year first), and
+//!   `01/10/2026 …` in the order the report's locale gives (see [`DateOrder`]);
+//! * zones: those above, plus `BST` (+1), `CET` (+1), `CEST` (+2), `JST` (+9), and
+//!   `GMT+9`, `GMT+09:00`, `UTC-7` offsets. A 12-hour time (`AM`/`PM`, `am`/`pm`,
+//!   `a.m.`/`p.m.`) has hours 1 to 12. Other zone names are refused, never guessed.
 
 use std::fmt;
 
@@ -48,6 +66,11 @@ pub enum DateError {
     UnknownZone { text: String, zone: String },
     #[error("'{text}' is ambiguous: {} (day first) or {} (month first)", Instant(*day_first), Instant(*month_first))]
     Ambiguous { text: String, day_first: i64, month_first: i64 },
+    /// A transaction report's date in none of the forms [`parse_report_instant`] reads.
+    #[error("'{0}' is not a date (expected e.g. Oct 1, 2026 12:03:45 AM PDT, 1 Oct 2026 15:22:08 GMT, 01.10.2026 00:03:45 UTC, 1 oct. 2026 00:03:45 UTC or 2026/10/01 0:03:45 JST)")]
+    UnrecognizedReport(String),
+    #[error("'{text}' has an unknown time zone '{zone}' (expected UTC, GMT, PST, PDT, BST, CET, CEST, JST, or an offset such as GMT+9 or +02:00)")]
+    UnknownReportZone { text: String, zone: String },
 }
 
 /// Reads a date or date-time. Slash dates are read only when unambiguous.
@@ -132,7 +155,28 @@ fn parse(text: &str, rule: SlashRule) -> Result<i64, DateError> {
     let unrecognized = || DateError::Unrecognized(trimmed.to_owned());
     let mut cursor = Cursor { bytes: trimmed.as_bytes(), at: 0 };
     let date = read_date(&mut cursor).ok_or_else(unrecognized)?;
-    let seconds_of_day = read_time_and_zone(&mut cursor, trimmed)?;
+    let seconds_of_day = read_time_and_zone(&mut cursor, trimmed, Form::Settlement)?;
+    resolve(trimmed, date, seconds_of_day, rule)
+}
+
+/// Reads a date or date-time as an Amazon transaction report writes it (see the module
+/// documentation). `slash_order` is how the report's locale orders a numeric
+/// `01/10/2026`; without one, such a date is read only when unambiguous.
+pub fn parse_report_instant(text: &str, slash_order: Option<DateOrder>) -> Result<i64, DateError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(DateError::Empty);
+    }
+    let mut cursor = Cursor { bytes: trimmed.as_bytes(), at: 0 };
+    let date = read_report_date(&mut cursor).ok_or_else(|| DateError::UnrecognizedReport(trimmed.to_owned()))?;
+    let seconds_of_day = read_time_and_zone(&mut cursor, trimmed, Form::Report)?;
+    let rule = slash_order.map_or(SlashRule::Unambiguous, SlashRule::Ordered);
+    resolve(trimmed, date, seconds_of_day, rule)
+}
+
+/// The instant of a date read from `trimmed` plus `seconds_of_day` (already moved to
+/// UTC), a slash date read by `rule`.
+fn resolve(trimmed: &str, date: DatePart, seconds_of_day: i64, rule: SlashRule) -> Result<i64, DateError> {
     let instant = |year: i64, month: u32, day: u32| -> Result<i64, DateError> {
         check_date(year, month, day).map_err(|reason| DateError::NonExistent { text: trimmed.to_owned(), reason })?;
         Ok(days_from_civil(year, month, day) * SECONDS_PER_DAY + seconds_of_day)
@@ -249,34 +293,280 @@ fn read_date(cursor: &mut Cursor) -> Option<DatePart> {
 
 /// Reads what follows the date: nothing, or a time of day and a zone. Returns the
 /// seconds to add to the date's midnight to get UTC (time of day minus zone offset).
-fn read_time_and_zone(cursor: &mut Cursor, text: &str) -> Result<i64, DateError> {
+fn read_time_and_zone(cursor: &mut Cursor, text: &str, form: Form) -> Result<i64, DateError> {
     if cursor.peek().is_none() {
         return Ok(0);
     }
-    let unrecognized = || DateError::Unrecognized(text.to_owned());
     if !(cursor.eat(b'T') || cursor.eat(b' ')) {
-        return Err(unrecognized());
+        return Err(form.unrecognized(text));
     }
     while cursor.eat(b' ') {}
-    let (hour, _) = cursor.digits(1, 2).ok_or_else(unrecognized)?;
-    if !cursor.eat(b':') {
-        return Err(unrecognized());
+    let time_of_day = read_clock(cursor, text, form)?;
+    while cursor.eat(b' ') {}
+    let offset = match form {
+        Form::Settlement => read_zone(cursor.rest(), text)?,
+        Form::Report => read_report_zone(cursor.rest(), text)?,
+    };
+    Ok(time_of_day - offset)
+}
+
+/// Which forms a reader accepts: a transaction report's clock may use dots (`00.03.45`)
+/// and a 12-hour clock, its zones are more; its errors list its own examples.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Settlement,
+    Report,
+}
+
+impl Form {
+    fn unrecognized(self, text: &str) -> DateError {
+        match self {
+            Form::Settlement => DateError::Unrecognized(text.to_owned()),
+            Form::Report => DateError::UnrecognizedReport(text.to_owned()),
+        }
     }
+}
+
+/// Reads `H:MM[:SS[.fraction]]` (and, in a report, `H.MM.SS` and an `AM`/`PM` marker);
+/// returns the seconds since midnight.
+fn read_clock(cursor: &mut Cursor, text: &str, form: Form) -> Result<i64, DateError> {
+    let unrecognized = || form.unrecognized(text);
+    let (mut hour, _) = cursor.digits(1, 2).ok_or_else(unrecognized)?;
+    let separator = match cursor.peek() {
+        Some(b':') => b':',
+        Some(b'.') if form == Form::Report => b'.',
+        _ => return Err(unrecognized()),
+    };
+    cursor.at += 1;
     let (minute, _) = cursor.digits(2, 2).ok_or_else(unrecognized)?;
     let mut second = 0;
-    if cursor.eat(b':') {
+    if cursor.eat(separator) {
         second = cursor.digits(2, 2).ok_or_else(unrecognized)?.0;
-        if cursor.eat(b'.') || cursor.eat(b',') {
+        if separator == b':' && (cursor.eat(b'.') || cursor.eat(b',')) {
             cursor.digits(1, 9).ok_or_else(unrecognized)?;
+        }
+    }
+    if form == Form::Report {
+        if let Some(afternoon) = read_meridiem(cursor) {
+            if !(1..=12).contains(&hour) {
+                return Err(DateError::InvalidTime(text.to_owned()));
+            }
+            hour = hour % 12 + if afternoon { 12 } else { 0 };
         }
     }
     if hour > 23 || minute > 59 || second > 59 {
         return Err(DateError::InvalidTime(text.to_owned()));
     }
-    let time_of_day = i64::from(hour * 3600 + minute * 60 + second);
+    Ok(i64::from(hour * 3600 + minute * 60 + second))
+}
+
+/// Reads ` AM`, ` pm`, ` a.m.` …: `Some(true)` for the afternoon. Leaves the cursor where
+/// it was when there is none.
+fn read_meridiem(cursor: &mut Cursor) -> Option<bool> {
+    let start = cursor.at;
     while cursor.eat(b' ') {}
-    let offset = read_zone(cursor.rest(), text)?;
-    Ok(time_of_day - offset)
+    let rest = cursor.rest();
+    for (marker, afternoon) in [(&b"a.m."[..], false), (b"p.m.", true), (b"am", false), (b"pm", true)] {
+        let Some(head) = rest.get(..marker.len()) else { continue };
+        let ends = rest.get(marker.len()).is_none_or(|byte| *byte == b' ');
+        if head.eq_ignore_ascii_case(marker) && ends {
+            cursor.at += marker.len();
+            return Some(afternoon);
+        }
+    }
+    cursor.at = start;
+    None
+}
+
+/// Reads the date of a transaction report's `date/time` (see the module documentation).
+fn read_report_date(cursor: &mut Cursor) -> Option<DatePart> {
+    if !cursor.peek()?.is_ascii_digit() {
+        // `Oct 1, 2026`
+        let month = read_month(cursor)?;
+        if !cursor.eat(b' ') {
+            return None;
+        }
+        while cursor.eat(b' ') {}
+        let (day, _) = cursor.digits(1, 2)?;
+        cursor.eat(b',');
+        return read_year_after_space(cursor).map(|year| DatePart::Ymd { year, month, day });
+    }
+    let start = cursor.at;
+    let (first, count) = cursor.digits(1, 4)?;
+    let after = cursor.rest();
+    match (count, after) {
+        // `2026/10/01` (JP): year first.
+        (4, [b'/', ..]) => {
+            cursor.at += 1;
+            let (month, _) = cursor.digits(1, 2)?;
+            if !cursor.eat(b'/') {
+                return None;
+            }
+            let (day, _) = cursor.digits(1, 2)?;
+            Some(DatePart::Ymd { year: i64::from(first), month, day })
+        }
+        // `1 Oct 2026`, `1. Okt. 2026`
+        (1 | 2, [b' ', ..] | [b'.', b' ', ..]) => {
+            cursor.eat(b'.');
+            while cursor.eat(b' ') {}
+            let month = read_month(cursor)?;
+            read_year_after_space(cursor).map(|year| DatePart::Ymd { year, month, day: first })
+        }
+        _ => {
+            cursor.at = start;
+            read_date(cursor)
+        }
+    }
+}
+
+/// ` 2026` after a month name (and its optional dot).
+fn read_year_after_space(cursor: &mut Cursor) -> Option<i64> {
+    if !cursor.eat(b' ') {
+        return None;
+    }
+    while cursor.eat(b' ') {}
+    cursor.digits(4, 4).map(|(year, _)| i64::from(year))
+}
+
+/// A month name or abbreviation (see [`MONTH_WORDS`]) and the dot that may end it.
+fn read_month(cursor: &mut Cursor) -> Option<u32> {
+    let start = cursor.at;
+    while cursor.peek().is_some_and(|byte| !matches!(byte, b' ' | b'.' | b',') && !byte.is_ascii_digit()) {
+        cursor.at += 1;
+    }
+    // The word ends at an ASCII byte (or the end), so it is whole UTF-8.
+    let word = std::str::from_utf8(&cursor.bytes[start..cursor.at]).ok()?.to_lowercase();
+    cursor.eat(b'.');
+    MONTH_WORDS.iter().find(|(name, _)| *name == word).map(|(_, month)| *month)
+}
+
+/// Month names and abbreviations of the transaction reports' locales (English, German,
+/// French, Italian, Spanish), lower case. No word names two different months.
+const MONTH_WORDS: &[(&str, u32)] = &[
+    ("jan", 1),
+    ("january", 1),
+    ("januar", 1),
+    ("janv", 1),
+    ("janvier", 1),
+    ("gen", 1),
+    ("gennaio", 1),
+    ("ene", 1),
+    ("enero", 1),
+    ("feb", 2),
+    ("february", 2),
+    ("februar", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("février", 2),
+    ("febbraio", 2),
+    ("febrero", 2),
+    ("mar", 3),
+    ("march", 3),
+    ("mär", 3),
+    ("märz", 3),
+    ("mrz", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("apr", 4),
+    ("april", 4),
+    ("avr", 4),
+    ("avril", 4),
+    ("aprile", 4),
+    ("abr", 4),
+    ("abril", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mag", 5),
+    ("maggio", 5),
+    ("mayo", 5),
+    ("jun", 6),
+    ("june", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("giu", 6),
+    ("giugno", 6),
+    ("junio", 6),
+    ("jul", 7),
+    ("july", 7),
+    ("juli", 7),
+    ("juil", 7),
+    ("juillet", 7),
+    ("lug", 7),
+    ("luglio", 7),
+    ("julio", 7),
+    ("aug", 8),
+    ("august", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("ago", 8),
+    ("agosto", 8),
+    ("sep", 9),
+    ("sept", 9),
+    ("september", 9),
+    ("septembre", 9),
+    ("set", 9),
+    ("settembre", 9),
+    ("septiembre", 9),
+    ("oct", 10),
+    ("october", 10),
+    ("okt", 10),
+    ("oktober", 10),
+    ("octobre", 10),
+    ("ott", 10),
+    ("ottobre", 10),
+    ("octubre", 10),
+    ("nov", 11),
+    ("november", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("dec", 12),
+    ("december", 12),
+    ("dez", 12),
+    ("dezember", 12),
+    ("déc", 12),
+    ("décembre", 12),
+    ("dic", 12),
+    ("dicembre", 12),
+    ("diciembre", 12),
+];
+
+/// A report's zone: the settlement zones ([`read_zone`]), the abbreviations Amazon's EU
+/// and JP reports write, and `GMT+9` / `UTC-07:00` offsets.
+fn read_report_zone(zone: &[u8], text: &str) -> Result<i64, DateError> {
+    let named = [(&b"BST"[..], 1), (b"CET", 1), (b"CEST", 2), (b"JST", 9)];
+    if let Some((_, hours)) = named.iter().find(|(name, _)| zone.eq_ignore_ascii_case(name)) {
+        return Ok(hours * 3600);
+    }
+    // `GMT+9`, `UTC-07:00`: the offset after the name (a bare `GMT` is `read_zone`'s).
+    let offset = match zone {
+        [a, b, c, b'+' | b'-', ..]
+            if [*a, *b, *c].eq_ignore_ascii_case(b"GMT") || [*a, *b, *c].eq_ignore_ascii_case(b"UTC") =>
+        {
+            &zone[3..]
+        }
+        _ => zone,
+    };
+    // A one-digit hour (`+9`, `-7:00`) is written with two for `read_zone`.
+    let padded;
+    let offset = match offset {
+        [sign @ (b'+' | b'-'), hour, rest @ ..]
+            if hour.is_ascii_digit() && !rest.first().is_some_and(u8::is_ascii_digit) =>
+        {
+            padded = [&[*sign, b'0', *hour][..], rest].concat();
+            &padded[..]
+        }
+        _ => offset,
+    };
+    match read_zone(offset, text) {
+        Err(DateError::UnknownZone { .. }) | Err(DateError::MissingZone(_)) if !zone.is_empty() => {
+            Err(DateError::UnknownReportZone {
+                text: text.to_owned(),
+                zone: String::from_utf8_lossy(zone).into_owned(),
+            })
+        }
+        Err(DateError::Unrecognized(_)) => Err(DateError::UnrecognizedReport(text.to_owned())),
+        other => other,
+    }
 }
 
 /// The zone's offset from UTC in seconds.
@@ -472,6 +762,84 @@ mod tests {
             assert_eq!(days_from_civil(i64::from(date.year()), date.month(), date.day()), expected, "{date}");
             date = date.succ_opt().unwrap();
         }
+    }
+
+    fn check_report(text: &str, order: Option<DateOrder>, expect: Result<i64, &str>) {
+        match (parse_report_instant(text, order), expect) {
+            (Ok(got), Ok(want)) => {
+                assert_eq!(got, want, "{text:?}: got {}, want {}", format_instant(got), format_instant(want))
+            }
+            (Err(error), Err(fragment)) => {
+                let message = error.to_string();
+                assert!(message.contains(fragment), "{text:?}: error {message:?} lacks {fragment:?}");
+            }
+            (got, want) => panic!("{text:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn report_forms() {
+        let day_first = Some(DateOrder::DayFirst);
+        // US and CA: month first, 12-hour clock, Pacific time that switches PDT / PST.
+        check_report("Oct 1, 2026 12:03:45 AM PDT", None, Ok(utc(2026, 10, 1, 7, 3, 45)));
+        check_report("Oct 1, 2026 12:03:45 PM PDT", None, Ok(utc(2026, 10, 1, 19, 3, 45)));
+        check_report("Dec 1, 2017 12:38:23 AM PST", None, Ok(utc(2017, 12, 1, 8, 38, 23)));
+        check_report("Jan. 5, 2026 11:03:05 a.m. PST", None, Ok(utc(2026, 1, 5, 19, 3, 5)));
+        check_report("Nov 2, 2026 1:05:00 pm PST", None, Ok(utc(2026, 11, 2, 21, 5, 0)));
+        check_report("2017-05-01 1:23:45 AM PDT", None, Ok(utc(2017, 5, 1, 8, 23, 45)));
+        check_report("Jan 20, 2026", None, Ok(utc(2026, 1, 20, 0, 0, 0)));
+        // UK, AU: day first; names in full or abbreviated; named zones and GMT offsets.
+        check_report("1 Oct 2026 15:22:08 GMT", None, Ok(utc(2026, 10, 1, 15, 22, 8)));
+        check_report("1 Oct 2026 08:03:45 BST", None, Ok(utc(2026, 10, 1, 7, 3, 45)));
+        check_report("01 May 2017 00:38:23 GMT+00:00", None, Ok(utc(2017, 5, 1, 0, 38, 23)));
+        check_report("17 July 2026 4:26:32 pm GMT+9", None, Ok(utc(2026, 7, 17, 7, 26, 32)));
+        check_report("17 July 2026 4:26:32 pm UTC-07:00", None, Ok(utc(2026, 7, 17, 23, 26, 32)));
+        check_report("1 Jan 2026", None, Ok(utc(2026, 1, 1, 0, 0, 0)));
+        // DE, FR, IT, ES.
+        check_report("01.10.2026 00:03:45 UTC", day_first, Ok(utc(2026, 10, 1, 0, 3, 45)));
+        check_report("01.10.2026 02:03:45 CEST", day_first, Ok(utc(2026, 10, 1, 0, 3, 45)));
+        check_report("1. Okt. 2026 00:03:45 CET", day_first, Ok(utc(2026, 9, 30, 23, 3, 45)));
+        check_report("1 oct. 2026 00:03:45 UTC", day_first, Ok(utc(2026, 10, 1, 0, 3, 45)));
+        check_report("12 févr. 2026 10:00:00 UTC", day_first, Ok(utc(2026, 2, 12, 10, 0, 0)));
+        check_report("3 août 2026 10:00:00 UTC", day_first, Ok(utc(2026, 8, 3, 10, 0, 0)));
+        check_report("1 ott 2026 00.03.45 UTC", day_first, Ok(utc(2026, 10, 1, 0, 3, 45)));
+        check_report("01 mag 2017 00.38.23 GMT+00:00", day_first, Ok(utc(2017, 5, 1, 0, 38, 23)));
+        check_report("1 ago 2026 10:00:00 CEST", day_first, Ok(utc(2026, 8, 1, 8, 0, 0)));
+        check_report("15/10/2026 10:00:00 UTC", day_first, Ok(utc(2026, 10, 15, 10, 0, 0)));
+        check_report("09/10/2026 10:00:00 UTC", day_first, Ok(utc(2026, 10, 9, 10, 0, 0)));
+        // JP: year first.
+        check_report("2026/10/01 0:03:45 JST", None, Ok(utc(2026, 9, 30, 15, 3, 45)));
+        check_report("2026/1/5 23:59:59 JST", None, Ok(utc(2026, 1, 5, 14, 59, 59)));
+        // The settlement forms still read.
+        check_report("2026-06-17T08:14:22Z", None, Ok(utc(2026, 6, 17, 8, 14, 22)));
+    }
+
+    #[test]
+    fn report_refusals() {
+        check_report("", None, Err("empty date"));
+        check_report("Okt 1, 2026 12:03:45 AM PDT", None, Ok(utc(2026, 10, 1, 7, 3, 45)));
+        check_report(
+            "Smarch 1, 2026 12:03:45 AM PDT",
+            None,
+            Err("'Smarch 1, 2026 12:03:45 AM PDT' is not a date (expected e.g. Oct 1, 2026"),
+        );
+        check_report("Feb 30, 2026 12:03:45 AM PST", None, Err("February 2026 has 28 days"));
+        check_report("Oct 1, 2026 13:03:45 PM PDT", None, Err("invalid time of day"));
+        check_report("Oct 1, 2026 0:03:45 AM PDT", None, Err("invalid time of day"));
+        check_report("01.10.2026 00:03:45", Some(DateOrder::DayFirst), Err("has a time but no time zone"));
+        check_report(
+            "01.10.2026 00:03:45 EST",
+            Some(DateOrder::DayFirst),
+            Err("unknown time zone 'EST' (expected UTC, GMT, PST"),
+        );
+        check_report("01.10.2026 00:03:45 GMT+15", Some(DateOrder::DayFirst), Err("invalid time of day"));
+        check_report("09/10/2026 10:00:00 UTC", None, Err("is ambiguous: 2026-10-09 10:00:00 UTC (day first)"));
+        check_report("2026/13/01 0:03:45 JST", None, Err("there is no month 13"));
+        check_report("1 Oct 26 00:03:45 UTC", None, Err("is not a date"));
+        check_report("Oct 1 2026 12:03:45 AM PDT", None, Ok(utc(2026, 10, 1, 7, 3, 45)));
+        // The settlement parser keeps its own, narrower forms.
+        assert!(parse_instant("Oct 1, 2026 12:03:45 AM PDT").is_err());
+        assert!(parse_instant("2026-06-17 08:14:22 CEST").is_err());
     }
 
     #[test]

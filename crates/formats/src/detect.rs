@@ -1,9 +1,11 @@
 //! Format detection from a file's content (never from its name alone): the header line
 //! of the tab-separated Amazon reports names them; a CSV or XLSX order export is
-//! recognised when a column mapping is given.
+//! recognised when a column mapping is given. Amazon's Date Range transaction reports are
+//! recognised by [`detect_amazon_transactions`] (their header follows a preamble).
 
 use tieout_core::records::SourceFormat;
 
+use crate::amazon_transactions::{sniff_locale, ReportLocale};
 use crate::text::first_line;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +17,9 @@ pub enum Detected {
 }
 
 /// Detects the format of a file from its first bytes.
+///
+/// An Amazon Date Range transaction report is `Tabular` here: the core's `SourceFormat`
+/// has no variant for it yet. [`detect_amazon_transactions`] recognises it.
 pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.starts_with(b"PK\x03\x04") {
         return Detected::Tabular;
@@ -62,6 +67,21 @@ pub fn detect(bytes: &[u8]) -> Detected {
     Detected::Unknown
 }
 
+/// How much of a file [`detect_amazon_transactions`] looks at: the preamble (up to nine
+/// lines of definitions) and the header fit in a few KiB.
+const TRANSACTION_REPORT_HEAD_BYTES: usize = 16 * 1024;
+
+/// Recognises an Amazon Date Range transaction report from its first bytes: among its
+/// first rows, a header whose first cell is a `date/time` label of a locale tieout reads
+/// and which has a settlement id and a total column. Returns the header's locale.
+pub fn detect_amazon_transactions(bytes: &[u8]) -> Option<ReportLocale> {
+    let head = &bytes[..bytes.len().min(TRANSACTION_REPORT_HEAD_BYTES)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    // Lossy: a Windows-1252 German report still has its ASCII `Datum/Uhrzeit` label, and
+    // a character cut at the end of the head does not matter.
+    sniff_locale(&String::from_utf8_lossy(head))
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
@@ -104,5 +124,16 @@ mod tests {
         assert_eq!(detect(wechat), Detected::Known(SourceFormat::WechatPayBill));
         assert_eq!(detect(b"order,time\n1,10:20:25\n2,11:25:30\n"), Detected::Tabular, "times are not MT940 tags");
         assert_eq!(detect(b""), Detected::Unknown);
+    }
+
+    #[test]
+    fn detects_transaction_reports_after_their_preamble() {
+        let report = "\u{feff}\"Includes Amazon Marketplace, Fulfillment by Amazon (FBA), and Amazon Webstore transactions\"\r\n\"All amounts in USD, unless specified\"\r\n\"date/time\",\"settlement id\",\"type\",\"total\"\r\n";
+        assert_eq!(detect_amazon_transactions(report.as_bytes()), Some(ReportLocale::English));
+        let german = "\"Datum/Uhrzeit\",\"Abrechnungsnummer\",\"Typ\",\"Gesamt\"\n";
+        assert_eq!(detect_amazon_transactions(german.as_bytes()), Some(ReportLocale::German));
+        // A date/time column without a settlement id and a total is some other table.
+        assert_eq!(detect_amazon_transactions(b"\"date/time\",\"amount\"\n"), None);
+        assert_eq!(detect_amazon_transactions(b"settlement-id\ttransaction-type\n"), None);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod alipay;
 pub mod amazon_settlement;
+pub mod amazon_transactions;
 pub mod camt053;
 pub mod dates;
 pub mod detect;
@@ -21,4 +22,4 @@ pub mod wechatpay;
 pub mod write;
 mod xlsx;
 
-pub use detect::{detect, Detected};
+pub use detect::{detect, detect_amazon_transactions, Detected};
