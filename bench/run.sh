@@ -6,8 +6,10 @@
 # (import + reconcile), tieout's reconcile alone, the DuckDB reference and the pandas
 # reference (bench/reference/). Each is measured from outside (wall, user + sys CPU, peak
 # RSS: /usr/bin/time, or bench/reference/measure.py without it); each per-order result
-# (tieout's, DuckDB's, pandas') is checked against the generator's truth.csv. Prints one
-# Markdown table per size (also in bench/out/<orders>/table.md).
+# (tieout's, DuckDB's, pandas') is checked against the generator's truth.csv. The
+# references' payout <-> receipt matching (bank/) is run and checked against
+# receipts-truth.csv afterwards, untimed (tieout's e2e phase imports no statements).
+# Prints one Markdown table per size (also in bench/out/<orders>/table.md).
 #
 # The references' Python packages (bench/reference/requirements.txt) are installed into
 # bench/.venv on first use. PYTHON chooses the interpreter the venv is made with.
@@ -60,11 +62,27 @@ check() {
   tail -n 1 "$dir/results/check.log"
 }
 
+# receipts TOOL: the reference's payout <-> receipt matching (bank/, untimed: tieout's e2e
+# phase imports no statements), checked against receipts-truth.csv; one row in $receipts_log.
+receipts() {
+  local out=$dir/results/$1-receipts.csv
+  if "$py" "bench/reference/$1_reference.py" "$dir" --receipts only --receipts-out "$out" > "$dir/results/receipts.log" 2>&1 &&
+    "$py" bench/reference/check.py --receipts "$dir" "$out" > "$dir/results/check.log" 2>&1; then
+    printf '%s\tyes\t%s\n' "$1" "$(grep -c . "$dir/receipts-truth.csv")" >> "$receipts_log"
+  else
+    printf '%s\tno\t%s\n' "$1" "$(grep -c . "$dir/receipts-truth.csv")" >> "$receipts_log"
+    cat "$dir/results/receipts.log" "$dir/results/check.log"
+  fi
+  tail -n 1 "$dir/results/check.log"
+}
+
 for n in "${sizes[@]}"; do
   dir=bench/out/$n
   mkdir -p "$dir/results"
   log=$dir/results/measurements.tsv
+  receipts_log=$dir/results/receipts.tsv
   : > "$log"
+  : > "$receipts_log"
   echo "== $n orders"
   $bin gen "$dir" "$n"
   cat "$dir"/*/settlements/* "$dir"/*/orders.csv > /dev/null   # warm the page cache
@@ -78,8 +96,9 @@ for n in "${sizes[@]}"; do
   measure reconcile $bin reconcile "$dir" "$dir/bench.db"
   check "$dir/results/tieout-orders.csv"   # the reconcile phase replaced the results
 
-  measure duckdb "$py" bench/reference/duckdb_reference.py "$dir" --out "$dir/results/duckdb-orders.csv"
+  measure duckdb "$py" bench/reference/duckdb_reference.py "$dir" --receipts without --out "$dir/results/duckdb-orders.csv"
   check "$dir/results/duckdb-orders.csv"
+  receipts duckdb
 
   # pandas holds every line in memory: measured peak 4.8 × the input files' size at 1 M
   # orders (4.76 GiB for 1001 MiB), plus the interpreter. Run it only where 200 MiB +
@@ -96,11 +115,12 @@ for n in "${sizes[@]}"; do
     echo "phase=pandas skipped: $reason"
     printf 'pandas\t-\t-\t-\t-\t-\t-\t%s\n' "$reason" >> "$log"
   else
-    measure pandas "$py" bench/reference/pandas_reference.py "$dir" --out "$dir/results/pandas-orders.csv"
+    measure pandas "$py" bench/reference/pandas_reference.py "$dir" --receipts without --out "$dir/results/pandas-orders.csv"
     check "$dir/results/pandas-orders.csv"
   fi
+  receipts pandas   # small files: pandas reads only the settlements' summary rows here
 
   echo
   echo "$n orders, $((input_kib / 1024)) MiB of input files:"
-  "$py" bench/reference/table.py "$log" | tee "$dir/table.md"
+  "$py" bench/reference/table.py "$log" "$receipts_log" | tee "$dir/table.md"
 done

@@ -1,7 +1,7 @@
 """DuckDB reference: classifies every order of a generated month in SQL, as an analyst
 would with DuckDB, and writes one row per order.
 
-    python3 bench/reference/duckdb_reference.py DIR [--out FILE] [--as-of DATE] [--check]
+    python3 bench/reference/duckdb_reference.py DIR [--out FILE] [--as-of DATE] [--receipts with|without|only] [--check]
 
 Reads the files as they are: the Amazon settlement flat files (tab-separated; the DE
 store's amounts with a decimal comma, a few with a dot), each store's ERP export through
@@ -37,6 +37,7 @@ import sys  # noqa: E402
 import duckdb  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import receipts  # noqa: E402
 from common import SETTLEMENT_COLUMNS, Month, finish, parse_args, print_counts  # noqa: E402
 
 
@@ -70,27 +71,39 @@ V2_COLUMNS = [
 ]  # fmt: skip
 
 
-def load_settlements(con, month):
+def load_settlements(con, month, lines=True):
+    """The settlement table (one row per settlement: its store, currency, total and deposit
+    date) and, with `lines`, the line_class table (every line with an order id)."""
     columns = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in V2_COLUMNS) + "}"
+    wanted = SETTLEMENT_COLUMNS + ["deposit-date"]
     selects = []
     for store in month.stores:
         if not store.settlement_files:
             continue
         selects.append(
             f"SELECT {sql_string(store.name)} AS store, "
-            + ", ".join(f'"{c}"' for c in SETTLEMENT_COLUMNS)
+            + ", ".join(f'"{c}"' for c in wanted)
             + f" FROM read_csv({sql_list(store.settlement_files)}, delim = '\\t', header = true, quote = '',"
             f" escape = '', auto_detect = false, columns = {columns})"
+            + ("" if lines else ' WHERE "total-amount" IS NOT NULL')
         )
     con.execute("CREATE TEMP TABLE raw_line AS " + " UNION ALL ".join(selects))
-    # A settlement's summary row carries its total and currency; its lines inherit the currency.
+    # A settlement's summary row carries its total, currency and deposit date (UTC; the DE
+    # store writes dd.mm.yyyy); its lines inherit the currency.
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE settlement AS
-        SELECT "settlement-id" AS settlement_id, any_value(currency) AS currency
+        SELECT "settlement-id" AS settlement_id, any_value(store) AS store, any_value(currency) AS currency,
+               any_value({amount_sql('"total-amount"', 'per-value')}) AS total_minor,
+               any_value(CASE WHEN "deposit-date" LIKE '__.__.____%'
+                              THEN strptime(left("deposit-date", 10), '%d.%m.%Y')::DATE
+                              ELSE CAST(left("deposit-date", 10) AS DATE) END) AS deposit_date
         FROM raw_line WHERE "total-amount" IS NOT NULL GROUP BY ALL
         """
     )
+    if not lines:
+        con.execute("DROP TABLE raw_line")
+        return
     con.execute(
         f"""
         CREATE TEMP TABLE line AS
@@ -311,20 +324,104 @@ FROM flag;
 """
 
 
+def receipt_candidates(con):
+    """The rule engine's candidate pairs, in SQL: the references' `candidates_of`."""
+
+    def candidates_of(rule, left_units, right_items):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE left_unit (u INTEGER, amount BIGINT, currency VARCHAR, day DATE,"
+            " reference VARCHAR, store VARCHAR, deposit_date VARCHAR, account VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO left_unit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (u, i["amount_minor"], i["currency"], i["date"], i["reference"], i["keys"].get("store"),
+                 i["keys"].get("deposit_date"), i["keys"].get("account"))
+                for u, i in enumerate(left_units)
+            ],  # fmt: skip
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE right_item (r INTEGER, amount BIGINT, currency VARCHAR, day DATE,"
+            " text VARCHAR, account VARCHAR, original_amount BIGINT, original_currency VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO right_item VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r, i["amount_minor"], i["currency"], i["date"], i["text"], i["keys"].get("account"),
+                 i["original_minor"], i["original_currency"])
+                for r, i in enumerate(right_items)
+            ],  # fmt: skip
+        )
+        absolute = str(rule.tolerance_minor.get("*", 0))
+        per_currency = "".join(f"WHEN {sql_string(c)} THEN {m} " for c, m in rule.tolerance_minor.items() if c != "*")
+        if per_currency:
+            absolute = f"CASE l.currency {per_currency}ELSE {absolute} END"
+        same = [f"coalesce(l.{k}, '') = coalesce(r.{k}, '')" for k in rule.keys]
+        different = [f"coalesce(l.{k}, '') <> coalesce(r.{k}, '')" for k in rule.distinct_keys]
+        return con.execute(
+            f"""
+            WITH pair AS (
+              SELECT l.u, r.r, r.currency <> l.currency AS converted,
+                     CASE WHEN r.currency = l.currency THEN r.amount ELSE r.original_amount END - l.amount
+                       AS amount_difference,
+                     r.day - l.day AS date_difference,
+                     greatest({absolute}, (abs(l.amount) * {rule.tolerance_basis_points} * 2 + 10000) // 20000)
+                       AS tolerance,
+                     l.reference <> '' AND contains(lower(regexp_replace(r.text, '\\s', '', 'g')),
+                                                    lower(regexp_replace(l.reference, '\\s', '', 'g')))
+                       AS reference_agreed
+              FROM left_unit l JOIN right_item r
+                ON r.currency = l.currency
+                   OR ({str(rule.allow_conversion).lower()} AND r.original_currency = l.currency)
+              WHERE {' AND '.join(same + different) or 'true'}
+            )
+            SELECT u, r,
+                   greatest(100 - CASE WHEN tolerance = 0 THEN 0 ELSE abs(amount_difference) * 40 // tolerance END
+                                - least(abs(date_difference) * 40 // {max(rule.days_before + rule.days_after, 1)}, 40)
+                                - CASE WHEN reference_agreed THEN 0 ELSE 20 END, 0) AS score,
+                   date_difference, amount_difference, converted
+            FROM pair
+            WHERE abs(amount_difference) <= tolerance
+              AND date_difference BETWEEN -{rule.days_before} AND {rule.days_after}
+              AND ({str(not rule.reference_required).lower()} OR reference_agreed)
+            """
+        ).fetchall()
+
+    return candidates_of
+
+
+def reconcile_receipts(con, month, args):
+    payouts = [
+        {"settlement_id": int(i), "store": s, "currency": c, "amount_minor": a, "date": d}
+        for i, s, c, a, d in con.execute(
+            "SELECT settlement_id, store, currency, total_minor, deposit_date FROM settlement WHERE total_minor > 0"
+        ).fetchall()
+    ]
+    entries = receipts.read_statements(month.directory)
+    results = receipts.reconcile(payouts, entries, receipts.Rules(), month.as_of_date(), receipt_candidates(con))
+    receipts.write_results(args.receipts_out, results)
+    print(f"duckdb receipts: {len(payouts)} payouts, {len(entries)} statement entries; result: {args.receipts_out}")
+
+
 def main():
     args = parse_args(sys.argv[1:], "duckdb")
     month = Month(args.directory, args.as_of)
     con = duckdb.connect()  # in memory; DuckDB spills to a temp directory past its memory limit
     con.execute(f"SET temp_directory = {sql_string(os.path.join(os.path.dirname(args.out), 'duckdb.tmp'))}")
-    load_settlements(con, month)
-    load_orders(con, month)
-    load_fee_schedules(con, month)
-    as_of = f"DATE {sql_string(month.as_of)}" if month.as_of else "NULL::DATE"
-    con.execute(CLASSIFY.format(tolerance=month.amount_tolerance_minor, as_of=as_of))
-    con.execute(f"COPY (SELECT * FROM result ORDER BY order_id) TO {sql_string(args.out)} (HEADER, DELIMITER ',')")
-    counts = dict(con.execute("SELECT category, count(*) FROM result GROUP BY category").fetchall())
-    print_counts("duckdb", counts, time.perf_counter() - STARTED)
-    print(f"result: {args.out}")
+    load_settlements(con, month, lines=args.receipts != "only")
+    if args.receipts != "only":
+        load_orders(con, month)
+        load_fee_schedules(con, month)
+        as_of = f"DATE {sql_string(month.as_of)}" if month.as_of else "NULL::DATE"
+        con.execute(CLASSIFY.format(tolerance=month.amount_tolerance_minor, as_of=as_of))
+        con.execute(
+            f"COPY (SELECT * FROM result ORDER BY order_id) TO {sql_string(args.out)} (HEADER, DELIMITER ',')"
+        )
+        counts = dict(con.execute("SELECT category, count(*) FROM result GROUP BY category").fetchall())
+        print_counts("duckdb", counts, time.perf_counter() - STARTED)
+        print(f"result: {args.out}")
+    if args.receipts != "without":
+        reconcile_receipts(con, month, args)
     con.close()
     finish(args, "duckdb", STARTED)
 

@@ -1,7 +1,7 @@
 """pandas reference: classifies every order of a generated month with pandas, as an
 analyst would, and writes one row per order.
 
-    python3 bench/reference/pandas_reference.py DIR [--out FILE] [--as-of DATE] [--check]
+    python3 bench/reference/pandas_reference.py DIR [--out FILE] [--as-of DATE] [--receipts with|without|only] [--check]
 
 The same files and the same rules as the DuckDB reference (see its docstring and
 crates/core/src/reconcile.rs). Each file is read with `pandas.read_csv`, only the columns
@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import receipts  # noqa: E402
 from common import (  # noqa: E402
     CATEGORIES,
     FINGERPRINT_COLUMNS,
@@ -265,27 +266,133 @@ def classify(month, orders, by_order, anomalous):
     )
 
 
+def load_payouts(month):
+    """Every settlement with a positive total: a payout on the UTC date of its deposit date.
+    V2 flat files give the settlement's summary (total, currency, deposit date) in their
+    first row."""
+    frames = []
+    for store in month.stores:
+        for path in store.settlement_files:
+            frame = pd.read_csv(
+                path,
+                sep="\t",
+                dtype=str,
+                nrows=1,
+                usecols=["settlement-id", "total-amount", "currency", "deposit-date"],
+                keep_default_na=False,
+                quoting=csv.QUOTE_NONE,
+            )
+            frame["store"] = store.name
+            frames.append(frame)
+    summary = pd.concat(frames, ignore_index=True)
+    summary["amount_minor"] = to_minor(summary["total-amount"], "per-value")
+    day = summary["deposit-date"].str[:10]
+    german = day.str.match(r"\d\d\.\d\d\.\d{4}")
+    summary["date"] = pd.to_datetime(day.where(~german, day.str[6:10] + "-" + day.str[3:5] + "-" + day.str[:2]))
+    summary = summary.loc[summary["amount_minor"] > 0]
+    return [
+        {"settlement_id": int(i), "store": s, "currency": c, "amount_minor": int(a), "date": d.date()}
+        for i, s, c, a, d in summary[["settlement-id", "store", "currency", "amount_minor", "date"]].itertuples(
+            index=False
+        )
+    ]
+
+
+def receipt_candidates(rule, left_units, right_items):
+    """The rule engine's candidate pairs, with pandas merges: the references' `candidates_of`."""
+    left = pd.DataFrame(
+        {
+            "u": range(len(left_units)),
+            "amount": [i["amount_minor"] for i in left_units],
+            "currency": [i["currency"] for i in left_units],
+            "day": pd.to_datetime([i["date"] for i in left_units]),
+            "reference": [receipts.fold(i["reference"]) for i in left_units],
+            **{k: [i["keys"].get(k, "") for i in left_units] for k in ("store", "deposit_date", "account")},
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "r": range(len(right_items)),
+            "right_amount": [i["amount_minor"] for i in right_items],
+            "right_currency": [i["currency"] for i in right_items],
+            "right_day": pd.to_datetime([i["date"] for i in right_items]),
+            "folded": [receipts.fold(i["text"]) for i in right_items],
+            "right_account": [i["keys"].get("account", "") for i in right_items],
+            "original_amount": [i["original_minor"] for i in right_items],
+            "original_currency": [i["original_currency"] or "" for i in right_items],
+        }
+    )
+    pairs = [left.merge(right, left_on="currency", right_on="right_currency").assign(converted=False)]
+    if rule.allow_conversion:
+        converted = left.merge(right, left_on="currency", right_on="original_currency")
+        converted = converted.loc[converted["right_currency"] != converted["currency"]]
+        pairs.append(converted.assign(right_amount=converted["original_amount"], converted=True))
+    pairs = pd.concat(pairs, ignore_index=True)
+    if pairs.empty:
+        return []
+    right_keys = {"store": None, "deposit_date": None, "account": "right_account"}
+    for key in rule.keys:
+        pairs = pairs.loc[pairs[key] == (pairs[right_keys[key]] if right_keys[key] else "")]
+    for key in rule.distinct_keys:
+        pairs = pairs.loc[pairs[key] != (pairs[right_keys[key]] if right_keys[key] else "")]
+    amount_difference = pairs["right_amount"].astype("int64") - pairs["amount"]
+    date_difference = (pairs["right_day"] - pairs["day"]).dt.days
+    absolute = pairs["currency"].map(lambda c: rule.absolute_tolerance(c))
+    tolerance = np.maximum(absolute, (pairs["amount"].abs() * rule.tolerance_basis_points * 2 + 10_000) // 20_000)
+    agreed = pd.Series(
+        [bool(ref) and ref in text for ref, text in zip(pairs["reference"], pairs["folded"])], index=pairs.index
+    )
+    keep = (
+        (amount_difference.abs() <= tolerance)
+        & date_difference.between(-rule.days_before, rule.days_after)
+        & (agreed | (not rule.reference_required))
+    )
+    return [
+        (u, r, receipts.score(rule, t, a, d, g), d, a, c)
+        for u, r, t, a, d, g, c in zip(
+            pairs["u"][keep],
+            pairs["r"][keep],
+            tolerance[keep],
+            amount_difference[keep],
+            date_difference[keep],
+            agreed[keep],
+            pairs["converted"][keep],
+        )
+    ]
+
+
+def reconcile_receipts(month, args):
+    payouts = load_payouts(month)
+    entries = receipts.read_statements(month.directory)
+    results = receipts.reconcile(payouts, entries, receipts.Rules(), month.as_of_date(), receipt_candidates)
+    receipts.write_results(args.receipts_out, results)
+    print(f"pandas receipts: {len(payouts)} payouts, {len(entries)} statement entries; result: {args.receipts_out}")
+
+
 def main():
     args = parse_args(sys.argv[1:], "pandas")
     month = Month(args.directory, args.as_of)
-    lines = load_lines(month)
-    orders = load_orders(month)
-    by_order = line_facts(lines)
-    keys = pd.concat(
-        [
-            orders[["store", "marketplace"]],
-            by_order.loc[~by_order.index.isin(orders.index), ["line_store", "line_marketplace"]].set_axis(
-                ["store", "marketplace"], axis=1
-            ),
-        ]
-    ).rename_axis("order_id")
-    anomalous = fee_anomalies(month, lines, keys.reset_index())
-    del lines
-    result = classify(month, orders, by_order, anomalous).sort_index()
-    assert set(result["category"].unique()) <= set(CATEGORIES)
-    result.to_csv(args.out)
-    print_counts("pandas", result["category"].value_counts().to_dict(), time.perf_counter() - STARTED)
-    print(f"result: {args.out}")
+    if args.receipts != "only":
+        lines = load_lines(month)
+        orders = load_orders(month)
+        by_order = line_facts(lines)
+        keys = pd.concat(
+            [
+                orders[["store", "marketplace"]],
+                by_order.loc[~by_order.index.isin(orders.index), ["line_store", "line_marketplace"]].set_axis(
+                    ["store", "marketplace"], axis=1
+                ),
+            ]
+        ).rename_axis("order_id")
+        anomalous = fee_anomalies(month, lines, keys.reset_index())
+        del lines
+        result = classify(month, orders, by_order, anomalous).sort_index()
+        assert set(result["category"].unique()) <= set(CATEGORIES)
+        result.to_csv(args.out)
+        print_counts("pandas", result["category"].value_counts().to_dict(), time.perf_counter() - STARTED)
+        print(f"result: {args.out}")
+    if args.receipts != "without":
+        reconcile_receipts(month, args)
     finish(args, "pandas", STARTED)
 
 

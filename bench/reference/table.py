@@ -1,11 +1,13 @@
 """Prints the benchmark table of one size from the measurements bench/run.sh recorded.
 
-    python3 bench/reference/table.py MEASUREMENTS.tsv
+    python3 bench/reference/table.py MEASUREMENTS.tsv [RECEIPTS.tsv]
 
 Each line of MEASUREMENTS.tsv: `tool wall user sys peak_rss_kib exit_code agrees note…`
 (tab-separated; `agrees` is yes, no or -; a skipped tool has wall `-` and its reason as
 note). Prints a Markdown table: wall, CPU (user + sys), peak RSS and agreement with
-truth.csv per tool, then the ratios tieout / DuckDB and tieout / pandas.
+truth.csv per tool, then the ratios tieout / DuckDB and tieout / pandas, then (from
+RECEIPTS.tsv: `tool agrees rows`) whether each reference's payout <-> receipt statuses
+agree with receipts-truth.csv.
 """
 
 import sys
@@ -24,7 +26,7 @@ def mib(kib):
     return f"{int(kib) / 1024:,.0f} MiB" if int(kib) < 1024 * 1024 else f"{int(kib) / 1048576:.2f} GiB"
 
 
-def main(path):
+def main(path, receipts_path=None):
     rows = {}
     order = []
     for line in open(path):
@@ -71,9 +73,19 @@ def main(path):
             return f"{r:.2f}" + (f" ({1 / r:.1f}× {note})" if 0 < r < 1 else "")
 
         print(f"| tieout {a} / {b} | {ratio(0)} | {ratio(1)} | {x[2] / y[2]:.2f} |")
+    if receipts_path:
+        print()
+        for line in open(receipts_path):
+            tool, agrees, rows = line.rstrip("\n").split("\t")
+            verdict = "agree with" if agrees == "yes" else "**DISAGREE** with"
+            print(
+                f"{LABELS.get(tool, tool)}, payout ↔ receipt matching (untimed): statuses and matched credits"
+                f" (file, line) {verdict} receipts-truth.csv ({int(rows) - 1} payouts, withdrawals and"
+                " unexpected receipts)."
+            )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(*sys.argv[1:])
