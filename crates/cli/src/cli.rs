@@ -107,9 +107,12 @@ enum Command {
         /// Only this marketplace (e.g. Amazon.de).
         #[arg(long, value_name = "NAME")]
         marketplace: Option<String>,
-        /// Only this calendar month (YYYY-MM).
-        #[arg(long, value_name = "YYYY-MM", value_parser = parse_month)]
+        /// Only this calendar month (YYYY-MM); `--month` is the same.
+        #[arg(long, visible_alias = "month", value_name = "YYYY-MM", value_parser = parse_month)]
         period: Option<(i32, u32)>,
+        /// The date aging is counted to (YYYY-MM-DD); default: the last reconcile's as-of date.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
         /// Only this category (e.g. shipped_not_settled).
         #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
         category: Option<Category>,
@@ -169,6 +172,13 @@ enum ReportKind {
     /// Every expected payout and unexpected receipt: received, short, late, converted,
     /// missing (the CSV is a stable contract for scripts).
     Receipts,
+    /// The receivables roll-forward (应收滚动) per store, currency and calendar month:
+    /// opening, sales, refunds, fees, other, transfers, closing (the CSV is a contract).
+    /// With --month, that month (its opening carried from every earlier month).
+    Receivables,
+    /// Aging as of --as-of: orders shipped and not settled, settlements posted and not
+    /// transferred, in buckets of 0-14, 15-30, 31-60, 61-90 and over 90 days, with alerts.
+    Aging,
 }
 
 fn parse_month(text: &str) -> Result<(i32, u32), String> {
@@ -199,10 +209,10 @@ pub fn run() -> Result<ExitCode> {
             }
         }
         Command::Rules { action } => rules_command(action),
-        Command::Report { kind, format, output, store, marketplace, period, category } => {
+        Command::Report { kind, format, output, store, marketplace, period, category, as_of } => {
             let filter =
                 Filter { store: store.clone(), marketplace: marketplace.clone(), period: *period, category: *category };
-            write_report(&cli, *kind, *format, output.as_deref(), &filter)
+            write_report(&cli, *kind, *format, output.as_deref(), &filter, *as_of)
         }
         Command::Explain { order_id } => explain(&cli, order_id),
         Command::Demo { dir, orders, seed, month } => crate::demo::run(dir, *orders, *seed, *month, cli.quiet),
@@ -420,12 +430,32 @@ fn write_report(
     format: Format,
     output: Option<&Path>,
     filter: &Filter,
+    as_of: Option<NaiveDate>,
 ) -> Result<ExitCode> {
     let store = open_store(&cli.db)?;
     if store.latest_run()?.is_none() && !matches!(kind, ReportKind::Settlements) {
         bail!("nothing reconciled yet in {}: run `tieout reconcile` first", cli.db.display());
     }
+    let mut alerts = Vec::new();
     let tables = match kind {
+        ReportKind::Receivables => {
+            vec![tieout_service::month_end::receivables_table(&store, filter.period, filter.store.as_deref())?]
+        }
+        ReportKind::Aging => {
+            let as_of = match as_of {
+                Some(date) => date,
+                None => store.latest_run()?.map(|r| r.as_of).expect("a run exists (checked above)"),
+            };
+            let (settings, _) = load_settings(cli.config.as_deref())?;
+            let tables = tieout_service::month_end::aging_tables(
+                &store,
+                as_of,
+                settings.aging.alert_after_days,
+                filter.store.as_deref(),
+            )?;
+            alerts = tieout_service::month_end::aging_alerts(&tables[0]);
+            tables
+        }
         ReportKind::Differences => report::differences_tables(&store, filter)?,
         ReportKind::Orders => vec![report::orders_table(&store, filter)?],
         ReportKind::Settlements => vec![report::settlements_table(&store, filter)?],
@@ -435,8 +465,13 @@ fn write_report(
     let name = format!("{kind:?}").to_lowercase();
     let sources = report::sources(&store)?;
     emit(&tables, format, output, &name, &sources)?;
+    if !cli.quiet {
+        for alert in &alerts {
+            eprintln!("{alert}");
+        }
+    }
     let differences = matches!(kind, ReportKind::Differences) && tables.iter().any(|t| !t.rows.is_empty());
-    Ok(if differences { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if differences || !alerts.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn explain(cli: &Cli, order_id: &str) -> Result<ExitCode> {

@@ -131,12 +131,33 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         "settlements",
         &sources,
     )?;
+    let receivables = tieout_service::month_end::receivables_table(&store, None, None)?;
+    emit(
+        std::slice::from_ref(&receivables),
+        Format::Csv,
+        Some(&reports.join("receivables.csv")),
+        "receivables",
+        &sources,
+    )?;
+    let aging = tieout_service::month_end::aging_tables(&store, manifest.as_of, settings.aging.alert_after_days, None)?;
+    emit(&aging, Format::Csv, Some(&reports.join("aging.csv")), "aging", &sources)?;
     let mut workbook = vec![summary_table.clone()];
     workbook.extend(differences.iter().cloned());
     workbook.push(receipts_table.clone());
+    workbook.push(receivables.clone());
+    workbook.extend(aging.iter().cloned());
     workbook.push(settlements);
     emit(&workbook, Format::Xlsx, Some(&reports.join("tieout-demo.xlsx")), "tieout-demo", &sources)?;
     emit(std::slice::from_ref(&summary_table), Format::Table, None, "summary", &sources)?;
+    // The month's roll-forward, in the terminal.
+    let month_table = tieout_service::month_end::receivables_table(&store, Some((year, month)), None)?;
+    let mut brief = tieout_core::table::Table::new(
+        format!("Receivables roll-forward {year:04}-{month:02}"),
+        &month_table.columns[..10].iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    brief.rows = month_table.rows.iter().map(|r| r[..10].to_vec()).collect();
+    brief.notes = month_table.notes.clone();
+    emit(std::slice::from_ref(&brief), Format::Table, None, "receivables", &sources)?;
 
     // The generator knows what every order is; the classification must agree exactly.
     let truth = read_truth(&manifest.truth_file).map_err(|e| anyhow::anyhow!("cannot read the ground truth: {e}"))?;
@@ -162,6 +183,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         ));
     }
     disagreements.extend(check_receipts(&store, &manifest.receipts_truth_file)?);
+    disagreements.extend(check_receivables(&receivables, &manifest.receivables_truth_file)?);
     let example = results
         .iter()
         .find(|r| r.category == Category::AmountMismatch)
@@ -169,7 +191,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     println!();
     println!("Reports written to {}:", reports.display());
     println!(
-        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, tieout-demo.xlsx"
+        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, receivables.csv, aging.csv (+ aging.not_transferred.csv), tieout-demo.xlsx"
     );
     if let Some(example) = example {
         println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);
@@ -177,7 +199,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     println!("Total time {:.1} s.", started.elapsed().as_secs_f32());
     if disagreements.is_empty() {
         println!(
-            "Check: all {} orders and every payout and receipt agree with the generator's ground truth.",
+            "Check: all {} orders, every payout and receipt, and the roll-forward of every store and month agree with the generator's ground truth.",
             results.len()
         );
         Ok(ExitCode::SUCCESS)
@@ -188,6 +210,46 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         eprintln!("Check FAILED: {} result(s) disagree with the ground truth.", disagreements.len());
         Ok(ExitCode::from(2))
     }
+}
+
+/// Compares the roll-forward with the generator's, to the cent, for every store, currency
+/// and month.
+fn check_receivables(table: &tieout_core::table::Table, truth_file: &Path) -> Result<Vec<String>> {
+    use tieout_core::table::Cell;
+    let truth = tieout_demo::read_receivables_truth(truth_file)
+        .map_err(|e| anyhow::anyhow!("cannot read the receivables truth: {e}"))?;
+    let text = |cell: &Cell| match cell {
+        Cell::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    let mut got: HashMap<(String, String, String), [i64; 7]> = HashMap::new();
+    for row in &table.rows {
+        let mut amounts = [0i64; 7];
+        for (slot, cell) in amounts.iter_mut().zip(&row[3..10]) {
+            *slot = match cell {
+                Cell::Money { amount_minor, .. } => *amount_minor,
+                _ => 0,
+            };
+        }
+        got.insert((text(&row[0]), text(&row[1]), text(&row[2])), amounts);
+    }
+    let mut disagreements = Vec::new();
+    for expected in &truth {
+        let key = (expected.store.clone(), expected.currency.clone(), expected.month.clone());
+        match got.remove(&key) {
+            Some(amounts) if amounts == expected.amounts_minor => {}
+            found => disagreements.push(format!(
+                "roll-forward {} {} {}: tieout says {:?}, the generator says {:?} (opening, sales, refunds, fees, other, transfers, closing)",
+                key.0, key.1, key.2, found, expected.amounts_minor
+            )),
+        }
+    }
+    for key in got.keys() {
+        disagreements
+            .push(format!("roll-forward {} {} {}: tieout has a row the generator has not", key.0, key.1, key.2));
+    }
+    disagreements.sort();
+    Ok(disagreements)
 }
 
 /// Compares the stored payout ↔ receipt results with the generator's receipts truth:

@@ -72,8 +72,21 @@ fn demo_classification_equals_the_generators_ground_truth() {
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("agree with the generator's ground truth"), "{}", run.stdout);
     let month = temp.path().join("month");
-    assert!(run.stdout.contains("every payout and receipt agree"), "{}", run.stdout);
-    for report in ["differences.csv", "orders.csv", "settlements.csv", "receipts.csv", "tieout-demo.xlsx"] {
+    assert!(
+        run.stdout.contains("every payout and receipt, and the roll-forward of every store and month agree"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Receivables roll-forward 2026-10"), "the demo prints the month's roll-forward");
+    for report in [
+        "differences.csv",
+        "orders.csv",
+        "settlements.csv",
+        "receipts.csv",
+        "receivables.csv",
+        "aging.csv",
+        "tieout-demo.xlsx",
+    ] {
         assert!(month.join("reports").join(report).exists(), "{report} written");
     }
 
@@ -645,4 +658,71 @@ fn check_verifies_the_databases_invariants_and_names_what_is_broken() {
     let check = tieout(dir, &["check"]);
     assert_eq!(check.code, 1, "{}", check.stderr);
     assert!(check.stderr.contains("out of date: run `tieout reconcile`"), "{}", check.stderr);
+}
+
+#[test]
+fn the_receivables_roll_forward_ties_to_the_generators_and_aging_counts_to_a_given_date() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let run = tieout(dir, &["demo", "--dir", ".", "--orders", "2000", "--seed", "11", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // The CSV contract, every store and month, equal to the generator's truth to the cent.
+    let report = tieout(dir, &["report", "receivables", "--format", "csv"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let (header, rows) = read_csv_text(&report.stdout);
+    assert_eq!(
+        header[..10],
+        ["store", "currency", "month", "opening", "sales", "refunds", "fees", "other", "transfers", "closing"]
+    );
+    let truth = std::fs::read_to_string(dir.join("receivables-truth.csv")).unwrap();
+    let got: Vec<String> =
+        rows.iter().map(|r| header[..10].iter().map(|c| r[c].as_str()).collect::<Vec<_>>().join(",")).collect();
+    let mut want: Vec<String> = truth.lines().skip(1).map(str::to_owned).collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    want.sort();
+    assert_eq!(got_sorted, want);
+    // It rolls: each month's closing is the next month's opening, per store.
+    for pair in rows.windows(2).filter(|p| p[0]["store"] == p[1]["store"]) {
+        assert_eq!(pair[0]["closing"], pair[1]["opening"], "{} {}", pair[0]["store"], pair[1]["month"]);
+    }
+    // One month and one store; the opening is carried from the months before.
+    let october =
+        tieout(dir, &["report", "receivables", "--month", "2026-10", "--store", "acme-de", "--format", "csv"]);
+    let (_, october_rows) = read_csv_text(&october.stdout);
+    assert_eq!(october_rows.len(), 1);
+    let full = rows.iter().find(|r| r["store"] == "acme-de" && r["month"] == "2026-10").unwrap();
+    assert_eq!(&october_rows[0], full);
+    // The workbook: a sheet per report and one listing the source files.
+    let xlsx = tieout(dir, &["report", "receivables", "--format", "xlsx", "-o", "receivables.xlsx"]);
+    assert_eq!(xlsx.code, 0, "{}", xlsx.stderr);
+    assert!(std::fs::read(dir.join("receivables.xlsx")).unwrap().starts_with(b"PK"));
+
+    // Aging: the missing payout is posted and not transferred; the age moves with --as-of.
+    let receipts_truth = std::fs::read_to_string(dir.join("receipts-truth.csv")).unwrap();
+    let missing = receipts_truth
+        .lines()
+        .find(|l| l.starts_with("payout,") && l.contains(",missing,"))
+        .map(|l| l.split(',').nth(1).unwrap().to_owned())
+        .unwrap();
+    let aging = |as_of: &str| {
+        let run = tieout(dir, &["report", "aging", "--as-of", as_of, "--format", "csv", "-o", "aging.csv"]);
+        assert!(run.code <= 1, "{}", run.stderr);
+        let (_, rows) = read_csv(&dir.join("aging.not_transferred.csv"));
+        rows.into_iter().find(|r| r["settlement_id"] == missing).unwrap()
+    };
+    let early = aging("2026-11-20");
+    let late = aging("2027-03-01");
+    let early_days: i64 = early["age_days"].parse().unwrap();
+    let late_days: i64 = late["age_days"].parse().unwrap();
+    assert_eq!(late_days - early_days, 101, "20 Nov 2026 to 1 Mar 2027");
+    assert_eq!((early["reason"].as_str(), late["age_bucket"].as_str()), ("payout_missing", "over_90"));
+    assert_eq!(late["alert"], "ALERT");
+    let (summary_header, summary) = read_csv(&dir.join("aging.csv"));
+    assert!(summary_header.contains(&"count_over_90".to_owned()));
+    assert!(summary.iter().any(|r| r["what"] == "shipped_not_settled"));
+    let terminal = tieout(dir, &["report", "aging", "--as-of", "2027-03-01"]);
+    assert_eq!(terminal.code, 1, "alerts: {}", terminal.stderr);
+    assert!(terminal.stderr.contains("ALERT acme-"), "{}", terminal.stderr);
 }

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod matching;
 pub mod money;
 pub mod receipts;
+pub mod receivables;
 pub mod reconcile;
 pub mod records;
 pub mod statement;

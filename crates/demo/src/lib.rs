@@ -23,6 +23,7 @@
 mod erp;
 mod model;
 mod receipts;
+mod receivables;
 mod rng;
 mod settlement;
 mod text;
@@ -42,6 +43,7 @@ use crate::text::SECONDS_PER_DAY;
 pub use crate::receipts::{
     read_receipts_truth, ReceiptFile, ReceiptStatus, ReceiptTruth, ReceiptTruthKind, RECEIPTS_TRUTH_HEADER,
 };
+pub use crate::receivables::{read_receivables_truth, ReceivablesTruth, RECEIVABLES_TRUTH_HEADER};
 
 /// Fewest and most orders a demo month may have.
 pub const ORDERS_MIN: u64 = 1_000;
@@ -94,6 +96,9 @@ pub struct DemoManifest {
     /// `receipts-truth.csv`: every expected payout's outcome and every unexpected
     /// receipt, with the file and line of its credit (read with [`read_receipts_truth`]).
     pub receipts_truth_file: PathBuf,
+    /// `receivables-truth.csv`: the roll-forward per store and month (read with
+    /// [`read_receivables_truth`]; see the `receivables` module for its rule).
+    pub receivables_truth_file: PathBuf,
 }
 
 #[derive(Debug, Error)]
@@ -137,11 +142,15 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
     let mut truth = Output::create(&truth_file)?;
     truth.buffer.extend_from_slice(b"order_id,store,category\n");
     let mut settlement_line_count = 0;
+    let mut movements = Vec::new();
     for (store, store_settlements) in plan.stores.iter().zip(&settlements) {
-        let (files, lines) = write_store(&plan, store, store_settlements, out_dir, &mut truth)?;
+        let (files, lines, store_movements) = write_store(&plan, store, store_settlements, out_dir, &mut truth)?;
         stores.push(files);
         settlement_line_count += lines;
+        movements.push((store.spec.name, store.spec.currency, store_movements));
     }
+    let receivables_truth_file = out_dir.join("receivables-truth.csv");
+    receivables::write_truth(&receivables_truth_file, &movements)?;
     truth.finish()?;
 
     let receipts = receipts::write(&plan, &settlements, out_dir)?;
@@ -162,6 +171,7 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
         settlement_line_count,
         receipt_files: receipts.files,
         receipts_truth_file: receipts.truth_file,
+        receivables_truth_file,
     })
 }
 
@@ -232,7 +242,7 @@ fn write_store(
     settlements: &[Settlement],
     out_dir: &Path,
     truth: &mut Output,
-) -> Result<(StoreFiles, u64), DemoError> {
+) -> Result<(StoreFiles, u64, receivables::Months), DemoError> {
     let spec = store.spec;
     let store_dir = out_dir.join(spec.name);
     let settlement_dir = store_dir.join("settlements");
@@ -244,9 +254,10 @@ fn write_store(
     let mut writer = SettlementWriter::create(spec, settlements, &settlement_dir)?;
     let month_end = plan.next_month_start - SECONDS_PER_DAY;
     let mut erp = ErpWriter::create(spec, Output::create(&orders_file)?, plan.month_start, month_end)?;
+    let mut movements = receivables::Movements::new();
     for k in 0..store.orders {
         let order = plan.order(store, k);
-        emit_order(store, &order, &mut writer)?;
+        emit_order(store, &order, &mut receivables::Tee(&mut writer, &mut movements))?;
         erp.write_order(store, &order)?;
         text::push_order_id(&mut truth.buffer, order.id);
         truth.buffer.push(b',');
@@ -268,7 +279,8 @@ fn write_store(
         mapping_file,
         settlement_files: settlements.iter().map(|s| settlement_dir.join(format!("{}.txt", s.id))).collect(),
     };
-    Ok((files, lines))
+    movements.add_settlements(settlements);
+    Ok((files, lines, movements.months))
 }
 
 fn create_dir(path: &Path) -> Result<(), DemoError> {

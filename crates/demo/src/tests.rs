@@ -85,12 +85,12 @@ fn same_config_gives_identical_bytes() {
     assert_eq!(manifest_a.inconsistent_settlements, manifest_b.inconsistent_settlements);
     assert_eq!(manifest_a.settlement_line_count, manifest_b.settlement_line_count);
     assert_eq!(manifest_a.as_of, manifest_b.as_of);
-    // Settlement files, ERP exports, mappings, config, truth, README; receipt files, the
-    // LianLian profile and the receipts truth.
+    // Settlement files, ERP exports, mappings, config, truth, README, receivables truth;
+    // receipt files, the LianLian profile and the receipts truth.
     assert_eq!(
         files_a.len(),
         manifest_a.stores.iter().map(|s| s.settlement_files.len() + 2).sum::<usize>()
-            + 3
+            + 4
             + manifest_a.receipt_files.len()
             + 2
     );
@@ -977,5 +977,30 @@ fn read_receipts_truth_reports_bad_rows() {
         fs::write(&path, &bad).unwrap();
         let error = read_receipts_truth(&path).unwrap_err();
         assert!(matches!(error, DemoError::Truth { line: l, .. } if l == line), "{error} for\n{bad}");
+    }
+}
+
+#[test]
+fn the_receivables_truth_rolls_and_transfers_every_settlement_total() {
+    let manifest = &month().manifest;
+    let truth = read_receivables_truth(&manifest.receivables_truth_file).unwrap();
+    assert!(!truth.is_empty());
+    for store in &manifest.stores {
+        let rows: Vec<&ReceivablesTruth> = truth.iter().filter(|r| r.store == store.store).collect();
+        assert!(rows.len() >= 2, "{}: the month and its neighbours", store.store);
+        assert!(rows.iter().all(|r| r.currency == store.currency));
+        assert_eq!(rows[0].amounts_minor[0], 0, "the first month opens at zero");
+        for row in &rows {
+            let [opening, sales, refunds, fees, other, transfers, closing] = row.amounts_minor;
+            assert_eq!(closing, opening + sales + refunds + fees + other - transfers, "{row:?}");
+        }
+        for pair in rows.windows(2) {
+            assert_eq!(pair[0].amounts_minor[6], pair[1].amounts_minor[0], "closing rolls into the next opening");
+        }
+        // Every settlement's total is transferred once.
+        let totals: i64 = store.settlement_files.iter().map(|path| parse_settlement(path).total_minor).sum();
+        assert_eq!(rows.iter().map(|r| r.amounts_minor[5]).sum::<i64>(), totals, "{}", store.store);
+        // Settlement periods straddle the month's end: the month after has movements too.
+        assert!(rows.iter().any(|r| r.month == "2026-07" && r.amounts_minor[1..5].iter().any(|a| *a != 0)));
     }
 }

@@ -11,6 +11,9 @@
 //! referral_rate_basis_points = 1500
 //! fba_fee_per_unit_minor = 322    # optional: no FBA fee check without it
 //! tolerance_minor = 0             # per order item
+//!
+//! [aging]
+//! alert_after_days = 30           # aging items older than this are alerts
 //! ```
 //! Without any `[[fees]]` entry no fee check is made: the referral rates of real
 //! categories differ too much (8 % to 45 %) for a built-in guess to be useful.
@@ -28,6 +31,26 @@ pub struct Settings {
     pub fees: Vec<FeeEntry>,
     #[serde(default)]
     pub import: ImportSection,
+    #[serde(default)]
+    pub aging: AgingSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgingSection {
+    /// Aging items older than this many days are alerts.
+    #[serde(default = "default_alert_after_days")]
+    pub alert_after_days: i64,
+}
+
+fn default_alert_after_days() -> i64 {
+    crate::month_end::ALERT_AFTER_DAYS_DEFAULT
+}
+
+impl Default for AgingSection {
+    fn default() -> Self {
+        AgingSection { alert_after_days: default_alert_after_days() }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod config;
 pub mod import;
+pub mod month_end;
 pub mod rates;
 pub mod reconcile;
 pub mod report;

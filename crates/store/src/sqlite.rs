@@ -14,6 +14,7 @@ use tieout_core::ids::OrderId;
 use tieout_core::intern::{Interner, Sym};
 use tieout_core::money::Currency;
 use tieout_core::receipts::{Payout, Receipt, ReceiptResult, ReceiptStatus};
+use tieout_core::receivables::{Bucket, Posting, SettlementClose};
 use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{
     line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
@@ -673,6 +674,67 @@ impl SqliteStore {
         })();
         let result = outcome.and_then(|run_id| Ok(transaction.commit().map(|()| run_id)?));
         self.forget_dictionary_on_error(result)
+    }
+
+    /// Each settlement's marketplace: the (normalised) marketplace its lines name; a
+    /// settlement whose lines name several gets the greatest name.
+    pub fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT l.settlement_id, MAX(d.text) FROM settlement_line l JOIN dictionary d ON d.id = l.marketplace
+             WHERE d.text != '' GROUP BY l.settlement_id",
+        )?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, normalize_marketplace(&row.get::<_, String>(1)?))))?
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(rows)
+    }
+
+    /// What the receivables roll-forward needs: every settlement's close (total, and its
+    /// deposit date or, without one, its end date) and its lines summed per posted day
+    /// (UTC) and roll-forward bucket.
+    pub fn load_roll_forward_input(&self) -> Result<(Vec<SettlementClose>, Vec<Posting>), StoreError> {
+        let utc_day = |seconds: i64| from_day_number(UNIX_EPOCH_DAY + seconds.div_euclid(86_400) as i32);
+        let mut settlements = Vec::new();
+        {
+            let mut statement = self.connection.prepare(
+                "SELECT s.settlement_id, d.text, s.currency, s.total_minor, COALESCE(s.deposit_utc, s.end_utc)
+                 FROM settlement s JOIN dictionary d ON d.id = s.store ORDER BY s.settlement_id",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let currency: String = row.get(2)?;
+                settlements.push(SettlementClose {
+                    settlement_id: row.get::<_, i64>(0)? as u64,
+                    store: row.get(1)?,
+                    currency: currency_of(&currency)?,
+                    total_minor: row.get(3)?,
+                    transfer_date: utc_day(row.get(4)?)?,
+                });
+            }
+        }
+        let mut postings = Vec::new();
+        let mut statement = self.connection.prepare(
+            "SELECT settlement_id, posted_utc / 86400 - (posted_utc < 0 AND posted_utc % 86400 != 0), transaction_class,
+                    component, kind, SUM(amount_minor)
+             FROM settlement_line GROUP BY 1, 2, 3, 4, 5",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let (class, component, kind): (u8, u8, u8) = (row.get(2)?, row.get(3)?, row.get(4)?);
+            let corrupt = || StoreError::Corrupt(format!("line classification {class}/{component}/{kind}"));
+            let bucket = Bucket::of_line(
+                TransactionClass::from_code(class).ok_or_else(corrupt)?,
+                Component::from_code(component).ok_or_else(corrupt)?,
+                LineKind::from_code(kind).ok_or_else(corrupt)?,
+            );
+            postings.push(Posting {
+                settlement_id: row.get::<_, i64>(0)? as u64,
+                date: from_day_number(UNIX_EPOCH_DAY + row.get::<_, i64>(1)? as i32)?,
+                bucket,
+                amount_minor: row.get(5)?,
+            });
+        }
+        Ok((settlements, postings))
     }
 
     /// The id of the last file imported before run `run_id` (0 when none was).
