@@ -439,7 +439,13 @@ fn write_report(
     let mut alerts = Vec::new();
     let tables = match kind {
         ReportKind::Receivables => {
-            vec![tieout_service::month_end::receivables_table(&store, filter.period, filter.store.as_deref())?]
+            let mut tables =
+                vec![tieout_service::month_end::receivables_table(&store, filter.period, filter.store.as_deref())?];
+            let deferred = tieout_service::month_end::deferred_table(&store, filter.store.as_deref())?;
+            if !deferred.rows.is_empty() {
+                tables.push(deferred);
+            }
+            tables
         }
         ReportKind::Aging => {
             let as_of = match as_of {

@@ -726,3 +726,64 @@ fn the_receivables_roll_forward_ties_to_the_generators_and_aging_counts_to_a_giv
     assert_eq!(terminal.code, 1, "alerts: {}", terminal.stderr);
     assert!(terminal.stderr.contains("ALERT acme-"), "{}", terminal.stderr);
 }
+
+#[test]
+fn overlapping_transaction_reports_add_each_row_once_and_deferred_rows_are_kept_apart() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let text = String::from_utf8(fixture_bytes("amazon-transactions-us.csv")).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let header_at = lines.iter().position(|l| l.starts_with("\"date/time\"")).unwrap();
+    let (head, rows) = lines.split_at(header_at + 1);
+    // Two reports whose date ranges overlap by two rows, and the whole report.
+    let first: String = head.iter().chain(&rows[..rows.len() / 2 + 1]).copied().collect();
+    let second: String = head.iter().chain(&rows[rows.len() / 2 - 1..]).copied().collect();
+    std::fs::write(dir.join("first.csv"), first).unwrap();
+    std::fs::write(dir.join("second.csv"), second).unwrap();
+    std::fs::write(dir.join("whole.csv"), &text).unwrap();
+    let imported = |db: &str, files: &[&str]| {
+        for file in files {
+            let run = tieout(dir, &["--db", db, "import", "--store", "acme-us", file]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            let said = format!("{}{}", run.stdout, run.stderr);
+            assert!(said.contains("Amazon Date Range transaction report"), "{said}");
+        }
+        let check = tieout(dir, &["--db", db, "check"]);
+        assert_eq!(check.code, 0, "{}", check.stderr);
+        let status = tieout(dir, &["--db", db, "status"]);
+        let count = |table: &str| -> i64 {
+            status
+                .stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with(table))
+                .unwrap()
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let settlements = tieout(dir, &["--db", db, "report", "settlements", "--format", "csv"]);
+        let (_, rows) = read_csv_text(&settlements.stdout);
+        let summary: Vec<(String, String, String, String)> = rows
+            .iter()
+            .map(|r| (r["settlement_id"].clone(), r["total"].clone(), r["lines_sum"].clone(), r["deposit"].clone()))
+            .collect();
+        (count("settlement_line"), count("deferred_line"), summary)
+    };
+    let whole = imported("whole.db", &["whole.csv"]);
+    let parts = imported("parts.db", &["first.csv", "second.csv"]);
+    assert_eq!(parts, whole, "the two overlapping reports add up to the whole, each row once");
+    assert!(whole.0 > 0 && whole.1 > 0, "released lines and deferred lines: {whole:?}");
+    // The payout row is the settlement's total and deposit, not one of its lines.
+    assert_eq!(whole.2.len(), 1);
+    assert!(!whole.2[0].3.is_empty(), "a transfer row gives the deposit date: {:?}", whole.2);
+    assert_eq!(whole.2[0].1, whole.2[0].2, "the lines sum to the payout");
+    // Deferred lines are reported beside the roll-forward, not in it.
+    assert!(tieout(dir, &["--db", "whole.db", "reconcile", "--as-of", "2026-11-30"]).code <= 1);
+    let receivables = tieout(dir, &["--db", "whole.db", "report", "receivables", "--format", "csv", "-o", "ar.csv"]);
+    assert_eq!(receivables.code, 0, "{}", receivables.stderr);
+    let (_, deferred) = read_csv(&dir.join("ar.deferred.csv"));
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(deferred[0]["lines"], whole.1.to_string());
+}

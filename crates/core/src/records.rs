@@ -34,10 +34,13 @@ pub enum SourceFormat {
     WechatPayBill,
     /// Any tabular statement (payment tool, bank CSV) read through a statement profile.
     ProfileStatement,
+    /// Amazon Date Range transaction report (CSV, every locale): released rows become
+    /// settlement lines, deferred rows are kept apart.
+    AmazonTransactionReport,
 }
 
 impl SourceFormat {
-    pub const ALL: [SourceFormat; 9] = [
+    pub const ALL: [SourceFormat; 10] = [
         SourceFormat::AmazonSettlementV2,
         SourceFormat::AmazonSettlementV1,
         SourceFormat::AmazonOrdersReport,
@@ -47,6 +50,7 @@ impl SourceFormat {
         SourceFormat::AlipayStatement,
         SourceFormat::WechatPayBill,
         SourceFormat::ProfileStatement,
+        SourceFormat::AmazonTransactionReport,
     ];
 
     /// Stable name, used in the store and in output.
@@ -61,6 +65,7 @@ impl SourceFormat {
             SourceFormat::AlipayStatement => "alipay",
             SourceFormat::WechatPayBill => "wechatpay",
             SourceFormat::ProfileStatement => "statement-profile",
+            SourceFormat::AmazonTransactionReport => "amazon-transactions",
         }
     }
 
@@ -76,6 +81,9 @@ impl SourceFormat {
             SourceFormat::AlipayStatement => "Alipay statement 支付宝账务明细 (GBK CSV)",
             SourceFormat::WechatPayBill => "WeChat Pay merchant bill 微信支付账单",
             SourceFormat::ProfileStatement => "payment-tool or bank statement (CSV/XLSX, with a statement profile)",
+            SourceFormat::AmazonTransactionReport => {
+                "Amazon Date Range transaction report (CSV; English, German, French, Italian, Spanish, Japanese)"
+            }
         }
     }
 

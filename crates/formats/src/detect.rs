@@ -17,12 +17,12 @@ pub enum Detected {
 }
 
 /// Detects the format of a file from its first bytes.
-///
-/// An Amazon Date Range transaction report is `Tabular` here: the core's `SourceFormat`
-/// has no variant for it yet. [`detect_amazon_transactions`] recognises it.
 pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.starts_with(b"PK\x03\x04") {
         return Detected::Tabular;
+    }
+    if detect_amazon_transactions(bytes).is_some() {
+        return Detected::Known(SourceFormat::AmazonTransactionReport);
     }
     let head = &bytes[..bytes.len().min(4096)];
     if contains(head, b"<Document") && contains(head, b"camt.05") {

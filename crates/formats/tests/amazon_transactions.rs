@@ -4,7 +4,7 @@
 //! shared samples), every line asserted.
 
 use tieout_core::money::Currency;
-use tieout_core::records::TransactionClass;
+use tieout_core::records::{SourceFormat, TransactionClass};
 use tieout_formats::amazon_transactions::{read_transaction_report, ReportLocale, TransactionReport};
 use tieout_formats::dates::format_instant;
 use tieout_formats::{detect, detect_amazon_transactions, Detected};
@@ -319,9 +319,7 @@ fn detected_by_content_in_every_locale() {
     for (locale, expected) in LOCALES {
         let bytes = fixture(locale);
         assert_eq!(detect_amazon_transactions(&bytes), Some(expected), "{locale}");
-        // The core has no SourceFormat for these reports yet: `detect` calls them tabular
-        // (or unknown, when the first line has no comma: the Japanese preamble's are `、`).
-        assert!(matches!(detect(&bytes), Detected::Tabular | Detected::Unknown), "{locale}");
+        assert_eq!(detect(&bytes), Detected::Known(SourceFormat::AmazonTransactionReport), "{locale}");
     }
     let settlement = b"settlement-id\tsettlement-start-date\ttotal-amount\tcurrency\ttransaction-type\tamount\n";
     assert_eq!(detect_amazon_transactions(settlement), None);

@@ -71,6 +71,8 @@ enum Parsed {
     Settlements(SettlementFile, Vec<LineKeys>),
     Orders(OrderFile),
     Statements(StatementFile),
+    /// A transaction report: settlements, open ones, deferred lines; and the lines' keys.
+    Report(crate::transactions::ReportParts, Vec<LineKeys>),
 }
 
 struct ParsedFile {
@@ -202,6 +204,17 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
                 Ok(Parsed::Settlements(file, keys))
             }
         }
+        Detected::Known(SourceFormat::AmazonTransactionReport) => {
+            parsed.format = Some(SourceFormat::AmazonTransactionReport);
+            let report = tieout_formats::amazon_transactions::read_transaction_report(&name, &bytes);
+            if has_errors(&report.diagnostics) {
+                Err(report.diagnostics)
+            } else {
+                let parts = crate::transactions::report_parts(report);
+                let keys = line_keys(&parts.file);
+                Ok(Parsed::Report(parts, keys))
+            }
+        }
         Detected::Known(SourceFormat::AmazonOrdersReport) => {
             parsed.format = Some(SourceFormat::AmazonOrdersReport);
             let mapping = Mapping::amazon_all_orders();
@@ -312,6 +325,16 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
                     format!("settlement {id} was already imported from {other}; its lines here were not added again"),
                 ));
             }
+            for (id, report) in &outcome.settlements_replaced {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!(
+                        "settlement {id} was known from transaction report {report}; this settlement file replaces it"
+                    ),
+                ));
+            }
             let settlements = outcome.settlements_added.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ");
             let summary = format!(
                 "{} for store {store_name}: {} settlement(s) [{settlements}], {} line(s)",
@@ -320,6 +343,44 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
                 outcome.lines_added
             );
             tracing::info!(lines = outcome.lines_added, "settlement file stored");
+            report.outcome = Outcome::Imported { format, summary, warnings };
+        }
+        Parsed::Report(parts, keys) => {
+            let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
+            let meta = FileMeta {
+                sha256,
+                name: parsed.name.clone(),
+                format,
+                store: Some(store_name.clone()),
+                size_bytes: parsed.size_bytes,
+                imported_at: options.imported_at.clone(),
+            };
+            let extras = tieout_store::ReportExtras {
+                open: &parts.open,
+                deferred: &parts.deferred,
+                posted_range: parts.posted_range,
+            };
+            let outcome = store.import_transaction_report(&meta, &parts.file, &keys, &store_name, extras)?;
+            let mut warnings: Vec<Diagnostic> = parts.file.diagnostics.clone();
+            for (id, other) in &outcome.settlements_skipped {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!("settlement {id} was already imported from settlement file {other}; its rows here were not added again"),
+                ));
+            }
+            let open: Vec<String> = parts.open.iter().map(u64::to_string).collect();
+            let summary = format!(
+                "{} for store {store_name}: {} settlement(s) added, {} merged with an earlier report, {} line(s) added{}; {} deferred line(s) (not released yet, kept apart)",
+                format.description(),
+                outcome.settlements_added.len(),
+                outcome.settlements_merged.len(),
+                outcome.lines_added,
+                if open.is_empty() { String::new() } else { format!("; open (no transfer yet): {}", open.join(", ")) },
+                outcome.deferred_added,
+            );
+            tracing::info!(lines = outcome.lines_added, deferred = outcome.deferred_added, "transaction report stored");
             report.outcome = Outcome::Imported { format, summary, warnings };
         }
         Parsed::Statements(file) => {

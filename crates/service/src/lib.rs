@@ -13,5 +13,6 @@ pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod rules;
+pub mod transactions;
 
 pub use tieout_store::{SqliteStore, StoreError};

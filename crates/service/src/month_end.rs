@@ -25,7 +25,7 @@ pub fn roll_forward_rows(store: &SqliteStore, through: Option<YearMonth>) -> Res
     let latest = postings
         .iter()
         .map(|p| YearMonth::of(p.date))
-        .chain(settlements.iter().map(|s| YearMonth::of(s.transfer_date)))
+        .chain(settlements.iter().filter_map(|s| s.transfer_date.map(YearMonth::of)))
         .max();
     let through = through.or(latest).unwrap_or(YearMonth { year: 1970, month: 1 });
     roll_forward(&settlements, &postings, through).map_err(|error| match error {
@@ -84,12 +84,38 @@ pub fn receivables_table(
     Ok(table)
 }
 
+/// Deferred transactions (held by Amazon, not yet released into a settlement) per store
+/// and currency, as the latest transaction report of each store states them: beside the
+/// roll-forward, not in it.
+pub fn deferred_table(store: &SqliteStore, only_store: Option<&str>) -> Result<Table, StoreError> {
+    let mut table = Table::new("Deferred", &["store", "currency", "lines", "amount", "first_posted", "last_release"]);
+    for row in store.deferred_summary()? {
+        if only_store.is_some_and(|s| s != row.store) {
+            continue;
+        }
+        table.push(vec![
+            Cell::text(row.store.clone()),
+            Cell::text(row.currency.code()),
+            Cell::Integer(row.lines),
+            Cell::money(row.amount_minor, row.currency),
+            Cell::Date(utc_date(row.first_posted_utc)),
+            row.last_release_utc.map_or(Cell::Empty, |s| Cell::Date(utc_date(s))),
+        ]);
+    }
+    table.notes.push("Deferred transactions of the latest transaction report imported per store: Amazon holds them (by default until 7 days after delivery); they are not settled, not in any settlement and not in the roll-forward until a report or settlement file shows them released.".to_owned());
+    Ok(table)
+}
+
 /// Why a settlement is still in the receivable (posted, not transferred) as of a date.
 fn not_transferred_reason(
+    open: bool,
     deposit: Option<NaiveDate>,
     as_of: NaiveDate,
     receipt: Option<ReceiptStatus>,
 ) -> Option<&'static str> {
+    if open {
+        return Some("settlement_open");
+    }
     let deposit = deposit?;
     if deposit > as_of {
         return Some("transfer_not_yet_due");
@@ -166,7 +192,7 @@ pub fn aging_tables(
         ],
     );
     for settlement in store.settlements()? {
-        if settlement.total_minor <= 0 || only_store.is_some_and(|s| s != settlement.store) {
+        if (settlement.total_minor <= 0 && !settlement.open) || only_store.is_some_and(|s| s != settlement.store) {
             continue;
         }
         let end = utc_date(settlement.end_utc_seconds);
@@ -174,8 +200,8 @@ pub fn aging_tables(
             continue;
         }
         let deposit = settlement.deposit_utc_seconds.map(utc_date);
-        let Some(reason) = not_transferred_reason(deposit, as_of, receipts.get(&settlement.settlement_id).copied())
-        else {
+        let receipt = receipts.get(&settlement.settlement_id).copied();
+        let Some(reason) = not_transferred_reason(settlement.open, deposit, as_of, receipt) else {
             continue;
         };
         let days = (as_of - end).num_days();

@@ -14,8 +14,9 @@ mod sqlite;
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
-    AccountEntries, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, ReceiptRef, ReceiptRow,
-    RunRow, SettlementImport, SettlementRow, SqliteStore, StatementImport,
+    AccountEntries, DeferredLine, DeferredSummary, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
+    OrderRow, ReceiptRef, ReceiptRow, ReportExtras, RunRow, SettlementImport, SettlementRow, SqliteStore,
+    StatementImport,
 };
 
 use thiserror::Error;

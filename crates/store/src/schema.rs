@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_receipt_results.sql")),
     (4, include_str!("migrations/0004_reference_rates.sql")),
     (5, include_str!("migrations/0005_withdrawals.sql")),
+    (6, include_str!("migrations/0006_transaction_reports.sql")),
 ];
 
 /// The schema version this build writes and reads.

@@ -55,7 +55,53 @@ pub struct SettlementImport {
     pub settlements_added: Vec<u64>,
     /// Settlements already imported from another file: (settlement id, that file's name).
     pub settlements_skipped: Vec<(u64, String)>,
+    /// Settlements first known from a transaction report, now replaced by this settlement
+    /// file's (the settlement file is the authority): (settlement id, the report's name).
+    pub settlements_replaced: Vec<(u64, String)>,
+    /// Settlements known from an earlier transaction report that this report added rows
+    /// to (overlapping reports: rows already stored are not added again).
+    pub settlements_merged: Vec<u64>,
     pub lines_added: u64,
+    pub deferred_added: u64,
+}
+
+/// What a transaction report adds beside its released lines.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportExtras<'a> {
+    /// Settlements with no transfer (payout) row in the report: still open.
+    pub open: &'a [u64],
+    /// Deferred transactions (not released yet), with their text in the file's strings.
+    pub deferred: &'a [DeferredLine],
+    /// The earliest and latest posted time of the report's rows: the store's deferred
+    /// lines posted within it are replaced by the report's.
+    pub posted_range: (i64, i64),
+}
+
+/// A deferred (held, not yet released) transaction line of a transaction report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeferredLine {
+    pub line: u32,
+    /// The settlement it will be paid in, when the report names one.
+    pub settlement_id: Option<u64>,
+    pub order_id: Option<OrderId>,
+    pub transaction_type: Sym,
+    pub amount_type: Sym,
+    pub description: Sym,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub posted_utc_seconds: i64,
+    pub release_utc_seconds: Option<i64>,
+}
+
+/// Deferred lines stored, per store and currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeferredSummary {
+    pub store: String,
+    pub currency: Currency,
+    pub lines: i64,
+    pub amount_minor: i64,
+    pub first_posted_utc: i64,
+    pub last_release_utc: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,6 +141,8 @@ pub struct SettlementRow {
     pub currency: Currency,
     pub lines_sum_minor: i64,
     pub line_count: u32,
+    /// Known from a transaction report without its transfer yet: posted, not paid out.
+    pub open: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,6 +392,48 @@ impl SqliteStore {
         let result = insert_settlements(&transaction, dictionary, meta, file, keys, store);
         let result = result.and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
         self.forget_dictionary_on_error(result)
+    }
+
+    /// Imports one transaction report's released lines (as settlements: new ones added,
+    /// ones from an earlier report merged, ones from a settlement file left alone) and its
+    /// deferred lines (replacing the store's), in one transaction.
+    pub fn import_transaction_report(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+        extras: ReportExtras<'_>,
+    ) -> Result<SettlementImport, StoreError> {
+        assert_eq!(keys.len(), file.lines.len(), "one key per line");
+        self.load_dictionary()?;
+        let dictionary = self.dictionary.as_mut().expect("loaded");
+        let transaction = self.connection.transaction()?;
+        let result = insert_settlements_from(&transaction, dictionary, meta, file, keys, store, Some(extras));
+        let result = result.and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
+        self.forget_dictionary_on_error(result)
+    }
+
+    /// Deferred lines stored, per store and currency.
+    pub fn deferred_summary(&self) -> Result<Vec<DeferredSummary>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT d.text, l.currency, COUNT(*), SUM(l.amount_minor), MIN(l.posted_utc), MAX(l.release_utc)
+             FROM deferred_line l JOIN dictionary d ON d.id = l.store GROUP BY d.text, l.currency ORDER BY d.text, l.currency",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let currency: String = row.get(1)?;
+            out.push(DeferredSummary {
+                store: row.get(0)?,
+                currency: currency_of(&currency)?,
+                lines: row.get(2)?,
+                amount_minor: row.get(3)?,
+                first_posted_utc: row.get(4)?,
+                last_release_utc: row.get(5)?,
+            });
+        }
+        Ok(out)
     }
 
     /// Imports one order export in one transaction.
@@ -697,7 +787,8 @@ impl SqliteStore {
         let mut settlements = Vec::new();
         {
             let mut statement = self.connection.prepare(
-                "SELECT s.settlement_id, d.text, s.currency, s.total_minor, COALESCE(s.deposit_utc, s.end_utc)
+                "SELECT s.settlement_id, d.text, s.currency, s.total_minor,
+                        CASE WHEN s.open THEN NULL ELSE COALESCE(s.deposit_utc, s.end_utc) END
                  FROM settlement s JOIN dictionary d ON d.id = s.store ORDER BY s.settlement_id",
             )?;
             let mut rows = statement.query([])?;
@@ -708,7 +799,7 @@ impl SqliteStore {
                     store: row.get(1)?,
                     currency: currency_of(&currency)?,
                     total_minor: row.get(3)?,
-                    transfer_date: utc_day(row.get(4)?)?,
+                    transfer_date: row.get::<_, Option<i64>>(4)?.map(utc_day).transpose()?,
                 });
             }
         }
@@ -815,7 +906,7 @@ impl SqliteStore {
     pub fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
         let mut statement = self.connection.prepare(
             "SELECT s.settlement_id, d.text, f.name, s.line, s.start_utc, s.end_utc, s.deposit_utc, s.total_minor, s.currency,
-                    s.lines_sum_minor, s.line_count
+                    s.lines_sum_minor, s.line_count, s.open
              FROM settlement s JOIN dictionary d ON d.id = s.store JOIN source_file f ON f.id = s.file_id
              ORDER BY s.start_utc, s.settlement_id",
         )?;
@@ -835,6 +926,7 @@ impl SqliteStore {
                 currency: currency_of(&currency)?,
                 lines_sum_minor: row.get(9)?,
                 line_count: row.get(10)?,
+                open: row.get(11)?,
             });
         }
         Ok(out)
@@ -934,6 +1026,7 @@ impl SqliteStore {
             "statement",
             "statement_entry",
             "receipt_result",
+            "deferred_line",
         ] {
             let count: i64 =
                 self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
@@ -945,9 +1038,9 @@ impl SqliteStore {
     /// The store's own structural check (`tieout check`): one finding per broken invariant,
     /// named so a person can find it; empty when everything holds.
     ///
-    /// * every file's stored records number what its import recorded (an order export may
-    ///   have fewer: a later export replaced some orders), and no source line is stored
-    ///   twice;
+    /// * every file's stored records number what its import recorded (an order export or a
+    ///   transaction report may have fewer: a later file replaced some), and no source line
+    ///   is stored twice;
     /// * every settlement's stored lines sum to, and number, what was recorded at import;
     /// * the latest run has exactly one result per order (orders ∪ order ids on lines), and
     ///   as many as it says;
@@ -973,11 +1066,18 @@ impl SqliteStore {
                 let (id, name, format, recorded): (i64, String, String, i64) =
                     (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
                 let count = stored.remove(&id).unwrap_or(0);
-                let orders = matches!(
+                // Later files may take records over: a later order export replaces orders, a
+                // settlement file replaces a report's settlement, a later report the
+                // deferred lines.
+                let replaceable = matches!(
                     SourceFormat::from_name(&format),
-                    Some(SourceFormat::ErpOrders | SourceFormat::AmazonOrdersReport)
+                    Some(
+                        SourceFormat::ErpOrders
+                            | SourceFormat::AmazonOrdersReport
+                            | SourceFormat::AmazonTransactionReport
+                    )
                 );
-                if count > recorded || (!orders && count != recorded) {
+                if count > recorded || (!replaceable && count != recorded) {
                     findings
                         .push(format!("file {name} (#{id}): {count} records stored, its import recorded {recorded}"));
                 }
@@ -1348,32 +1448,147 @@ fn insert_settlements(
     keys: &[LineKeys],
     store: &str,
 ) -> Result<SettlementImport, StoreError> {
+    insert_settlements_from(transaction, dictionary, meta, file, keys, store, None)
+}
+
+/// A settlement line as an overlapping report would repeat it: posted time, order, type,
+/// amount type, description, amount and SKU.
+type RowKey = (i64, Option<i64>, Option<String>, String, String, String, i64, String);
+
+/// Stores settlements and their lines from a settlement file (`report` none) or from a
+/// transaction report. A settlement file's settlement replaces one known only from
+/// reports; a report's settlement known from a settlement file is skipped, and one known
+/// from an earlier report gets the rows that report did not have.
+fn insert_settlements_from(
+    transaction: &Transaction<'_>,
+    dictionary: &mut HashMap<String, i64>,
+    meta: &FileMeta,
+    file: &SettlementFile,
+    keys: &[LineKeys],
+    store: &str,
+    report: Option<ReportExtras<'_>>,
+) -> Result<SettlementImport, StoreError> {
+    let report_format = SourceFormat::AmazonTransactionReport.name();
     let mut outcome = SettlementImport::default();
     let mut skip: HashSet<u64> = HashSet::new();
+    let mut merge: HashSet<u64> = HashSet::new();
     {
         let mut existing = transaction.prepare(
-            "SELECT f.name FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
+            "SELECT f.name, f.format FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
         )?;
         for header in &file.settlements {
-            if let Some(name) =
-                existing.query_row([header.settlement_id as i64], |row| row.get::<_, String>(0)).optional()?
-            {
-                skip.insert(header.settlement_id);
-                outcome.settlements_skipped.push((header.settlement_id, name));
+            let found: Option<(String, String)> =
+                existing.query_row([header.settlement_id as i64], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
+            let Some((name, format)) = found else { continue };
+            match (report.is_some(), format == report_format) {
+                (true, true) => {
+                    merge.insert(header.settlement_id);
+                }
+                (false, true) => {
+                    transaction.execute(
+                        "DELETE FROM settlement_line WHERE settlement_id = ?1",
+                        [header.settlement_id as i64],
+                    )?;
+                    transaction
+                        .execute("DELETE FROM settlement WHERE settlement_id = ?1", [header.settlement_id as i64])?;
+                    outcome.settlements_replaced.push((header.settlement_id, name));
+                }
+                (_, false) => {
+                    skip.insert(header.settlement_id);
+                    outcome.settlements_skipped.push((header.settlement_id, name));
+                }
             }
         }
     }
-    let lines_added = file.lines.iter().filter(|l| !skip.contains(&l.settlement_id)).count() as u64;
-    let file_id = insert_file(transaction, meta, lines_added)?;
+    // Rows of merged settlements already stored (from the earlier report) are not added.
+    let mut stored_rows: HashMap<RowKey, u32> = HashMap::new();
+    if !merge.is_empty() {
+        let mut statement = transaction.prepare(
+            "SELECT l.posted_utc, l.order_key, l.order_text, t.text, a.text, d.text, l.amount_minor, k.text
+             FROM settlement_line l JOIN dictionary t ON t.id = l.transaction_type JOIN dictionary a ON a.id = l.amount_type
+             JOIN dictionary d ON d.id = l.description JOIN dictionary k ON k.id = l.sku WHERE l.settlement_id = ?1",
+        )?;
+        for id in &merge {
+            let mut rows = statement.query([*id as i64])?;
+            while let Some(row) = rows.next()? {
+                let key: RowKey = (
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                );
+                *stored_rows.entry(key).or_default() += 1;
+            }
+        }
+    }
+    let strings = &file.strings;
+    let mut add = vec![true; file.lines.len()];
+    for (index, line) in file.lines.iter().enumerate() {
+        if skip.contains(&line.settlement_id) {
+            add[index] = false;
+        } else if merge.contains(&line.settlement_id) {
+            let (order_key, order_text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
+            let key: RowKey = (
+                line.posted_utc_seconds,
+                order_key,
+                order_text.map(str::to_owned),
+                strings.resolve(line.transaction_type).to_owned(),
+                strings.resolve(line.amount_type).to_owned(),
+                strings.resolve(line.amount_description).to_owned(),
+                line.amount_minor,
+                strings.resolve(line.sku).to_owned(),
+            );
+            if let Some(count) = stored_rows.get_mut(&key).filter(|c| **c > 0) {
+                *count -= 1;
+                add[index] = false;
+            }
+        }
+    }
+    let lines_added = add.iter().filter(|a| **a).count() as u64;
+    let deferred = report.map_or(&[][..], |r| r.deferred);
+    let file_id = insert_file(transaction, meta, lines_added + deferred.len() as u64)?;
     outcome.file_id = file_id;
     let mut words = WordIds::new(&file.strings);
     let store_id = words.word(transaction, dictionary, store)?;
     {
         let mut insert = transaction.prepare(
-            "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count, open)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
+        let mut update = transaction.prepare(
+            "UPDATE settlement SET start_utc = MIN(start_utc, ?2), end_utc = MAX(end_utc, ?3),
+                deposit_utc = COALESCE(?4, deposit_utc), lines_sum_minor = lines_sum_minor + ?5, line_count = line_count + ?6,
+                total_minor = CASE WHEN ?4 IS NOT NULL THEN ?7 WHEN open THEN lines_sum_minor + ?5 ELSE total_minor END,
+                open = open AND ?4 IS NULL
+             WHERE settlement_id = ?1",
+        )?;
+        let open: HashSet<u64> = report.map_or_else(HashSet::new, |r| r.open.iter().copied().collect());
         for header in file.settlements.iter().filter(|h| !skip.contains(&h.settlement_id)) {
+            if merge.contains(&header.settlement_id) {
+                let (mut sum, mut count) = (0i64, 0i64);
+                for (line, _) in
+                    file.lines.iter().zip(&add).filter(|(l, a)| **a && l.settlement_id == header.settlement_id)
+                {
+                    sum += line.amount_minor;
+                    count += 1;
+                }
+                let deposit = header.deposit_utc_seconds.filter(|_| !open.contains(&header.settlement_id));
+                update.execute(params![
+                    header.settlement_id as i64,
+                    header.start_utc_seconds,
+                    header.end_utc_seconds,
+                    deposit,
+                    sum,
+                    count,
+                    header.total_minor,
+                ])?;
+                outcome.settlements_merged.push(header.settlement_id);
+                continue;
+            }
             insert.execute(params![
                 header.settlement_id as i64,
                 store_id,
@@ -1386,9 +1601,40 @@ fn insert_settlements(
                 header.currency.code(),
                 header.lines_sum_minor,
                 header.line_count,
+                open.contains(&header.settlement_id),
             ])?;
             outcome.settlements_added.push(header.settlement_id);
         }
+    }
+    if let Some(report) = report {
+        transaction.execute(
+            "DELETE FROM deferred_line WHERE store = ?1 AND posted_utc BETWEEN ?2 AND ?3",
+            params![store_id, report.posted_range.0, report.posted_range.1],
+        )?;
+        let mut insert = transaction.prepare(
+            "INSERT INTO deferred_line (store, file_id, line, settlement_id, order_key, order_text, transaction_type, amount_type,
+                description, amount_minor, currency, posted_utc, release_utc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        for line in report.deferred {
+            let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
+            insert.execute(params![
+                store_id,
+                file_id,
+                line.line,
+                line.settlement_id.map(|id| id as i64),
+                key,
+                text,
+                words.id(transaction, dictionary, line.transaction_type)?,
+                words.id(transaction, dictionary, line.amount_type)?,
+                words.id(transaction, dictionary, line.description)?,
+                line.amount_minor,
+                line.currency.code(),
+                line.posted_utc_seconds,
+                line.release_utc_seconds,
+            ])?;
+        }
+        outcome.deferred_added = report.deferred.len() as u64;
     }
     let mut insert = transaction.prepare(
         "INSERT INTO settlement_line (settlement_id, file_id, line, order_key, order_text, transaction_type, amount_type, description,
@@ -1399,7 +1645,7 @@ fn insert_settlements(
     let strings = &file.strings;
     // Raw binds: one prepared statement, 24 values bound in place per line, no
     // intermediate parameter array (this loop is the hot path of a large import).
-    for (line, keys) in file.lines.iter().zip(keys).filter(|(l, _)| !skip.contains(&l.settlement_id)) {
+    for ((line, keys), _) in file.lines.iter().zip(keys).zip(&add).filter(|(_, a)| **a) {
         let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
         insert.raw_bind_parameter(1, line.settlement_id as i64)?;
         insert.raw_bind_parameter(2, file_id)?;
