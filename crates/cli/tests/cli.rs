@@ -787,3 +787,26 @@ fn overlapping_transaction_reports_add_each_row_once_and_deferred_rows_are_kept_
     assert_eq!(deferred.len(), 1);
     assert_eq!(deferred[0]["lines"], whole.1.to_string());
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = tieout(temp.path(), &["demo", "--dir", ".", "--orders", "1000", "-q"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    // Like `tieout report orders | head -1`: the reader closes the pipe after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tieout"))
+        .args(["report", "orders"])
+        .current_dir(temp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0));
+}

@@ -1795,17 +1795,24 @@ fn insert_orders(
     new_ids.sort_unstable();
     new_ids.dedup();
     outcome.orders_added = new_ids.len() as u64;
-    // An order seen in an earlier export is replaced by this one's rows.
+    // An order seen in an earlier export is replaced by this one's rows. Into an empty
+    // store nothing is looked up; otherwise each of this file's orders is looked up by
+    // the order index (created on first need), so the cost follows the new file, not the
+    // orders already stored.
     let mut stale_rows = Vec::new();
     let mut replaced: HashSet<OrderId> = HashSet::new();
-    {
-        let mut statement = transaction.prepare("SELECT id, order_key, order_text FROM order_item")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let id = order_from_parts(row.get(1)?, row.get(2)?)?;
-            if new_ids.binary_search(&&id).is_ok() {
+    let stored_any: bool = transaction.query_row("SELECT EXISTS (SELECT 1 FROM order_item)", [], |row| row.get(0))?;
+    if stored_any {
+        transaction
+            .execute_batch("CREATE INDEX IF NOT EXISTS order_item_by_order ON order_item (order_key, order_text)")?;
+        let mut statement =
+            transaction.prepare("SELECT id FROM order_item WHERE order_key IS ?1 AND order_text IS ?2")?;
+        for id in &new_ids {
+            let (key, text) = order_parts(id);
+            let mut rows = statement.query(params![key, text])?;
+            while let Some(row) = rows.next()? {
                 stale_rows.push(row.get::<_, i64>(0)?);
-                replaced.insert(id);
+                replaced.insert((*id).clone());
             }
         }
     }
