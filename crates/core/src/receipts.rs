@@ -234,7 +234,7 @@ impl ResultKind {
     }
 }
 
-fn payout_items(payouts: &[Payout]) -> Vec<Item> {
+fn payout_items(payouts: &[&Payout]) -> Vec<Item> {
     payouts
         .iter()
         .map(|p| Item {
@@ -250,9 +250,8 @@ fn payout_items(payouts: &[Payout]) -> Vec<Item> {
         .collect()
 }
 
-fn receipt_items(receipts: &[Receipt]) -> Vec<Item> {
+fn receipt_items<'a>(receipts: impl Iterator<Item = &'a Receipt>) -> Vec<Item> {
     receipts
-        .iter()
         .map(|r| Item {
             id: r.id,
             amount_minor: r.amount_minor,
@@ -368,8 +367,7 @@ pub fn reconcile_receipts(payouts: &[Payout], entries: &[Receipt], config: &Rece
                 rule
             })
             .collect();
-        let owned: Vec<Receipt> = credits.iter().map(|r| (*r).clone()).collect();
-        let matched = run(&rules, &withdrawal_items(&withdrawals), &receipt_items(&owned));
+        let matched = run(&rules, &withdrawal_items(&withdrawals), &receipt_items(credits.iter().copied()));
         // Where a withdrawal could have been seen: the latest entry date of each other
         // account, per currency.
         let mut seen_until: HashMap<(&str, Currency), NaiveDate> = HashMap::new();
@@ -394,9 +392,9 @@ pub fn reconcile_receipts(payouts: &[Payout], entries: &[Receipt], config: &Rece
     }
 
     // Pass 2: payouts → the credits no withdrawal took.
-    let free: Vec<Receipt> = credits.iter().filter(|r| !taken.contains(&r.id)).map(|r| (*r).clone()).collect();
-    let left = payout_items(&payouts.iter().map(|p| (*p).clone()).collect::<Vec<_>>());
-    let matched: MatchResult = run(&config.rules, &left, &receipt_items(&free));
+    let free = credits.iter().copied().filter(|r| !taken.contains(&r.id));
+    let left = payout_items(&payouts);
+    let matched: MatchResult = run(&config.rules, &left, &receipt_items(free));
     let expected: HashMap<i64, Expected> = payouts
         .iter()
         .map(|p| {
