@@ -810,3 +810,28 @@ fn a_closed_pipe_ends_the_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn a_transaction_report_in_a_language_tieout_does_not_read_is_named_and_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let us = String::from_utf8(fixture_bytes("amazon-transactions-us.csv")).unwrap();
+    // Dutch (a language Amazon writes, tieout does not read yet), and one it cannot name.
+    std::fs::write(dir.join("nl.csv"), us.replace("\"date/time\"", "\"datum/tijd\"")).unwrap();
+    std::fs::write(dir.join("pl.csv"), us.replace("\"date/time\"", "\"data/godzina\"")).unwrap();
+    let dutch = tieout(dir, &["import", "--store", "acme-nl", "nl.csv"]);
+    assert_eq!(dutch.code, 2);
+    assert!(
+        dutch.stderr.contains("nl.csv:8:1: error: this is a transaction report in Dutch, which tieout does not read yet (it reads English, German, French, Italian, Spanish and Japanese ones)"),
+        "{}",
+        dutch.stderr
+    );
+    let polish = tieout(dir, &["import", "--store", "acme-pl", "pl.csv"]);
+    assert_eq!(polish.code, 2);
+    assert!(
+        polish.stderr.contains("no transaction report header in a language tieout reads (English, German, French, Italian, Spanish, Japanese)"),
+        "{}",
+        polish.stderr
+    );
+    assert_eq!(counts(dir).get("settlement_line").copied().unwrap_or(0), 0, "nothing stored");
+}

@@ -270,6 +270,34 @@ pub fn read_transaction_report(file_name: &str, bytes: &[u8]) -> TransactionRepo
 
 /// The locale of a report whose header is among the first rows of `text` (a header with
 /// a `date/time` label first, a settlement id and a total column), for detection.
+/// Whether the text looks like a transaction report even when tieout cannot read it: a
+/// header with a `date/time` label of a language tieout does not read yet, or a first
+/// preamble line naming Amazon followed by a row of at least
+/// [`UNKNOWN_LOCALE_COLUMNS_MIN`] columns. Such a file goes to the reader, whose error
+/// names the language (or says which ones it reads), rather than being called unknown.
+pub(crate) fn looks_like_report(text: &str) -> bool {
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let mut names_amazon = false;
+    for index in 0..=PREAMBLE_ROWS_MAX {
+        if !matches!(csv.read_record(&mut record), Ok(true)) {
+            return false;
+        }
+        if header_locale(&record).is_some() {
+            return true;
+        }
+        if index == 0 {
+            names_amazon = record.iter().any(|cell| cell.to_lowercase().contains("amazon"));
+        } else if names_amazon && record.len() >= UNKNOWN_LOCALE_COLUMNS_MIN {
+            return true;
+        }
+    }
+    false
+}
+
+/// Columns of a transaction report's header in any language (23 in 2017, about 30 now).
+const UNKNOWN_LOCALE_COLUMNS_MIN: usize = 20;
+
 pub(crate) fn sniff_locale(text: &str) -> Option<ReportLocale> {
     let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
@@ -931,7 +959,7 @@ impl<'a> Reader<'a> {
                     self.file,
                     0,
                     0,
-                    "no transaction report header: no row starts with a date/time column (date/time, Datum/Uhrzeit, date/heure, Data/Ora:, fecha y hora, 日付/時間)",
+                    "no transaction report header in a language tieout reads (English, German, French, Italian, Spanish, Japanese): no row starts with a date/time column (date/time, Datum/Uhrzeit, date/heure, Data/Ora:, fecha y hora, 日付/時間)",
                 )),
                 Err(error) => {
                     let line = lines.line_of(error.position().map_or(0, |p| p.byte() as usize));
@@ -1415,7 +1443,7 @@ mod tests {
         let report = read_transaction_report("n.csv", b"\"hello\"\n\"a\",\"b\"\n");
         assert_eq!(
             diagnostics(&report),
-            ["n.csv: error: no transaction report header: no row starts with a date/time column (date/time, Datum/Uhrzeit, date/heure, Data/Ora:, fecha y hora, 日付/時間)"]
+            ["n.csv: error: no transaction report header in a language tieout reads (English, German, French, Italian, Spanish, Japanese): no row starts with a date/time column (date/time, Datum/Uhrzeit, date/heure, Data/Ora:, fecha y hora, 日付/時間)"]
         );
         let long: Vec<&str> = vec!["note"; PREAMBLE_ROWS_MAX + 5];
         let report = read_transaction_report("l.csv", csv(&long, HEADER, &[]).as_bytes());

@@ -21,7 +21,7 @@ pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.starts_with(b"PK\x03\x04") {
         return Detected::Tabular;
     }
-    if detect_amazon_transactions(bytes).is_some() {
+    if detect_amazon_transactions(bytes).is_some() || looks_like_transaction_report(bytes) {
         return Detected::Known(SourceFormat::AmazonTransactionReport);
     }
     let head = &bytes[..bytes.len().min(4096)];
@@ -80,6 +80,14 @@ pub fn detect_amazon_transactions(bytes: &[u8]) -> Option<ReportLocale> {
     // Lossy: a Windows-1252 German report still has its ASCII `Datum/Uhrzeit` label, and
     // a character cut at the end of the head does not matter.
     sniff_locale(&String::from_utf8_lossy(head))
+}
+
+/// A transaction report tieout cannot read (a language it does not know): still routed
+/// to the transaction report reader, whose error says so.
+fn looks_like_transaction_report(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(TRANSACTION_REPORT_HEAD_BYTES)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    crate::amazon_transactions::looks_like_report(&String::from_utf8_lossy(head))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
