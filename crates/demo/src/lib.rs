@@ -5,14 +5,17 @@
 //! order export with its column mapping, Amazon settlement flat files (V2) for every
 //! settlement period (14 days; 7 for a store of more than 3 million orders, so no file
 //! passes tieout's 2 GiB limit) from the one holding the month start to the last one
-//! with a posted date, the fee schedule (`tieout.toml`),
-//! and `truth.csv` — the category each order must get under the rules of
-//! `tieout_core::reconcile`, anomalies injected at known rates. It also writes where each
-//! settlement's payout arrives — bank and wallet statements in `bank/` (camt.053, MT940,
-//! Payoneer and LianLian CSV, an Alipay 账务明细) — with `receipts-truth.csv`, each
-//! payout's known outcome (see the `receipts` module). The same [`DemoConfig`]
-//! gives byte-identical files, forever: randomness is a hand-written SplitMix64, and
-//! every order is a pure function of (seed, store, index).
+//! with a posted date, the same settlements as an Amazon Date Range transaction report
+//! (`<store>/transactions/<store>-transactions.csv`, in the store's language: one row per
+//! item's order or refund, per account line and per payout; see the `transactions`
+//! module), the fee schedule (`tieout.toml`), and `truth.csv` — the category each order
+//! must get under the rules of `tieout_core::reconcile`, anomalies injected at known
+//! rates — with `receivables-truth.csv`, the roll-forward per store and month. It also
+//! writes where each settlement's payout arrives — bank and wallet statements in `bank/`
+//! (camt.053, MT940, Payoneer and LianLian CSV, an Alipay 账务明细) — with
+//! `receipts-truth.csv`, each payout's known outcome (see the `receipts` module). The
+//! same [`DemoConfig`] gives byte-identical files, forever: randomness is a hand-written
+//! SplitMix64, and every order is a pure function of (seed, store, index).
 //!
 //! What it is not: not a reader or a reconciler (it never parses what it writes, except
 //! in its tests), and not a model of Amazon's fee tables; rates are flat per store.
@@ -27,6 +30,7 @@ mod receivables;
 mod rng;
 mod settlement;
 mod text;
+mod transactions;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -37,8 +41,10 @@ use tieout_core::reconcile::Category;
 
 use crate::erp::{mapping_toml, ErpWriter};
 use crate::model::{Plan, StorePlan, STORES};
+use crate::receivables::Tee;
 use crate::settlement::{emit_order, plan_settlements, Output, PeriodTotals, Settlement, SettlementWriter, Totals};
 use crate::text::SECONDS_PER_DAY;
+use crate::transactions::TransactionReportWriter;
 
 pub use crate::receipts::{
     read_receipts_truth, ReceiptFile, ReceiptStatus, ReceiptTruth, ReceiptTruthKind, RECEIPTS_TRUTH_HEADER,
@@ -71,10 +77,17 @@ pub struct StoreFiles {
     pub mapping_file: PathBuf,
     /// One V2 flat file per settlement period, in period order.
     pub settlement_files: Vec<PathBuf>,
+    /// `<store>/transactions/<store>-transactions.csv`: the Amazon Date Range transaction
+    /// report of every settlement in `settlement_files`, in the store's language (US and
+    /// UK English, German), with the same lines and one payout (`Transfer`) row per
+    /// settlement with a deposit date. See the `transactions` module for the row mapping.
+    pub transaction_report: PathBuf,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoManifest {
+    /// Per store: its ERP export and mapping, its settlement files and its transaction
+    /// report (the same settlements in two formats: import either, or both).
     pub stores: Vec<StoreFiles>,
     /// `tieout.toml`: the fee schedules to reconcile with.
     pub config_file: PathBuf,
@@ -235,7 +248,8 @@ fn omit_one_account_line(plan: &Plan, settlements: &mut [Vec<Settlement>]) -> Ve
     unreachable!("chosen below the count")
 }
 
-/// Pass 2 for one store: its settlement files, ERP export, mapping, and truth rows.
+/// Pass 2 for one store: its settlement files, transaction report, ERP export, mapping,
+/// and truth rows.
 fn write_store(
     plan: &Plan,
     store: &StorePlan,
@@ -251,13 +265,18 @@ fn write_store(
     let orders_file = store_dir.join("orders.csv");
     let mapping_file = store_dir.join("orders-mapping.toml");
 
+    let transaction_dir = store_dir.join("transactions");
+    create_dir(&transaction_dir)?;
+    let transaction_report = transaction_dir.join(format!("{}-transactions.csv", spec.name));
+
     let mut writer = SettlementWriter::create(spec, settlements, &settlement_dir)?;
+    let mut report = TransactionReportWriter::create(spec, settlements, &transaction_report)?;
     let month_end = plan.next_month_start - SECONDS_PER_DAY;
     let mut erp = ErpWriter::create(spec, Output::create(&orders_file)?, plan.month_start, month_end)?;
     let mut movements = receivables::Movements::new();
     for k in 0..store.orders {
         let order = plan.order(store, k);
-        emit_order(store, &order, &mut receivables::Tee(&mut writer, &mut movements))?;
+        emit_order(store, &order, &mut Tee(&mut writer, &mut Tee(&mut movements, &mut report)))?;
         erp.write_order(store, &order)?;
         text::push_order_id(&mut truth.buffer, order.id);
         truth.buffer.push(b',');
@@ -269,6 +288,7 @@ fn write_store(
     }
     erp.out.finish()?;
     let lines = writer.finish(settlements)?;
+    report.finish()?;
     write_text(&mapping_file, &mapping_toml(spec))?;
 
     let files = StoreFiles {
@@ -278,6 +298,7 @@ fn write_store(
         orders_file,
         mapping_file,
         settlement_files: settlements.iter().map(|s| settlement_dir.join(format!("{}.txt", s.id))).collect(),
+        transaction_report,
     };
     movements.add_settlements(settlements);
     Ok((files, lines, movements.months))
@@ -341,6 +362,9 @@ fn readme(config: &DemoConfig, plan: &Plan, settlements: &[Vec<Settlement>]) -> 
          <store>/orders.csv               the ERP's order export, one row per order item\n\
          <store>/orders-mapping.toml      how to read that export (columns, delimiter, notation)\n\
          <store>/settlements/<id>.txt     Amazon settlement reports, flat file V2, one per settlement period\n\
+         <store>/transactions/<store>-transactions.csv\n\
+         \x20                                the same settlements as an Amazon Date Range transaction report\n\
+         \x20                                (CSV, the store's language; a Transfer row per payout)\n\
          receipts-truth.csv               each payout's outcome (received, short, late, missing, converted) and\n\
          \x20                                the unexpected receipts, with the file and line of each credit\n\
          bank/de-camt053.xml              acme-de's bank statement, camt.053.001.02, one Stmt per month\n\

@@ -10,6 +10,7 @@ use tieout_core::reconcile::Category;
 
 use crate::rng::{hash2, Permutation, SplitMix64};
 use crate::text::{DateStyle, SECONDS_PER_DAY};
+use crate::transactions::ReportStyle;
 
 /// Length of a settlement period: Amazon's usual 14 days.
 const PERIOD_DAYS: i64 = 14;
@@ -75,6 +76,10 @@ pub(crate) struct StoreSpec {
     /// Leading digit of the store's 11-digit settlement ids (keeps them unique).
     pub(crate) settlement_id_lead: u64,
     pub(crate) promotion_ids: [&'static str; 4],
+    /// The words and notation of the store's Date Range transaction report.
+    pub(crate) transaction_report: ReportStyle,
+    /// How a transaction report's payout row names the bank account it goes to.
+    pub(crate) payout_description: &'static str,
 }
 
 pub(crate) static STORES: [StoreSpec; 3] = [
@@ -98,6 +103,8 @@ pub(crate) static STORES: [StoreSpec; 3] = [
         price_column: 0,
         settlement_id_lead: 2,
         promotion_ids: ["A2QX7K9LMN3PZ8", "US-SPRING-SAVE-15", "A1VT8W2RHC4J6E", "FREESHIP-US-25"],
+        transaction_report: ReportStyle::Us,
+        payout_description: "To account ending in: 123",
     },
     StoreSpec {
         name: "acme-de",
@@ -119,6 +126,8 @@ pub(crate) static STORES: [StoreSpec; 3] = [
         price_column: 1,
         settlement_id_lead: 3,
         promotion_ids: ["A3DE5FRUEHLING10", "A17QZ0PLM4XK2T", "DE-VERSANDFREI", "A2B9NWK3ST7YQ1"],
+        transaction_report: ReportStyle::De,
+        payout_description: "To account ending in: 000",
     },
     StoreSpec {
         name: "acme-uk",
@@ -140,6 +149,8 @@ pub(crate) static STORES: [StoreSpec; 3] = [
         price_column: 2,
         settlement_id_lead: 4,
         promotion_ids: ["UK-BANKHOL-20", "A9KD2LQ7ZX4MPV", "A3TTR8Y1WQ5NBE", "UK-FREEDEL-10"],
+        transaction_report: ReportStyle::Uk,
+        payout_description: "To account ending in: 819",
     },
 ];
 

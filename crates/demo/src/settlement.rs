@@ -29,6 +29,8 @@ pub(crate) struct Event {
     pub(crate) posted: i64,
     pub(crate) item_code: u64,
     pub(crate) sku: &'static str,
+    /// Index into the catalogue (the product's title, for transaction reports).
+    pub(crate) product: usize,
     pub(crate) quantity: u32,
     /// DE only: write this event's amounts with a dot, as some real EU files do.
     pub(crate) dot_amounts: bool,
@@ -142,6 +144,7 @@ fn event(
         posted,
         item_code: item.code,
         sku: item.sku(),
+        product: item.product,
         quantity: item.quantity,
         dot_amounts,
     }

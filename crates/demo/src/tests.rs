@@ -1,6 +1,7 @@
 //! Tests read the generated files back with small readers of their own (independent of
 //! tieout-formats) and run `tieout_core::reconcile` on them: the truth file must be
-//! exactly what the rules produce.
+//! exactly what the rules produce. The transaction reports are the exception: they are
+//! written for `tieout_formats::amazon_transactions`, and read with it (a dev-dependency).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -12,8 +13,11 @@ use tieout_core::money::{parse_amount_minor, AmountError, NumberStyle};
 use tieout_core::reconcile::{
     reconcile, Category, FeeSchedule, FeeScheduleRule, LineFacts, OrderFacts, ReconcileConfig, ReconcileInput,
 };
-use tieout_core::records::{classify_line, fnv1a, line_fingerprint, OrderStatus, SettlementLine};
+use tieout_core::records::{
+    classify_line, fnv1a, line_fingerprint, Component, LineKind, OrderStatus, SettlementLine, TransactionClass,
+};
 use tieout_core::{Currency, Interner, OrderId, Sym};
+use tieout_formats::amazon_transactions::{read_transaction_report, ReportLocale, TransactionReport};
 
 use super::*;
 
@@ -85,11 +89,11 @@ fn same_config_gives_identical_bytes() {
     assert_eq!(manifest_a.inconsistent_settlements, manifest_b.inconsistent_settlements);
     assert_eq!(manifest_a.settlement_line_count, manifest_b.settlement_line_count);
     assert_eq!(manifest_a.as_of, manifest_b.as_of);
-    // Settlement files, ERP exports, mappings, config, truth, README, receivables truth;
-    // receipt files, the LianLian profile and the receipts truth.
+    // Settlement files, ERP exports, mappings, transaction reports, config, truth, README,
+    // receivables truth; receipt files, the LianLian profile and the receipts truth.
     assert_eq!(
         files_a.len(),
-        manifest_a.stores.iter().map(|s| s.settlement_files.len() + 2).sum::<usize>()
+        manifest_a.stores.iter().map(|s| s.settlement_files.len() + 3).sum::<usize>()
             + 4
             + manifest_a.receipt_files.len()
             + 2
@@ -1002,5 +1006,214 @@ fn the_receivables_truth_rolls_and_transfers_every_settlement_total() {
         assert_eq!(rows.iter().map(|r| r.amounts_minor[5]).sum::<i64>(), totals, "{}", store.store);
         // Settlement periods straddle the month's end: the month after has movements too.
         assert!(rows.iter().any(|r| r.month == "2026-07" && r.amounts_minor[1..5].iter().any(|a| *a != 0)));
+    }
+}
+
+/// A store's transaction report, read by the reader it is written for.
+fn read_report(store: &StoreFiles) -> TransactionReport {
+    let bytes = fs::read(&store.transaction_report).unwrap();
+    let name = store.transaction_report.file_name().unwrap().to_str().unwrap();
+    read_transaction_report(name, &bytes)
+}
+
+/// Whether a report line is a payout (a `Transfer` row that is not a reserve movement).
+fn is_payout(line: &SettlementLine) -> bool {
+    line.transaction == TransactionClass::Transfer && line.kind == LineKind::Transaction
+}
+
+#[test]
+fn transaction_reports_are_read_without_diagnostics_in_each_locale() {
+    let manifest = &month().manifest;
+    for store in &manifest.stores {
+        let relative = format!("{0}/transactions/{0}-transactions.csv", store.store);
+        assert!(store.transaction_report.ends_with(&relative), "{}", store.transaction_report.display());
+        let report = read_report(store);
+        let diagnostics: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(diagnostics, Vec::<String>::new(), "{}", store.store);
+        let locale = if store.store == "acme-de" { ReportLocale::German } else { ReportLocale::English };
+        assert_eq!(report.locale, Some(locale));
+        assert_eq!(report.currency.map(|c| c.to_string()), Some(store.currency.clone()));
+        assert!(report.marketplace.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(&store.marketplace)));
+        assert!(report.rows.len() > 1_000, "{}: {} rows", store.store, report.rows.len());
+        assert!(report.rows.iter().all(|row| row.released && row.settlement_id.is_some()), "no deferred rows");
+
+        let text = fs::read_to_string(&store.transaction_report).unwrap();
+        let header =
+            text.lines().find(|line| line.starts_with("\"date/time\"") || line.starts_with("\"Datum")).unwrap();
+        let types: HashSet<&str> = report.rows.iter().map(|row| report.strings.resolve(row.report_type)).collect();
+        match store.store.as_str() {
+            "acme-us" => {
+                assert!(header.contains("\"shipping credits\"") && header.contains("\"fulfillment\""));
+                assert!(text.contains(" AM PDT\",") && text.contains(" PM PDT\","), "Pacific summer time, 12-hour");
+                assert_eq!(types, HashSet::from(["Order", "Refund", "Service Fee", "Transfer"]));
+            }
+            "acme-uk" => {
+                assert!(header.contains("\"postage credits\"") && header.contains("\"fulfilment\""));
+                assert!(text.contains(" 2026 23:") && text.contains(" BST\","), "London summer time, 24-hour");
+                assert_eq!(types, HashSet::from(["Order", "Refund", "Service Fee", "Transfer"]));
+            }
+            _ => {
+                assert!(header.contains("\"Umsätze\"") && header.contains("\"Gesamt\""));
+                assert!(text.contains(".2026 ") && text.contains(" UTC\","));
+                assert!(text.contains(",\"Verkäufer\","), "MFN items");
+                assert_eq!(types, HashSet::from(["Bestellung", "Erstattung", "Servicegebühr", "Übertrag"]));
+            }
+        }
+        // Amounts of a thousand or more are grouped, in the locale's notation.
+        let (decimal, grouping) = if store.store == "acme-de" { (',', '.') } else { ('.', ',') };
+        let grouped = |cell: &str| {
+            let Some((integer, fraction)) = cell.trim_start_matches('-').split_once(decimal) else { return false };
+            let groups: Vec<&str> = integer.split(grouping).collect();
+            groups.len() > 1
+                && fraction.len() == 2
+                && (1..=3).contains(&groups[0].len())
+                && groups[1..].iter().all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+        };
+        assert!(text.split("\",\"").any(grouped), "{}: a grouped amount", store.store);
+    }
+}
+
+#[test]
+fn transaction_reports_carry_the_settlement_files_money_and_one_payout_per_deposit() {
+    let manifest = &month().manifest;
+    let mut duplicates_seen = 0;
+    for store in &manifest.stores {
+        let report = read_report(store);
+        let text = |sym| report.strings.resolve(sym).to_owned();
+        // (settlement, order id, posted, component) → amount; refund commissions are netted
+        // into the commission, as the report's selling fees are.
+        type Key = (u64, Option<OrderId>, i64, Component, String);
+        let key = |line: &SettlementLine, description: String| -> Key {
+            let component =
+                if line.component == Component::RefundCommission { Component::Commission } else { line.component };
+            let named = if line.order_id.is_none() { description } else { String::new() };
+            (line.settlement_id, line.order_id.clone(), line.posted_utc_seconds, component, named)
+        };
+        let mut from_report: BTreeMap<Key, i64> = BTreeMap::new();
+        let mut row_sums: HashMap<u64, i64> = HashMap::new();
+        let mut payouts: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
+        for row in &report.rows {
+            let lines = &report.lines[row.lines.clone()];
+            let settlement = row.settlement_id.unwrap();
+            if lines.iter().any(|l| is_payout(&l.line)) {
+                assert_eq!(lines.len(), 1, "a payout row has one amount");
+                payouts.entry(settlement).or_default().push((row.total_minor, row.posted_utc_seconds));
+                continue;
+            }
+            *row_sums.entry(settlement).or_default() += row.total_minor;
+            for line in lines {
+                *from_report.entry(key(&line.line, text(line.line.amount_description))).or_default() +=
+                    line.line.amount_minor;
+            }
+        }
+
+        let mut from_settlements: BTreeMap<Key, i64> = BTreeMap::new();
+        let mut settlement_ids = HashSet::new();
+        for path in &store.settlement_files {
+            let settlement = parse_settlement(path);
+            settlement_ids.insert(settlement.id);
+            let mut sum = 0;
+            let mut strings = Interner::new();
+            for (line_number, row) in &settlement.rows {
+                let field = |name| settlement.field(row, name);
+                let (transaction, component, kind) =
+                    classify_line(field("transaction-type"), field("amount-type"), field("amount-description"));
+                let posted = tieout_formats::dates::parse_instant(field("posted-date-time")).unwrap();
+                let line = SettlementLine {
+                    settlement_id: settlement.id,
+                    line: *line_number,
+                    transaction_type: strings.intern(field("transaction-type")),
+                    order_id: OrderId::parse(field("order-id")),
+                    merchant_order_id: Sym::EMPTY,
+                    adjustment_id: Sym::EMPTY,
+                    shipment_id: Sym::EMPTY,
+                    marketplace: Sym::EMPTY,
+                    amount_type: Sym::EMPTY,
+                    amount_description: Sym::EMPTY,
+                    amount_minor: settlement.amount(row),
+                    currency: Currency::from_code(&settlement.currency).unwrap(),
+                    fulfillment: Sym::EMPTY,
+                    posted_utc_seconds: posted,
+                    order_item_code: Sym::EMPTY,
+                    sku: Sym::EMPTY,
+                    quantity: 0,
+                    promotion_id: Sym::EMPTY,
+                    transaction,
+                    component,
+                    kind,
+                };
+                sum += line.amount_minor;
+                *from_settlements.entry(key(&line, field("amount-description").to_owned())).or_default() +=
+                    line.amount_minor;
+            }
+            // The report's rows of the settlement (its payout aside) sum to its file's lines.
+            assert_eq!(row_sums.get(&settlement.id).copied().unwrap_or(0), sum, "{}", path.display());
+            let payout = payouts.get(&settlement.id).cloned().unwrap_or_default();
+            match settlement.deposit {
+                Some(deposit) => {
+                    assert_eq!(payout.len(), 1, "{}: one payout row", settlement.id);
+                    let (amount, posted) = payout[0];
+                    assert_eq!(amount, -settlement.total_minor, "{}", settlement.id);
+                    let posted_date = chrono::DateTime::from_timestamp(posted, 0).unwrap().date_naive();
+                    assert_eq!(posted_date, deposit, "{}: paid out on the deposit date", settlement.id);
+                }
+                None => assert!(payout.is_empty(), "{}: no deposit, no payout row", settlement.id),
+            }
+        }
+        assert!(row_sums.keys().chain(payouts.keys()).all(|id| settlement_ids.contains(id)));
+        from_report.retain(|_, amount| *amount != 0);
+        from_settlements.retain(|_, amount| *amount != 0);
+        assert_eq!(from_report.len(), from_settlements.len(), "{}", store.store);
+        for (key, amount) in &from_settlements {
+            assert_eq!(from_report.get(key), Some(amount), "{}: {key:?}", store.store);
+        }
+
+        // A duplicated line is a row of its own: an order row with one amount that repeats
+        // another row's of the same order.
+        let mut amounts_by_order: HashMap<(OrderId, i64), Vec<i64>> = HashMap::new();
+        for row in report.rows.iter().filter(|r| text(r.transaction_type) == "Order") {
+            let lines = &report.lines[row.lines.clone()];
+            let Some(order_id) = lines.first().and_then(|l| l.line.order_id.clone()) else { continue };
+            for line in lines {
+                amounts_by_order.entry((order_id.clone(), line.line.amount_minor)).or_default().push(row.total_minor);
+            }
+        }
+        duplicates_seen += report
+            .rows
+            .iter()
+            .filter(|row| row.lines.len() == 1 && text(row.transaction_type) == "Order")
+            .filter(|row| {
+                let line = &report.lines[row.lines.start].line;
+                let order_id = line.order_id.clone().unwrap();
+                amounts_by_order[&(order_id, line.amount_minor)].len() > 1
+            })
+            .count();
+    }
+    let expected: usize = truth_count(Category::DuplicateSettlementLine);
+    assert_eq!(duplicates_seen, expected, "one row per duplicated line");
+}
+
+fn truth_count(category: Category) -> usize {
+    read_truth(&month().manifest.truth_file).unwrap().iter().filter(|(_, _, c)| c == category.name()).count()
+}
+
+#[test]
+fn transaction_reports_stay_under_the_size_limit_at_the_largest_month() {
+    // A report grows with its store's orders (one row per item event): the bytes per order
+    // of the shared month, times the most orders a store can have, must stay under the
+    // reader's file size limit. The small month's fixed rows (account lines, payouts)
+    // make its bytes per order an overestimate.
+    let manifest = &month().manifest;
+    let small = Plan::new(42, 20_000, 0, 30 * SECONDS_PER_DAY);
+    let largest = Plan::new(42, ORDERS_MAX, 0, 30 * SECONDS_PER_DAY);
+    for ((store, small), largest) in manifest.stores.iter().zip(&small.stores).zip(&largest.stores) {
+        let bytes = fs::metadata(&store.transaction_report).unwrap().len();
+        let estimate = bytes * largest.orders / small.orders;
+        assert!(
+            estimate < tieout_core::limits::FILE_SIZE_BYTES_MAX * 9 / 10,
+            "{}: about {estimate} bytes at {} orders",
+            store.store,
+            largest.orders
+        );
     }
 }
