@@ -3,7 +3,8 @@
 //! latest run's results equal a fresh recomputation from what is stored.
 
 use tieout_core::reconcile::reconcile as classify;
-use tieout_store::{SqliteStore, StoreError};
+use tieout_core::records::normalize_marketplace;
+use tieout_store::{OrderResultRow, SqliteStore, StoreError};
 
 use crate::config::Settings;
 
@@ -51,66 +52,64 @@ pub fn check(store: &SqliteStore) -> Result<CheckReport, StoreError> {
     let mut input = store.load_reconcile_input()?;
     let fresh = classify(&mut input, &settings.reconcile_config(run.as_of));
     let stored = store.order_results(None)?;
+    // The fresh results as stored rows (names resolved, marketplaces normalised on both
+    // sides), so the two compare field by field.
     let text = |sym| input.strings.resolve(sym).to_owned();
-    let mut fresh_rows: Vec<_> = fresh
+    let mut fresh_rows: Vec<OrderResultRow> = fresh
         .orders
         .iter()
-        .map(|o| {
-            (
-                o.order_id.clone(),
-                text(o.store),
-                tieout_core::records::normalize_marketplace(&text(o.marketplace)),
-                o.currency,
-                o.category,
-                o.flags,
-                o.status,
-                o.ship_date,
-                [o.settled_amount_minor, o.refunds_settled_minor, o.written_off_minor, o.fees_charged_minor],
-                (o.order_amount_minor, o.fees_expected_minor, o.net_settled_minor, o.days_since_ship),
-                (o.line_count, o.duplicate_line_count, o.period_date),
-            )
+        .map(|o| OrderResultRow {
+            order_id: o.order_id.clone(),
+            store: text(o.store),
+            marketplace: normalize_marketplace(&text(o.marketplace)),
+            currency: o.currency,
+            category: o.category,
+            flags: o.flags,
+            status: o.status,
+            ship_date: o.ship_date,
+            order_amount_minor: o.order_amount_minor,
+            settled_amount_minor: o.settled_amount_minor,
+            refunds_settled_minor: o.refunds_settled_minor,
+            written_off_minor: o.written_off_minor,
+            fees_charged_minor: o.fees_charged_minor,
+            fees_expected_minor: o.fees_expected_minor,
+            net_settled_minor: o.net_settled_minor,
+            days_since_ship: o.days_since_ship,
+            line_count: o.line_count,
+            duplicate_line_count: o.duplicate_line_count,
+            period_date: o.period_date,
         })
         .collect();
-    fresh_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let stored_rows: Vec<_> = stored
-        .iter()
-        .map(|o| {
-            (
-                o.order_id.clone(),
-                o.store.clone(),
-                tieout_core::records::normalize_marketplace(&o.marketplace),
-                o.currency,
-                o.category,
-                o.flags,
-                o.status,
-                o.ship_date,
-                [o.settled_amount_minor, o.refunds_settled_minor, o.written_off_minor, o.fees_charged_minor],
-                (o.order_amount_minor, o.fees_expected_minor, o.net_settled_minor, o.days_since_ship),
-                (o.line_count, o.duplicate_line_count, o.period_date),
-            )
+    fresh_rows.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    let stored_rows: Vec<OrderResultRow> = stored
+        .into_iter()
+        .map(|mut row| {
+            row.marketplace = normalize_marketplace(&row.marketplace);
+            row
         })
         .collect();
     let mut differing = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < fresh_rows.len() || j < stored_rows.len() {
         match (fresh_rows.get(i), stored_rows.get(j)) {
-            (Some(f), Some(s)) if f.0 == s.0 => {
+            (Some(f), Some(s)) if f.order_id == s.order_id => {
                 if f != s {
-                    differing.push(format!("order {}: stored {:?}, recomputed {:?}", f.0, s.4, f.4));
+                    differing
+                        .push(format!("order {}: stored {:?}, recomputed {:?}", f.order_id, s.category, f.category));
                 }
                 i += 1;
                 j += 1;
             }
-            (Some(f), Some(s)) if f.0 < s.0 => {
-                differing.push(format!("order {}: recomputed, but has no stored result", f.0));
+            (Some(f), Some(s)) if f.order_id < s.order_id => {
+                differing.push(format!("order {}: recomputed, but has no stored result", f.order_id));
                 i += 1;
             }
             (Some(f), None) => {
-                differing.push(format!("order {}: recomputed, but has no stored result", f.0));
+                differing.push(format!("order {}: recomputed, but has no stored result", f.order_id));
                 i += 1;
             }
             (_, Some(s)) => {
-                differing.push(format!("order {}: stored, but a recomputation has no such order", s.0));
+                differing.push(format!("order {}: stored, but a recomputation has no such order", s.order_id));
                 j += 1;
             }
             (None, None) => unreachable!(),

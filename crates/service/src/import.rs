@@ -304,17 +304,19 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
         return Ok(report);
     }
     let _span = tracing::info_span!("store", file = %parsed.name).entered();
+    // What every stored file records of itself.
+    let meta_of = |store: Option<String>| FileMeta {
+        sha256: sha256.clone(),
+        name: parsed.name.clone(),
+        format,
+        store,
+        size_bytes: parsed.size_bytes,
+        imported_at: options.imported_at.clone(),
+    };
     match records {
         Parsed::Settlements(file, keys) => {
             let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
-            let meta = FileMeta {
-                sha256,
-                name: parsed.name.clone(),
-                format,
-                store: Some(store_name.clone()),
-                size_bytes: parsed.size_bytes,
-                imported_at: options.imported_at.clone(),
-            };
+            let meta = meta_of(Some(store_name.clone()));
             let outcome = store.import_settlements_with_keys(&meta, &file, &keys, &store_name)?;
             let mut warnings: Vec<Diagnostic> = file.diagnostics.clone();
             for (id, other) in &outcome.settlements_skipped {
@@ -347,14 +349,7 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
         }
         Parsed::Report(parts, keys) => {
             let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
-            let meta = FileMeta {
-                sha256,
-                name: parsed.name.clone(),
-                format,
-                store: Some(store_name.clone()),
-                size_bytes: parsed.size_bytes,
-                imported_at: options.imported_at.clone(),
-            };
+            let meta = meta_of(Some(store_name.clone()));
             let extras = tieout_store::ReportExtras {
                 open: &parts.open,
                 deferred: &parts.deferred,
@@ -384,14 +379,7 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
             report.outcome = Outcome::Imported { format, summary, warnings };
         }
         Parsed::Statements(file) => {
-            let meta = FileMeta {
-                sha256,
-                name: parsed.name.clone(),
-                format,
-                store: options.store.clone(),
-                size_bytes: parsed.size_bytes,
-                imported_at: options.imported_at.clone(),
-            };
+            let meta = meta_of(options.store.clone());
             let outcome = store.import_statements(&meta, &file)?;
             let mut warnings = file.diagnostics.clone();
             for (account, reference, other) in &outcome.statements_skipped {
@@ -424,14 +412,7 @@ fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptio
             report.outcome = Outcome::Imported { format, summary, warnings };
         }
         Parsed::Orders(file) => {
-            let meta = FileMeta {
-                sha256,
-                name: parsed.name.clone(),
-                format,
-                store: options.store.clone(),
-                size_bytes: parsed.size_bytes,
-                imported_at: options.imported_at.clone(),
-            };
+            let meta = meta_of(options.store.clone());
             let outcome = store.import_orders(&meta, &file)?;
             let mut summary = format!(
                 "{}: {} order(s) in {} row(s)",
