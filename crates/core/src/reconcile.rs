@@ -221,6 +221,9 @@ pub struct LineFacts {
     pub quantity: u32,
     /// Identifies the order item (a hash of order-item-code, or of the SKU without one).
     pub item: u64,
+    /// [`crate::records::line_fingerprint`]; 0 for a line that is not fingerprinted (from a
+    /// source that cannot tell two items apart, e.g. a transaction report): never a
+    /// duplicate.
     pub fingerprint: u64,
     /// The day the line was posted (UTC).
     pub posted_date: NaiveDate,
@@ -342,7 +345,13 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
 /// between orders to avoid an allocation per order.
 fn find_duplicates(lines: &[LineFacts], scratch: &mut Vec<(u64, usize)>, duplicates: &mut Vec<Duplicate>) -> u32 {
     scratch.clear();
-    scratch.extend(lines.iter().enumerate().map(|(position, line)| (line.fingerprint, position)));
+    scratch.extend(
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.fingerprint != 0)
+            .map(|(position, line)| (line.fingerprint, position)),
+    );
     scratch.sort_unstable();
     let mut count = 0;
     for group in scratch.chunk_by(|a, b| a.0 == b.0) {

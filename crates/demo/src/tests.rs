@@ -1157,7 +1157,15 @@ fn transaction_reports_carry_the_settlement_files_money_and_one_payout_per_depos
                     let posted_date = chrono::DateTime::from_timestamp(posted, 0).unwrap().date_naive();
                     assert_eq!(posted_date, deposit, "{}: paid out on the deposit date", settlement.id);
                 }
-                None => assert!(payout.is_empty(), "{}: no deposit, no payout row", settlement.id),
+                None => {
+                    // A negative total: the card charge, at the settlement's end.
+                    assert_eq!(payout.len(), 1, "{}: one card-charge row", settlement.id);
+                    let (amount, posted) = payout[0];
+                    assert_eq!(amount, -settlement.total_minor, "{}", settlement.id);
+                    assert!(amount > 0, "{}: charged to the card", settlement.id);
+                    let posted_date = chrono::DateTime::from_timestamp(posted, 0).unwrap().date_naive();
+                    assert_eq!(posted_date, settlement.end, "{}: at the end of the period", settlement.id);
+                }
             }
         }
         assert!(row_sums.keys().chain(payouts.keys()).all(|id| settlement_ids.contains(id)));

@@ -28,9 +28,10 @@
 //!   subscription fees as `Service Fee` (`Servicegebühr`) rows, reserve movements as
 //!   `Transfer` (`Übertrag`) rows. The storage fee a settlement file leaves out is left out
 //!   here too;
-//! * each settlement with a deposit date has one payout row: type `Transfer`, description
-//!   `To account ending in: 123`, `other` and `total` = −(settlement total), posted at the
-//!   deposit time. A settlement with a negative total (no deposit date) has none.
+//! * each settlement has one transfer row: type `Transfer`, `other` and `total` =
+//!   −(settlement total); with a deposit date, `To account ending in: 123` posted at the
+//!   deposit time; a settlement with a negative total (no deposit date: Amazon charges the
+//!   seller's card) `Charge to credit card`, posted at the settlement's end.
 //!
 //! Every row is `Released` (`Veröffentlicht`) with its settlement id: the generator has no
 //! deferred transactions. Amounts are in the locale's notation with thousands grouped
@@ -90,6 +91,8 @@ enum Amount {
 }
 
 const AMOUNT_COUNT: usize = Amount::Other as usize + 1;
+/// The transfer row of a settlement with a negative total: the seller's card is charged.
+const CARD_CHARGE_DESCRIPTION: &str = "Charge to credit card";
 
 /// What a column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -450,13 +453,17 @@ impl<'a> TransactionReportWriter<'a> {
                 self.write_row(&row);
                 self.out.line_done()?;
             }
-            if let Some(deposit) = settlement.deposit() {
-                let mut amounts = [0; AMOUNT_COUNT];
-                amounts[A::Other as usize] = -settlement.total_minor;
-                let row = account_row(period, deposit, Kind::Transfer, self.spec.payout_description, amounts);
-                self.write_row(&row);
-                self.out.line_done()?;
-            }
+            // The payout; a negative total is charged to the seller's card at the end of
+            // the period (the V2 file has no deposit date for it).
+            let (at, description) = match settlement.deposit() {
+                Some(deposit) => (deposit, self.spec.payout_description),
+                None => (settlement.end, CARD_CHARGE_DESCRIPTION),
+            };
+            let mut amounts = [0; AMOUNT_COUNT];
+            amounts[A::Other as usize] = -settlement.total_minor;
+            let row = account_row(period, at, Kind::Transfer, description, amounts);
+            self.write_row(&row);
+            self.out.line_done()?;
         }
         self.out.finish()
     }

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use sha2::{Digest, Sha256};
 use tieout_core::diag::{has_errors, Diagnostic};
 use tieout_core::limits;
-use tieout_core::records::{line_keys, LineKeys, OrderFile, SettlementFile, SourceFormat};
+use tieout_core::records::{line_keys, stable_hash, LineKeys, OrderFile, SettlementFile, SourceFormat};
 use tieout_core::statement::StatementFile;
 use tieout_formats::detect::{detect, Detected};
 use tieout_formats::mapping::Mapping;
@@ -211,7 +211,21 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
                 Err(report.diagnostics)
             } else {
                 let parts = crate::transactions::report_parts(report);
-                let keys = line_keys(&parts.file);
+                // A report has no order-item codes; each of its rows is one item of an order
+                // (two rows of one SKU can be two items). So a row is its own item, and
+                // its lines are not fingerprinted for duplicates: two identical rows can be
+                // two items (duplicates are found in settlement files, which tell items
+                // apart).
+                let keys = line_keys(&parts.file)
+                    .into_iter()
+                    .zip(&parts.file.lines)
+                    .map(|(keys, line)| LineKeys {
+                        fingerprint: None,
+                        item_key: stable_hash(
+                            &[&keys.item_key.to_le_bytes()[..], &line.line.to_le_bytes()[..]].concat(),
+                        ),
+                    })
+                    .collect();
                 Ok(Parsed::Report(parts, keys))
             }
         }
