@@ -141,13 +141,7 @@ const AS_OF_DAYS_AFTER_LAST_PERIOD: i64 = 3;
 /// in `<store>/settlements/` by an earlier run (names of 11 digits + `.txt`) are removed
 /// first, so the directory holds exactly this month.
 pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, DemoError> {
-    let (month_start, next_month_start) = month_bounds(config)?;
-    let plan = Plan::new(config.seed, config.orders, month_start, next_month_start);
-
-    // Pass 1: total every settlement (the summary row comes before the lines).
-    let mut settlements: Vec<Vec<Settlement>> =
-        plan.stores.iter().map(|store| plan_settlements(&plan, store, &first_pass(&plan, store))).collect();
-    let inconsistent_settlements = omit_one_account_line(&plan, &mut settlements);
+    let PlannedMonth { plan, settlements, inconsistent_settlements } = plan_month(config)?;
 
     let mut stores = Vec::with_capacity(plan.stores.len());
     let truth_file = out_dir.join("truth.csv");
@@ -186,6 +180,57 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
         receipts_truth_file: receipts.truth_file,
         receivables_truth_file,
     })
+}
+
+/// A month before its files are written.
+struct PlannedMonth {
+    plan: Plan,
+    /// Per store, in [`STORES`] order.
+    settlements: Vec<Vec<Settlement>>,
+    /// The settlement that leaves out a line: (settlement id, total − sum of lines).
+    inconsistent_settlements: Vec<(u64, i64)>,
+}
+
+/// The month `config` describes: its plan and every store's settlements (pass 1 totals
+/// them: the summary row comes before the lines), one of them leaving out a line.
+fn plan_month(config: &DemoConfig) -> Result<PlannedMonth, DemoError> {
+    let (month_start, next_month_start) = month_bounds(config)?;
+    let plan = Plan::new(config.seed, config.orders, month_start, next_month_start);
+    let mut settlements: Vec<Vec<Settlement>> =
+        plan.stores.iter().map(|store| plan_settlements(&plan, store, &first_pass(&plan, store))).collect();
+    let inconsistent_settlements = omit_one_account_line(&plan, &mut settlements);
+    Ok(PlannedMonth { plan, settlements, inconsistent_settlements })
+}
+
+/// One store's part of a month, apart from the files [`generate`] writes.
+#[cfg(test)]
+pub(crate) struct StoreMonth {
+    pub(crate) plan: Plan,
+    pub(crate) store: StorePlan,
+    pub(crate) settlements: Vec<Settlement>,
+}
+
+/// `spec`'s part of the month `config` describes. For a store of [`STORES`], exactly what
+/// [`generate`] makes of it (the same orders and settlements, the one omitted line
+/// included). A store outside them (the test-only `model::JP_STORE`) is an extra store
+/// after them, with its share of `config.orders` as orders of its own, numbered after
+/// every other store's (so no order id or item code repeats one of theirs); its
+/// settlements are planned as any store's, and leave out no line.
+#[cfg(test)]
+pub(crate) fn store_month(config: &DemoConfig, spec: &'static model::StoreSpec) -> Result<StoreMonth, DemoError> {
+    let PlannedMonth { plan, settlements, .. } = plan_month(config)?;
+    match plan.stores.iter().position(|store| std::ptr::eq(store.spec, spec)) {
+        Some(index) => {
+            let store = plan.stores[index].clone();
+            let settlements = settlements.into_iter().nth(index).expect("settlements per store");
+            Ok(StoreMonth { plan, store, settlements })
+        }
+        None => {
+            let store = plan.extra_store(spec);
+            let settlements = plan_settlements(&plan, &store, &first_pass(&plan, &store));
+            Ok(StoreMonth { plan, store, settlements })
+        }
+    }
 }
 
 /// Unix seconds of the month's first instant and of the next month's.
@@ -270,7 +315,13 @@ fn write_store(
     let transaction_report = transaction_dir.join(format!("{}-transactions.csv", spec.name));
 
     let mut writer = SettlementWriter::create(spec, settlements, &settlement_dir)?;
-    let mut report = TransactionReportWriter::create(spec, settlements, &transaction_report)?;
+    let mut report = TransactionReportWriter::create(
+        spec,
+        spec.transaction_report,
+        spec.settlement_marketplace,
+        settlements,
+        &transaction_report,
+    )?;
     let month_end = plan.next_month_start - SECONDS_PER_DAY;
     let mut erp = ErpWriter::create(spec, Output::create(&orders_file)?, plan.month_start, month_end)?;
     let mut movements = receivables::Movements::new();

@@ -154,31 +154,66 @@ pub(crate) static STORES: [StoreSpec; 3] = [
     },
 ];
 
+/// A Japanese store for tests only: [`generate`](crate::generate) never writes it. It
+/// exists so that a transaction report in Japanese carries honest money: yen prices and
+/// fees of a yen store, not another store's events written with yen notation. Only its
+/// transaction report is written (see `transactions::write_report_as`): its `locale`
+/// would write the V2 files and the ERP export with two decimals, wrong for yen, so
+/// neither is written for it. Its money is in yen (JPY has no decimals: one minor unit is
+/// one yen): yen prices, a referral fee of 10 %, an FBA fee of ¥318 a unit, a ¥4,900
+/// monthly subscription; the generator's other amounts, in minor units, are yen here:
+/// reserves of 3 % of sales (at least ¥1,000), storage fees of ¥1,000–3,000 plus ¥2 a
+/// line, a refund administration fee of at most ¥500.
+#[cfg(test)]
+pub(crate) static JP_STORE: StoreSpec = StoreSpec {
+    name: "acme-jp",
+    settlement_marketplace: "Amazon.co.jp",
+    marketplace: "Amazon.co.jp",
+    currency: "JPY",
+    share_percent: 10,
+    referral_rate_basis_points: 1000,
+    fba_fee_per_unit_minor: 318,
+    facilitator_tax: false,
+    locale: Locale::English,
+    repeat_currency: false,
+    order_id_prefixes: &[249, 250, 503],
+    anchor_days_before: 5,
+    period_start_second_of_day: 2 * 3600 + 31 * 60 + 7,
+    subscription_fee_minor: 4900,
+    mfn_shipping_minor: 500,
+    expedited_shipping_minor: 600,
+    price_column: 3,
+    settlement_id_lead: 5,
+    promotion_ids: ["A3JP8HARU10", "A1KX7Q2ZP9MW4R", "JP-SORYOMURYO", "A2N5TC8VDL3YB6"],
+    transaction_report: ReportStyle::Jp,
+    payout_description: "To account ending in: 456",
+};
+
 pub(crate) struct Product {
     pub(crate) sku: &'static str,
-    /// Unit price in minor units: USD, EUR, GBP.
-    pub(crate) prices: [i64; 3],
+    /// Unit price in minor units: USD, EUR, GBP, JPY (the test-only `JP_STORE`).
+    pub(crate) prices: [i64; 4],
     /// Relative popularity.
     pub(crate) weight: u64,
 }
 
 pub(crate) static CATALOGUE: [Product; 16] = [
-    Product { sku: "NX-HD-1200", prices: [12_999, 11_999, 10_999], weight: 6 },
-    Product { sku: "NX-CB-0450", prices: [4_450, 3_995, 3_499], weight: 9 },
-    Product { sku: "NX-AC-0071", prices: [4_550, 4_290, 3_850], weight: 8 },
-    Product { sku: "NX-LT-0032", prices: [1_999, 1_899, 1_599], weight: 10 },
-    Product { sku: "NX-PW-0210", prices: [2_999, 2_799, 2_499], weight: 9 },
-    Product { sku: "NX-KB-0880", prices: [8_999, 8_499, 7_499], weight: 5 },
-    Product { sku: "NX-MS-0140", prices: [2_499, 2_299, 1_999], weight: 8 },
-    Product { sku: "NX-ST-0605", prices: [5_999, 5_499, 4_999], weight: 6 },
-    Product { sku: "NX-CL-0019", prices: [799, 749, 649], weight: 10 },
-    Product { sku: "NX-BG-0330", prices: [3_499, 3_295, 2_795], weight: 6 },
-    Product { sku: "NX-HP-2100", prices: [21_000, 19_900, 17_900], weight: 3 },
-    Product { sku: "NX-TV-5500", prices: [129_999, 114_118, 99_999], weight: 1 },
-    Product { sku: "NX-FL-0075", prices: [1_299, 1_199, 999], weight: 7 },
-    Product { sku: "NX-SP-0950", prices: [9_500, 8_990, 7_900], weight: 4 },
-    Product { sku: "NX-CH-0024", prices: [2_450, 2_290, 1_990], weight: 8 },
-    Product { sku: "NX-WT-0410", prices: [4_199, 3_999, 3_499], weight: 5 },
+    Product { sku: "NX-HD-1200", prices: [12_999, 11_999, 10_999, 17_980], weight: 6 },
+    Product { sku: "NX-CB-0450", prices: [4_450, 3_995, 3_499, 1_980], weight: 9 },
+    Product { sku: "NX-AC-0071", prices: [4_550, 4_290, 3_850, 5_480], weight: 8 },
+    Product { sku: "NX-LT-0032", prices: [1_999, 1_899, 1_599, 2_980], weight: 10 },
+    Product { sku: "NX-PW-0210", prices: [2_999, 2_799, 2_499, 3_980], weight: 9 },
+    Product { sku: "NX-KB-0880", prices: [8_999, 8_499, 7_499, 11_800], weight: 5 },
+    Product { sku: "NX-MS-0140", prices: [2_499, 2_299, 1_999, 2_980], weight: 8 },
+    Product { sku: "NX-ST-0605", prices: [5_999, 5_499, 4_999, 6_980], weight: 6 },
+    Product { sku: "NX-CL-0019", prices: [799, 749, 649, 980], weight: 10 },
+    Product { sku: "NX-BG-0330", prices: [3_499, 3_295, 2_795, 3_980], weight: 6 },
+    Product { sku: "NX-HP-2100", prices: [21_000, 19_900, 17_900, 29_800], weight: 3 },
+    Product { sku: "NX-TV-5500", prices: [129_999, 114_118, 99_999, 159_800], weight: 1 },
+    Product { sku: "NX-FL-0075", prices: [1_299, 1_199, 999, 1_680], weight: 7 },
+    Product { sku: "NX-SP-0950", prices: [9_500, 8_990, 7_900, 12_800], weight: 4 },
+    Product { sku: "NX-CH-0024", prices: [2_450, 2_290, 1_990, 2_480], weight: 8 },
+    Product { sku: "NX-WT-0410", prices: [4_199, 3_999, 3_499, 3_280], weight: 5 },
 ];
 
 /// US sales tax rates by ship-to state, in basis points (0: a state without sales tax).
@@ -341,6 +376,7 @@ impl Order {
 }
 
 /// A store's part of the month.
+#[derive(Clone)]
 pub(crate) struct StorePlan {
     pub(crate) spec: &'static StoreSpec,
     pub(crate) index: usize,
@@ -397,26 +433,7 @@ impl Plan {
         for (index, spec) in STORES.iter().enumerate() {
             let count =
                 if index + 1 == STORES.len() { orders - first_global } else { orders * spec.share_percent / 100 };
-            let period_days = if count > STORE_ORDERS_MAX_FOR_14_DAY_PERIODS { SHORT_PERIOD_DAYS } else { PERIOD_DAYS };
-            let period_seconds = period_days * SECONDS_PER_DAY;
-            // Period 0 holds the month start and begins before it, at a time of day that
-            // is not midnight: so periods always cross the month's start and end.
-            let anchor = month_start - (spec.anchor_days_before % period_days) * SECONDS_PER_DAY
-                + spec.period_start_second_of_day;
-            let latest_posting = next_month_start
-                + SHIP_DAYS_MAX * SECONDS_PER_DAY
-                + SHIP_JITTER_SECONDS_MAX
-                + (REFUND_DAYS_MAX + 1) * SECONDS_PER_DAY;
-            let last_possible_period = ((latest_posting - anchor) / period_seconds) as usize;
-            stores.push(StorePlan {
-                spec,
-                index,
-                orders: count,
-                first_global,
-                anchor,
-                period_seconds,
-                last_possible_period,
-            });
+            stores.push(store_plan(spec, index, count, first_global, month_start, next_month_start));
             first_global += count;
         }
         Plan {
@@ -427,6 +444,15 @@ impl Plan {
             order_numbers: Permutation::new(seed, 1, ORDER_NUMBER_SPACE),
             item_codes: Permutation::new(seed, 2, ITEM_CODE_SPACE),
         }
+    }
+
+    /// A store outside [`STORES`] (the test-only [`JP_STORE`]) as one more store of the
+    /// month: its share of the month's orders in addition to them, numbered after them.
+    #[cfg(test)]
+    pub(crate) fn extra_store(&self, spec: &'static StoreSpec) -> StorePlan {
+        let first_global: u64 = self.stores.iter().map(|store| store.orders).sum();
+        let count = (first_global * spec.share_percent / 100).max(1);
+        store_plan(spec, self.stores.len(), count, first_global, self.month_start, self.next_month_start)
     }
 
     /// Order `k` of a store (orders are in purchase order). A pure function of the seed.
@@ -559,6 +585,30 @@ impl Plan {
         let high = (k + 1) * month_seconds / store.orders;
         self.month_start + (low + rng.below((high - low).max(1))) as i64
     }
+}
+
+/// A store's periods: 14 days (7 above [`STORE_ORDERS_MAX_FOR_14_DAY_PERIODS`] orders),
+/// from the one holding the month start to the last one a line can fall into.
+fn store_plan(
+    spec: &'static StoreSpec,
+    index: usize,
+    orders: u64,
+    first_global: u64,
+    month_start: i64,
+    next_month_start: i64,
+) -> StorePlan {
+    let period_days = if orders > STORE_ORDERS_MAX_FOR_14_DAY_PERIODS { SHORT_PERIOD_DAYS } else { PERIOD_DAYS };
+    let period_seconds = period_days * SECONDS_PER_DAY;
+    // Period 0 holds the month start and begins before it, at a time of day that is not
+    // midnight: so periods always cross the month's start and end.
+    let anchor =
+        month_start - (spec.anchor_days_before % period_days) * SECONDS_PER_DAY + spec.period_start_second_of_day;
+    let latest_posting = next_month_start
+        + SHIP_DAYS_MAX * SECONDS_PER_DAY
+        + SHIP_JITTER_SECONDS_MAX
+        + (REFUND_DAYS_MAX + 1) * SECONDS_PER_DAY;
+    let last_possible_period = ((latest_posting - anchor) / period_seconds) as usize;
+    StorePlan { spec, index, orders, first_global, anchor, period_seconds, last_possible_period }
 }
 
 fn draw_category(roll: u64) -> Category {

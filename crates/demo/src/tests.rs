@@ -20,6 +20,7 @@ use tieout_core::{Currency, Interner, OrderId, Sym};
 use tieout_formats::amazon_transactions::{read_transaction_report, ReportLocale, TransactionReport};
 
 use super::*;
+use crate::transactions::ReportStyle;
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
@@ -1224,4 +1225,297 @@ fn transaction_reports_stay_under_the_size_limit_at_the_largest_month() {
             largest.orders
         );
     }
+}
+
+/// Money as a report's lines carry it: (settlement, order id, posted instant, component,
+/// and for a line without an order its description) → amount. Refund commissions are
+/// netted into the commission, as the report's selling fees are.
+type MoneyKey = (u64, Option<OrderId>, i64, Component, String);
+
+fn money_key(
+    settlement_id: u64,
+    order_id: Option<OrderId>,
+    posted: i64,
+    component: Component,
+    description: &str,
+) -> MoneyKey {
+    let component = if component == Component::RefundCommission { Component::Commission } else { component };
+    let named = if order_id.is_none() { description.to_owned() } else { String::new() };
+    (settlement_id, order_id, posted, component, named)
+}
+
+/// Every line of a report (payouts included) by [`MoneyKey`], zero sums left out.
+fn report_money(report: &TransactionReport) -> BTreeMap<MoneyKey, i64> {
+    let mut money = BTreeMap::new();
+    for entry in &report.lines {
+        let line = &entry.line;
+        let description = report.strings.resolve(line.amount_description);
+        let key =
+            money_key(line.settlement_id, line.order_id.clone(), line.posted_utc_seconds, line.component, description);
+        *money.entry(key).or_default() += line.amount_minor;
+    }
+    money.retain(|_, amount| *amount != 0);
+    money
+}
+
+/// A report in another language (`transactions::write_report_as`), read back.
+struct WrittenReport {
+    _dir: TempDir,
+    text: String,
+    report: TransactionReport,
+    month: StoreMonth,
+}
+
+fn write_report(name: &str, spec: &'static model::StoreSpec, style: ReportStyle, marketplace: &str) -> WrittenReport {
+    let dir = TempDir::new(name);
+    fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join(format!("{}-transactions-{name}.csv", spec.name));
+    let month = transactions::write_report_as(&config(42, 20_000), spec, style, marketplace, &path).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    let report = read_transaction_report(path.file_name().unwrap().to_str().unwrap(), &bytes);
+    let text = String::from_utf8(bytes).unwrap();
+    WrittenReport { _dir: dir, text, report, month }
+}
+
+/// The cells of the first row after the header (the header starts with `date_label`).
+fn first_row(text: &str, date_label: &str) -> Vec<String> {
+    let mut lines = text.lines().skip_while(|line| !line.starts_with(&format!("\"{date_label}\"")));
+    lines.next().expect("a header");
+    let row = lines.next().expect("a row");
+    row.trim_matches('"').split("\",\"").map(str::to_owned).collect()
+}
+
+/// Whether some quoted cell is an amount of a thousand or more, grouped in the notation.
+fn has_grouped_amount(text: &str, decimal: Option<char>, grouping: &str) -> bool {
+    let grouped = |cell: &str| {
+        let cell = cell.trim_start_matches('-');
+        let (integer, fraction_ok) = match decimal {
+            Some(decimal) => match cell.split_once(decimal) {
+                Some((integer, fraction)) => (integer, fraction.len() == 2),
+                None => return false,
+            },
+            None => (cell, true),
+        };
+        let groups: Vec<&str> = integer.split(grouping).collect();
+        groups.len() > 1
+            && fraction_ok
+            && (1..=3).contains(&groups[0].len())
+            && groups.iter().all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+            && groups[1..].iter().all(|g| g.len() == 3)
+    };
+    text.split("\",\"").any(grouped)
+}
+
+fn diagnostics_of(report: &TransactionReport) -> Vec<String> {
+    report.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+/// The types rows write, and the V2 names the reader gives them.
+fn row_types(report: &TransactionReport) -> (HashSet<&str>, HashSet<&str>) {
+    let text = |sym| report.strings.resolve(sym);
+    (
+        report.rows.iter().map(|row| text(row.report_type)).collect(),
+        report.rows.iter().map(|row| text(row.transaction_type)).collect(),
+    )
+}
+
+#[test]
+fn generated_french_italian_and_spanish_reports_carry_the_german_reports_money() {
+    let manifest = &month().manifest;
+    let german_store = manifest.stores.iter().find(|store| store.store == "acme-de").unwrap();
+    let german = read_report(german_store);
+    let german_money = report_money(&german);
+    let spec = STORES.iter().find(|spec| spec.name == "acme-de").unwrap();
+    struct Expected {
+        style: ReportStyle,
+        locale: ReportLocale,
+        marketplace: &'static str,
+        /// Order, refund, service fee, transfer, as rows write them.
+        types: [&'static str; 4],
+        date_label: &'static str,
+        /// A June date of the month, and the form of its time.
+        june: &'static str,
+        time_separator: char,
+        header_names: [&'static str; 2],
+        seller: &'static str,
+        status: &'static str,
+        grouping: &'static str,
+    }
+    let expected = [
+        Expected {
+            style: ReportStyle::Fr,
+            locale: ReportLocale::French,
+            marketplace: "amazon.fr",
+            types: ["Commande", "Remboursement", "Service Fee", "Transfert"],
+            date_label: "date/heure",
+            june: " juin 2026 ",
+            time_separator: ':',
+            header_names: ["\"taxe sur les crédits d’expédition\"", "\"Statut de la transaction\""],
+            seller: ",\"Vendeur\",",
+            status: ",\"Publié\"\n",
+            grouping: "\u{a0}",
+        },
+        Expected {
+            style: ReportStyle::It,
+            locale: ReportLocale::Italian,
+            marketplace: "amazon.it",
+            types: ["Ordine", "Rimborso", "Service Fee", "Trasferimento"],
+            date_label: "Data/Ora:",
+            june: " giu 2026 ",
+            time_separator: '.',
+            header_names: ["\"Vendite\"", "\"Stato della transazione\""],
+            seller: ",\"Venditore\",",
+            status: ",\"Rilasciato\"\n",
+            grouping: ".",
+        },
+        Expected {
+            style: ReportStyle::Es,
+            locale: ReportLocale::Spanish,
+            marketplace: "amazon.es",
+            types: ["Pedido", "Reembolso", "Service Fee", "Transferir"],
+            date_label: "fecha y hora",
+            june: " jun. 2026 ",
+            time_separator: ':',
+            header_names: ["\"product sales tax\"", "\"Estado de la transacción\""],
+            seller: ",\"Vendedor\",",
+            status: ",\"Liberado\"\n",
+            grouping: ".",
+        },
+    ];
+    for expected in expected {
+        let name = expected.locale.name();
+        let written = write_report(name, spec, expected.style, expected.marketplace);
+        let report = &written.report;
+        assert_eq!(diagnostics_of(report), Vec::<String>::new(), "{name}");
+        assert_eq!(report.locale, Some(expected.locale));
+        assert_eq!(report.currency, Some(Currency::EUR), "{name}");
+        assert_eq!(report.marketplace.as_deref(), Some(expected.marketplace), "{name}");
+        assert!(report.rows.iter().all(|row| row.released && row.settlement_id.is_some()), "{name}");
+        let (types, transaction_types) = row_types(report);
+        assert_eq!(types, HashSet::from(expected.types), "{name}");
+        assert_eq!(transaction_types, HashSet::from(["Order", "Refund", "ServiceFee", "Transfer"]), "{name}");
+
+        // The same rows as the German report, in the same order, and the same money.
+        assert_eq!(report.rows.len(), german.rows.len(), "{name}");
+        let shown = |report: &TransactionReport, row: &tieout_formats::amazon_transactions::TransactionRow| {
+            let transaction_type = report.strings.resolve(row.transaction_type).to_owned();
+            (row.settlement_id, row.posted_utc_seconds, transaction_type, row.total_minor, row.lines.len())
+        };
+        for (row, german_row) in report.rows.iter().zip(&german.rows) {
+            assert_eq!(shown(report, row), shown(&german, german_row), "{name}: line {}", row.line);
+        }
+        assert_eq!(report_money(report), german_money, "{name}");
+
+        // The locale's words and notation, as written.
+        let text = &written.text;
+        assert!(text.lines().any(|line| line.contains("EUR")), "{name}: the preamble states the currency");
+        assert!(expected.header_names.iter().all(|header| text.contains(header)), "{name}");
+        assert!(text.contains(expected.seller), "{name}: MFN items");
+        assert!(text.contains(expected.status), "{name}: released");
+        assert!(text.contains(expected.june) && text.contains(" UTC\","), "{name}");
+        let row = first_row(text, expected.date_label);
+        let time = row[0].split(' ').nth(3).unwrap();
+        assert_eq!(time.matches(expected.time_separator).count(), 2, "{name}: {}", row[0]);
+        assert!(has_grouped_amount(text, Some(','), expected.grouping), "{name}: a grouped amount");
+    }
+}
+
+/// Collects the money of the lines the generator gives a store's events (what its
+/// settlement files would hold), by [`MoneyKey`].
+struct Recorder<'a> {
+    settlements: &'a [Settlement],
+    event: Option<(&'static str, OrderId, i64)>,
+    money: BTreeMap<MoneyKey, i64>,
+}
+
+impl settlement::Sink for Recorder<'_> {
+    fn event(&mut self, event: &settlement::Event) {
+        let order_id = OrderId::parse(&text::order_id_text(event.order_id)).unwrap();
+        self.event = Some((event.transaction, order_id, event.posted));
+    }
+
+    fn line(&mut self, period: usize, line: &settlement::Line) -> Result<(), DemoError> {
+        let (transaction, order_id, posted) = self.event.clone().unwrap();
+        let (_, component, _) = classify_line(transaction, line.amount_type, line.description);
+        let key = money_key(self.settlements[period].id, Some(order_id), posted, component, "");
+        *self.money.entry(key).or_default() += line.amount_minor;
+        Ok(())
+    }
+}
+
+/// A month's money as the generator made it: every order line, every account line a
+/// settlement file would have, and each settlement's payout (or card charge).
+fn generated_money(month: &StoreMonth) -> BTreeMap<MoneyKey, i64> {
+    let mut recorder = Recorder { settlements: &month.settlements, event: None, money: BTreeMap::new() };
+    for k in 0..month.store.orders {
+        let order = month.plan.order(&month.store, k);
+        settlement::emit_order(&month.store, &order, &mut recorder).unwrap();
+    }
+    let mut money = recorder.money;
+    for settlement in &month.settlements {
+        let mut add = |transaction: &str, description: &str, posted: i64, amount_minor: i64| {
+            let (_, component, _) = classify_line(transaction, "other-transaction", description);
+            *money.entry(money_key(settlement.id, None, posted, component, description)).or_default() += amount_minor;
+        };
+        for line in settlement.account_lines.iter().filter(|line| !line.omitted) {
+            add(line.transaction, line.description, line.posted, line.amount_minor);
+        }
+        match settlement.deposit() {
+            Some(deposit) => add("Transfer", month.store.spec.payout_description, deposit, -settlement.total_minor),
+            None => add("Transfer", transactions::CARD_CHARGE_DESCRIPTION, settlement.end, -settlement.total_minor),
+        }
+    }
+    money.retain(|_, amount| *amount != 0);
+    money
+}
+
+#[test]
+fn a_generated_japanese_report_carries_the_yen_stores_money() {
+    let written = write_report("Japanese", &model::JP_STORE, ReportStyle::Jp, "amazon.co.jp");
+    let report = &written.report;
+    assert_eq!(diagnostics_of(report), Vec::<String>::new());
+    assert_eq!(report.locale, Some(ReportLocale::Japanese));
+    // The preamble says 円 (yen) in words, with no code: the reader's Japanese default.
+    assert_eq!(report.currency, Some(Currency::JPY));
+    assert!(!written.text.contains("JPY") && written.text.contains("すべての金額は円で表示されています"));
+    assert_eq!(report.marketplace.as_deref(), Some("amazon.co.jp"));
+    assert!(report.rows.len() > 1_000, "{} rows", report.rows.len());
+    // No status column: a row with a settlement id is released.
+    assert!(report.rows.iter().all(|row| row.released && row.settlement_id.is_some()));
+    let (types, transaction_types) = row_types(report);
+    assert_eq!(types, HashSet::from(["注文", "返金", "Service Fee", "振込み"]));
+    assert_eq!(transaction_types, HashSet::from(["Order", "Refund", "ServiceFee", "Transfer"]));
+
+    // Every yen of the generator's lines, account lines and payouts, and nothing else.
+    let expected = generated_money(&written.month);
+    assert!(expected.len() > 1_000);
+    assert_eq!(report_money(report), expected);
+
+    let text = &written.text;
+    assert!(text.starts_with('\u{feff}'));
+    assert!(text.contains("\"Amazonポイントの費用\"") && !text.contains("トランザクションのステータス"));
+    assert!(text.contains(",\"出品者\","), "MFN items");
+    let row = first_row(text, "日付/時間");
+    assert!(row[0].ends_with(" JST") && row[0].as_bytes()[4] == b'/', "{}", row[0]);
+    // Yen: grouped thousands, no decimals anywhere.
+    assert!(has_grouped_amount(text, None, ","), "a grouped yen amount");
+    assert!(report.rows.iter().any(|row| row.total_minor >= 10_000));
+}
+
+#[test]
+fn a_japanese_report_is_refused_for_a_store_not_in_yen() {
+    let dir = TempDir::new("jp-usd");
+    fs::create_dir_all(&dir.0).unwrap();
+    let error = transactions::write_report_as(
+        &config(42, 1_000),
+        &STORES[0],
+        ReportStyle::Jp,
+        "amazon.co.jp",
+        &dir.0.join("r.csv"),
+    );
+    assert!(
+        matches!(&error, Err(DemoError::InvalidConfig(message)) if message.contains("JPY") && message.contains("USD")),
+        "{:?}",
+        error.err()
+    );
 }

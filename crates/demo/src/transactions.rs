@@ -7,6 +7,40 @@
 //! `../shared/formats/amazon-transaction-range.md`; `tieout_formats::amazon_transactions`
 //! reads it (the demo's tests read every report with it).
 //!
+//! # Other languages (tests only)
+//!
+//! `write_report_as` writes a store's report in a language no demo store uses, so that
+//! the reader is tested on generated files in every locale it reads (issue 5);
+//! [`crate::generate`] never calls it, and its files are unchanged by it. The words are
+//! those of the reader's tables (the authority for what it accepts) and the format
+//! description; none of these four was checked against a real report:
+//!
+//! | | French | Italian | Spanish | Japanese |
+//! |---|---|---|---|---|
+//! | header | `date/heure` … `taxe sur les crédits d’expédition` (typographic apostrophe) … `Statut de la transaction` | `Data/Ora:` (with its colon) … `Stato della transazione` | `fecha y hora` …, `product sales tax` and `giftwrap credits tax` left in English … `Estado de la transacción` | `日付/時間` …, the extra `Amazonポイントの費用` column (always 0), no status column |
+//! | order, refund, transfer | `Commande`, `Remboursement`, `Transfert` | `Ordine`, `Rimborso`, `Trasferimento` | `Pedido`, `Reembolso`, `Transferir` | `注文`, `返金`, `振込み` |
+//! | seller-fulfilled | `Vendeur` | `Venditore` | `Vendedor` | `出品者` |
+//! | released | `Publié` | `Rilasciato` | `Liberado` | (no column: a row with a settlement id is released) |
+//! | currency | `Tous les montants sont en EUR, …` | `Tutti gli importi sono in EUR, …` | `Todos los importes en EUR, …` | `すべての金額は円で表示されています…` (in words: the reader's JPY default) |
+//! | date/time | `1 oct. 2026 00:03:45 UTC` | `1 ott 2026 00.03.45 UTC` | `1 oct. 2026 0:03:45 UTC` | `2026/10/01 0:03:45 JST` (UTC+9) |
+//! | amounts | `-1 052,64` (no-break space) | `-1.052,64` | `-1.052,64` | `-1,052` (yen, no decimals) |
+//!
+//! Service fee rows keep the English type `Service Fee` in all four: the reader knows no
+//! French, Italian, Spanish or Japanese word for it (it reads English types in every
+//! language), and a guessed translation would be kept as written and not read as a fee.
+//! As in the German report, the descriptions of account rows and payouts stay the V2
+//! file's (`Storage Fee`, `Previous Reserve Amount Balance`, `To account ending in: …`),
+//! and product titles are translated.
+//!
+//! The tests write `acme-de`'s month as Amazon.fr, .it and .es (EUR; the preamble states
+//! the store's currency, whatever the language) and compare it with the German report of
+//! the same month. Japanese is written only for the yen store `model::JP_STORE`, an extra
+//! store of the month that only tests use (its prices and fees are in yen), rather than
+//! another store's events written in yen notation, which would not be honest money; it
+//! writes no V2 files, so its report is compared with the lines the generator gives its
+//! events. A style stating its currency in words (Japanese) is refused for a store in
+//! another currency.
+//!
 //! # The same money as the settlement files
 //!
 //! The report mirrors the V2 files line for line, so that importing either (or both) gives
@@ -33,24 +67,30 @@
 //!   deposit time; a settlement with a negative total (no deposit date: Amazon charges the
 //!   seller's card) `Charge to credit card`, posted at the settlement's end.
 //!
-//! Every row is `Released` (`Veröffentlicht`) with its settlement id: the generator has no
-//! deferred transactions. Amounts are in the locale's notation with thousands grouped
-//! (`1,052.64`, `1.052,64`), zero as `0`; every field is quoted. Rows come in the order
-//! the generator makes them (orders in purchase order, each order's shipment then its
-//! refund), then each settlement's account rows and payout: not sorted by date/time, which
-//! would need the whole month in memory.
+//! Every row is `Released` (`Veröffentlicht`, …; a Japanese report has no status column)
+//! with its settlement id: the generator has no deferred transactions. Amounts are in the
+//! locale's notation with thousands grouped (`1,052.64`, `1.052,64`), with the currency's
+//! decimals (yen: none), zero as `0`; every field is quoted; lines end with LF. Rows come
+//! in the order the generator makes them (orders in purchase order, each order's shipment
+//! then its refund), then each settlement's account rows and payout: not sorted by
+//! date/time, which would need the whole month in memory.
 
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
+use tieout_core::Currency;
 
 use crate::model::{StoreSpec, CATALOGUE};
 use crate::settlement::{AccountLine, Event, Line, Output, Settlement, Sink};
 use crate::text::{civil_from_days, push_datetime, push_order_id, push_padded, push_u64, DateStyle, SECONDS_PER_DAY};
 use crate::DemoError;
 
-/// Which Amazon marketplace's report a store gets.
+/// Which Amazon marketplace's report a store gets: its language and notation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the French, Italian, Spanish and Japanese reports are written only by tests")
+)]
 pub(crate) enum ReportStyle {
     /// Amazon.com: English, Pacific time.
     Us,
@@ -58,6 +98,15 @@ pub(crate) enum ReportStyle {
     Uk,
     /// Amazon.de: German words, decimal comma, UTC.
     De,
+    /// Amazon.fr: French words, decimal comma with no-break-space grouping, UTC.
+    Fr,
+    /// Amazon.it: Italian words, decimal comma, UTC with dots in the time.
+    It,
+    /// Amazon.es: Spanish words (two column names left in English), decimal comma, UTC.
+    Es,
+    /// Amazon.co.jp: Japanese words, yen without decimals, Japan time (`JST`), no status
+    /// column; only for a JPY store.
+    Jp,
 }
 
 impl ReportStyle {
@@ -66,6 +115,10 @@ impl ReportStyle {
             ReportStyle::Us => &US,
             ReportStyle::Uk => &UK,
             ReportStyle::De => &DE,
+            ReportStyle::Fr => &FR,
+            ReportStyle::It => &IT,
+            ReportStyle::Es => &ES,
+            ReportStyle::Jp => &JP,
         }
     }
 }
@@ -83,6 +136,8 @@ enum Amount {
     RegulatoryFeeTax,
     PromotionalRebates,
     PromotionalRebatesTax,
+    /// `Amazonポイントの費用` (Japan only): the demo gives no Amazon points, so always 0.
+    PointsCost,
     MarketplaceWithheldTax,
     SellingFees,
     FbaFees,
@@ -92,7 +147,7 @@ enum Amount {
 
 const AMOUNT_COUNT: usize = Amount::Other as usize + 1;
 /// The transfer row of a settlement with a negative total: the seller's card is charged.
-const CARD_CHARGE_DESCRIPTION: &str = "Charge to credit card";
+pub(crate) const CARD_CHARGE_DESCRIPTION: &str = "Charge to credit card";
 
 /// What a column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,13 +179,27 @@ enum Clock {
     London,
     /// `01.10.2026 00:03:45 UTC`.
     GermanUtc,
+    /// `1 oct. 2026 00:03:45 UTC`: French month abbreviations (`janv.`, `mars`, `août`).
+    FrenchUtc,
+    /// `1 ott 2026 00.03.45 UTC`: Italian month abbreviations, dots in the time.
+    ItalianUtc,
+    /// `1 oct. 2026 0:03:45 UTC`: Spanish month abbreviations, the hour not padded.
+    SpanishUtc,
+    /// `2026/10/01 0:03:45 JST`: Japan time (UTC+9, no summer time), year first.
+    Tokyo,
 }
+
+/// Stands for the store's currency code in a preamble line (`All amounts in USD`).
+const CURRENCY: &str = "{currency}";
 
 /// The words and notation of one marketplace's report.
 struct Words {
     /// Whether the download starts with a UTF-8 byte order mark (Amazon's do, sometimes).
     bom: bool,
+    /// Lines before the header; [`CURRENCY`] is replaced by the store's currency code.
     preamble: &'static [&'static str],
+    /// The currency a preamble without [`CURRENCY`] names in words (Japanese: 円, yen).
+    currency_in_words: Option<&'static str>,
     columns: &'static [(Field, &'static str)],
     order: &'static str,
     refund: &'static str,
@@ -143,7 +212,8 @@ struct Words {
     /// `tax collection model` of order rows (US: Amazon collects the sales tax).
     tax_collection_model: &'static str,
     decimal: u8,
-    grouping: u8,
+    /// Between groups of three digits (French: a no-break space).
+    grouping: &'static str,
     clock: Clock,
     /// Index into a product's [`TITLES`].
     title: usize,
@@ -156,13 +226,14 @@ static US: Words = Words {
     bom: true,
     preamble: &[
         "Includes Amazon Marketplace, Fulfillment by Amazon (FBA), and Amazon Webstore transactions",
-        "All amounts in USD, unless specified",
+        "All amounts in {currency}, unless specified",
         "Definitions:",
         "Sales tax collected: Includes sales tax collected from buyers for product sales, shipping, and gift wrap.",
         "Selling fees: Includes variable closing fees and referral fees.",
         "Other transaction fees: Includes shipping chargebacks, shipping holdbacks, per-item fees  and sales tax collection fees.",
         "Other: Includes non-order transaction amounts. For more details, see the \"Type\" and \"Description\" columns for each order ID.",
     ],
+    currency_in_words: None,
     columns: &[
         (F::DateTime, "date/time"),
         (F::SettlementId, "settlement id"),
@@ -205,7 +276,7 @@ static US: Words = Words {
     account_type: "Standard Orders",
     tax_collection_model: "MarketplaceFacilitator",
     decimal: b'.',
-    grouping: b',',
+    grouping: ",",
     clock: Clock::Pacific,
     title: 0,
 };
@@ -214,12 +285,13 @@ static UK: Words = Words {
     bom: false,
     preamble: &[
         "Includes Amazon Marketplace, Fulfilment by Amazon (FBA), and Amazon Webstore transactions",
-        "All amounts in GBP, unless specified",
+        "All amounts in {currency}, unless specified",
         "Definitions:",
         "Selling fees: Includes variable closing fees and referral fees.",
         "Other transaction fees: Includes postage chargebacks, postage holdbacks and per-item fees.",
         "Other: Includes non-order transaction amounts. For more details, see the \"Type\" and \"Description\" columns for each order ID.",
     ],
+    currency_in_words: None,
     columns: &[
         (F::DateTime, "date/time"),
         (F::SettlementId, "settlement id"),
@@ -259,7 +331,7 @@ static UK: Words = Words {
     account_type: "",
     tax_collection_model: "",
     decimal: b'.',
-    grouping: b',',
+    grouping: ",",
     clock: Clock::London,
     title: 0,
 };
@@ -268,12 +340,13 @@ static DE: Words = Words {
     bom: true,
     preamble: &[
         "Enthält Transaktionen von Amazon Marketplace, Versand durch Amazon (FBA) und Amazon Webstore",
-        "Alle Beträge in EUR, sofern nicht anders angegeben",
+        "Alle Beträge in {currency}, sofern nicht anders angegeben",
         "Definitionen:",
         "Verkaufsgebühren: Enthält variable Abschlussgebühren und Verkaufsgebühren.",
         "Andere Transaktionsgebühren: Enthält Rückbelastungen und Einbehaltungen für Versandkosten sowie Gebühren pro Artikel.",
         "Andere: Enthält Beträge, die keine Bestellungen betreffen. Einzelheiten stehen in den Spalten \"Typ\" und \"Beschreibung\".",
     ],
+    currency_in_words: None,
     columns: &[
         (F::DateTime, "Datum/Uhrzeit"),
         (F::SettlementId, "Abrechnungsnummer"),
@@ -313,30 +386,419 @@ static DE: Words = Words {
     account_type: "",
     tax_collection_model: "",
     decimal: b',',
-    grouping: b'.',
+    grouping: ".",
     clock: Clock::GermanUtc,
     title: 1,
 };
 
-/// Each catalogue product's title (English, German), in catalogue order: order rows write
-/// it in their `description` column.
-const TITLES: [(&str, [&str; 2]); CATALOGUE.len()] = [
-    ("NX-HD-1200", ["Nexo external hard drive, 2 TB", "Nexo externe Festplatte, 2 TB"]),
-    ("NX-CB-0450", ["Nexo USB-C cable, braided, 2 m", "Nexo USB-C-Kabel, geflochten, 2 m"]),
-    ("NX-AC-0071", ["Nexo 65 W USB-C power adapter", "Nexo USB-C-Netzteil, 65 W"]),
-    ("NX-LT-0032", ["Nexo LED desk lamp", "Nexo LED-Schreibtischlampe"]),
-    ("NX-PW-0210", ["Nexo power bank, 10000 mAh", "Nexo Powerbank, 10000 mAh"]),
-    ("NX-KB-0880", ["Nexo wireless keyboard", "Nexo kabellose Tastatur"]),
-    ("NX-MS-0140", ["Nexo wireless mouse", "Nexo kabellose Maus"]),
-    ("NX-ST-0605", ["Nexo laptop stand, adjustable", "Nexo Laptopständer, verstellbar"]),
-    ("NX-CL-0019", ["Nexo cable clips (6 pack)", "Nexo Kabelclips (6 Stück)"]),
-    ("NX-BG-0330", ["Nexo laptop sleeve, 14\"", "Nexo Laptophülle, 14 Zoll"]),
-    ("NX-HP-2100", ["Nexo noise-cancelling headphones", "Nexo Kopfhörer mit Geräuschunterdrückung"]),
-    ("NX-TV-5500", ["Nexo 55\" 4K television", "Nexo 4K-Fernseher, 55 Zoll"]),
-    ("NX-FL-0075", ["Nexo LED flashlight", "Nexo LED-Taschenlampe"]),
-    ("NX-SP-0950", ["Nexo Bluetooth speaker", "Nexo Bluetooth-Lautsprecher"]),
-    ("NX-CH-0024", ["Nexo USB wall charger, 2 ports", "Nexo USB-Ladegerät, 2 Anschlüsse"]),
-    ("NX-WT-0410", ["Nexo insulated water bottle, 750 ml", "Nexo Isolierflasche, 750 ml"]),
+/// Amazon.fr. Words from `tieout_formats::amazon_transactions`' tables: the header (with
+/// the typographic apostrophe of `d’expédition`, as real files have it), `Commande`,
+/// `Remboursement`, `Transfert`, `Vendeur`, `Publié`. The reader knows no French word for
+/// a service fee, so those rows keep the English `Service Fee` (which it reads in every
+/// language): a guessed translation would be kept as written and not read as a fee.
+static FR: Words = Words {
+    bom: false,
+    preamble: &[
+        "Inclut les transactions Amazon Marketplace, Expédié par Amazon (FBA) et Amazon Webstore",
+        "Tous les montants sont en {currency}, sauf indication contraire",
+        "Définitions :",
+        "Frais de vente : incluent les frais de clôture variables et les frais de vente.",
+        "Autre : inclut les montants des transactions hors commande. Pour plus de détails, consultez les colonnes \"type\" et \"description\".",
+    ],
+    currency_in_words: None,
+    columns: &[
+        (F::DateTime, "date/heure"),
+        (F::SettlementId, "numéro de versement"),
+        (F::Type, "type"),
+        (F::OrderId, "numéro de la commande"),
+        (F::Sku, "sku"),
+        (F::Description, "description"),
+        (F::Quantity, "quantité"),
+        (F::Marketplace, "Marketplace"),
+        (F::Fulfillment, "traitement"),
+        (F::Address, "ville d'où provient la commande"),
+        (F::Address, "Région d'où provient la commande"),
+        (F::Address, "code postal de la commande"),
+        (F::TaxCollectionModel, "Modèle de perception des taxes"),
+        (F::Amount(A::ProductSales), "ventes de produits"),
+        (F::Amount(A::ProductSalesTax), "Taxes sur la vente des produits"),
+        (F::Amount(A::ShippingCredits), "crédits d'expédition"),
+        (F::Amount(A::ShippingCreditsTax), "taxe sur les crédits d’expédition"),
+        (F::Amount(A::GiftWrapCredits), "crédits sur l'emballage cadeau"),
+        (F::Amount(A::GiftWrapCreditsTax), "Taxes sur les crédits cadeaux"),
+        (F::Amount(A::PromotionalRebates), "Rabais promotionnels"),
+        (F::Amount(A::PromotionalRebatesTax), "Taxes sur les remises promotionnelles"),
+        (F::Amount(A::MarketplaceWithheldTax), "Taxes retenues sur le site de vente"),
+        (F::Amount(A::SellingFees), "frais de vente"),
+        (F::Amount(A::FbaFees), "Frais Expédié par Amazon"),
+        (F::Amount(A::OtherTransactionFees), "autres frais de transaction"),
+        (F::Amount(A::Other), "autre"),
+        (F::Total, "total"),
+        (F::Status, "Statut de la transaction"),
+    ],
+    order: "Commande",
+    refund: "Remboursement",
+    service_fee: "Service Fee",
+    transfer: "Transfert",
+    seller: "Vendeur",
+    released: "Publié",
+    account_type: "",
+    tax_collection_model: "",
+    decimal: b',',
+    grouping: "\u{a0}",
+    clock: Clock::FrenchUtc,
+    title: 2,
+};
+
+/// Amazon.it: `Data/Ora:` (with its colon), `Ordine`, `Rimborso`, `Trasferimento`,
+/// `Venditore`, `Rilasciato`; `Service Fee` in English, as in [`FR`].
+static IT: Words = Words {
+    bom: false,
+    preamble: &[
+        "Include le transazioni di Amazon Marketplace, Logistica di Amazon (FBA) e Amazon Webstore",
+        "Tutti gli importi sono in {currency}, salvo diversa indicazione",
+        "Definizioni:",
+        "Commissioni di vendita: include le commissioni di chiusura variabili e le commissioni per segnalazione.",
+    ],
+    currency_in_words: None,
+    columns: &[
+        (F::DateTime, "Data/Ora:"),
+        (F::SettlementId, "Numero pagamento"),
+        (F::Type, "Tipo"),
+        (F::OrderId, "Numero ordine"),
+        (F::Sku, "SKU"),
+        (F::Description, "Descrizione"),
+        (F::Quantity, "Quantità"),
+        (F::Marketplace, "Marketplace"),
+        (F::Fulfillment, "Gestione"),
+        (F::Address, "Città di provenienza dell'ordine"),
+        (F::Address, "Provincia di provenienza dell'ordine"),
+        (F::Address, "CAP dell'ordine"),
+        (F::TaxCollectionModel, "modello di riscossione delle imposte"),
+        (F::Amount(A::ProductSales), "Vendite"),
+        (F::Amount(A::ProductSalesTax), "imposta sulle vendite dei prodotti"),
+        (F::Amount(A::ShippingCredits), "Accrediti per le spedizioni"),
+        (F::Amount(A::ShippingCreditsTax), "imposta accrediti per le spedizioni"),
+        (F::Amount(A::GiftWrapCredits), "Accrediti per confezioni regalo"),
+        (F::Amount(A::GiftWrapCreditsTax), "imposta sui crediti confezione regalo"),
+        (F::Amount(A::PromotionalRebates), "Sconti promozionali"),
+        (F::Amount(A::PromotionalRebatesTax), "imposta sugli sconti promozionali"),
+        (F::Amount(A::MarketplaceWithheldTax), "trattenuta IVA del marketplace"),
+        (F::Amount(A::SellingFees), "Commissioni di vendita"),
+        (F::Amount(A::FbaFees), "Costi del servizio Logistica di Amazon"),
+        (F::Amount(A::OtherTransactionFees), "Altri costi relativi alle transazioni"),
+        (F::Amount(A::Other), "Altro"),
+        (F::Total, "totale"),
+        (F::Status, "Stato della transazione"),
+    ],
+    order: "Ordine",
+    refund: "Rimborso",
+    service_fee: "Service Fee",
+    transfer: "Trasferimento",
+    seller: "Venditore",
+    released: "Rilasciato",
+    account_type: "",
+    tax_collection_model: "",
+    decimal: b',',
+    grouping: ".",
+    clock: Clock::ItalianUtc,
+    title: 3,
+};
+
+/// Amazon.es: `product sales tax` and `giftwrap credits tax` left in English, as the
+/// format description has seen them; `Pedido`, `Reembolso`, `Transferir`, `Vendedor`,
+/// `Liberado`; `Service Fee` in English, as in [`FR`].
+static ES: Words = Words {
+    bom: true,
+    preamble: &[
+        "Incluye transacciones de Amazon Marketplace, Logística de Amazon (FBA) y Amazon Webstore",
+        "Todos los importes en {currency}, a menos que se especifique lo contrario",
+        "Definiciones:",
+        "Tarifas de venta: incluye las tarifas de cierre variables y las tarifas por referencia.",
+    ],
+    currency_in_words: None,
+    columns: &[
+        (F::DateTime, "fecha y hora"),
+        (F::SettlementId, "identificador de pago"),
+        (F::Type, "tipo"),
+        (F::OrderId, "número de pedido"),
+        (F::Sku, "sku"),
+        (F::Description, "descripción"),
+        (F::Quantity, "cantidad"),
+        (F::Marketplace, "web de Amazon"),
+        (F::Fulfillment, "gestión logística"),
+        (F::Address, "ciudad de procedencia del pedido"),
+        (F::Address, "comunidad autónoma de procedencia del pedido"),
+        (F::Address, "código postal de procedencia del pedido"),
+        (F::TaxCollectionModel, "Formulario de recaudación de impuestos"),
+        (F::Amount(A::ProductSales), "ventas de productos"),
+        (F::Amount(A::ProductSalesTax), "product sales tax"),
+        (F::Amount(A::ShippingCredits), "abonos de envío"),
+        (F::Amount(A::ShippingCreditsTax), "impuestos por abonos de envío"),
+        (F::Amount(A::GiftWrapCredits), "abonos de envoltorio para regalo"),
+        (F::Amount(A::GiftWrapCreditsTax), "giftwrap credits tax"),
+        (F::Amount(A::PromotionalRebates), "devoluciones promocionales"),
+        (F::Amount(A::PromotionalRebatesTax), "impuestos de descuentos por promociones"),
+        (F::Amount(A::MarketplaceWithheldTax), "impuesto retenido en el sitio web"),
+        (F::Amount(A::SellingFees), "tarifas de venta"),
+        (F::Amount(A::FbaFees), "tarifas de Logística de Amazon"),
+        (F::Amount(A::OtherTransactionFees), "tarifas de otras transacciones"),
+        (F::Amount(A::Other), "otro"),
+        (F::Total, "total"),
+        (F::Status, "Estado de la transacción"),
+    ],
+    order: "Pedido",
+    refund: "Reembolso",
+    service_fee: "Service Fee",
+    transfer: "Transferir",
+    seller: "Vendedor",
+    released: "Liberado",
+    account_type: "",
+    tax_collection_model: "",
+    decimal: b',',
+    grouping: ".",
+    clock: Clock::SpanishUtc,
+    title: 4,
+};
+
+/// Amazon.co.jp: the extra `Amazonポイントの費用` column after the gift-wrap tax (always 0
+/// here), `注文`, `返金`, `振込み`, `出品者`; `Service Fee` in English, as in [`FR`]. The
+/// preamble states the currency in words only (円), which the reader takes as JPY. No
+/// `transaction status` column: the reader has no Japanese status word, and without the
+/// column a row with a settlement id is released.
+static JP: Words = Words {
+    bom: true,
+    preamble: &[
+        "Amazonマーケットプレイス、フルフィルメント by Amazon（FBA）、Amazon Webストアのトランザクションを含みます",
+        "すべての金額は円で表示されています（特に記載のない場合）",
+        "定義:",
+    ],
+    currency_in_words: Some("JPY"),
+    columns: &[
+        (F::DateTime, "日付/時間"),
+        (F::SettlementId, "決済番号"),
+        (F::Type, "トランザクションの種類"),
+        (F::OrderId, "注文番号"),
+        (F::Sku, "SKU"),
+        (F::Description, "説明"),
+        (F::Quantity, "数量"),
+        (F::Marketplace, "Amazon 出品サービス"),
+        (F::Fulfillment, "フルフィルメント"),
+        (F::Address, "市町村"),
+        (F::Address, "都道府県"),
+        (F::Address, "郵便番号"),
+        (F::TaxCollectionModel, "税金徴収型"),
+        (F::Amount(A::ProductSales), "商品売上"),
+        (F::Amount(A::ProductSalesTax), "商品の売上税"),
+        (F::Amount(A::ShippingCredits), "配送料"),
+        (F::Amount(A::ShippingCreditsTax), "配送料の税金"),
+        (F::Amount(A::GiftWrapCredits), "ギフト包装手数料"),
+        (F::Amount(A::GiftWrapCreditsTax), "ギフト包装クレジットの税金"),
+        (F::Amount(A::PointsCost), "Amazonポイントの費用"),
+        (F::Amount(A::PromotionalRebates), "プロモーション割引額"),
+        (F::Amount(A::PromotionalRebatesTax), "プロモーション割引の税金"),
+        (F::Amount(A::MarketplaceWithheldTax), "源泉徴収税を伴うマーケットプレイス"),
+        (F::Amount(A::SellingFees), "手数料"),
+        (F::Amount(A::FbaFees), "FBA 手数料"),
+        (F::Amount(A::OtherTransactionFees), "トランザクションに関するその他の手数料"),
+        (F::Amount(A::Other), "その他"),
+        (F::Total, "合計"),
+    ],
+    order: "注文",
+    refund: "返金",
+    service_fee: "Service Fee",
+    transfer: "振込み",
+    seller: "出品者",
+    // No status column (see above).
+    released: "",
+    account_type: "",
+    tax_collection_model: "",
+    decimal: b'.',
+    grouping: ",",
+    clock: Clock::Tokyo,
+    title: 5,
+};
+
+/// Each catalogue product's title (English, German, French, Italian, Spanish, Japanese:
+/// [`Words::title`] indexes them), in catalogue order: order rows write it in their
+/// `description` column.
+const TITLES: [(&str, [&str; 6]); CATALOGUE.len()] = [
+    (
+        "NX-HD-1200",
+        [
+            "Nexo external hard drive, 2 TB",
+            "Nexo externe Festplatte, 2 TB",
+            "Nexo disque dur externe, 2 To",
+            "Nexo hard disk esterno, 2 TB",
+            "Nexo disco duro externo, 2 TB",
+            "Nexo 外付けハードディスク 2TB",
+        ],
+    ),
+    (
+        "NX-CB-0450",
+        [
+            "Nexo USB-C cable, braided, 2 m",
+            "Nexo USB-C-Kabel, geflochten, 2 m",
+            "Nexo câble USB-C tressé, 2 m",
+            "Nexo cavo USB-C intrecciato, 2 m",
+            "Nexo cable USB-C trenzado, 2 m",
+            "Nexo USB-Cケーブル 編組 2m",
+        ],
+    ),
+    (
+        "NX-AC-0071",
+        [
+            "Nexo 65 W USB-C power adapter",
+            "Nexo USB-C-Netzteil, 65 W",
+            "Nexo adaptateur secteur USB-C, 65 W",
+            "Nexo alimentatore USB-C da 65 W",
+            "Nexo adaptador de corriente USB-C de 65 W",
+            "Nexo USB-C 電源アダプター 65W",
+        ],
+    ),
+    (
+        "NX-LT-0032",
+        [
+            "Nexo LED desk lamp",
+            "Nexo LED-Schreibtischlampe",
+            "Nexo lampe de bureau LED",
+            "Nexo lampada da scrivania LED",
+            "Nexo lámpara de escritorio LED",
+            "Nexo LEDデスクライト",
+        ],
+    ),
+    (
+        "NX-PW-0210",
+        [
+            "Nexo power bank, 10000 mAh",
+            "Nexo Powerbank, 10000 mAh",
+            "Nexo batterie externe, 10000 mAh",
+            "Nexo power bank, 10000 mAh",
+            "Nexo batería externa, 10000 mAh",
+            "Nexo モバイルバッテリー 10000mAh",
+        ],
+    ),
+    (
+        "NX-KB-0880",
+        [
+            "Nexo wireless keyboard",
+            "Nexo kabellose Tastatur",
+            "Nexo clavier sans fil",
+            "Nexo tastiera wireless",
+            "Nexo teclado inalámbrico",
+            "Nexo ワイヤレスキーボード",
+        ],
+    ),
+    (
+        "NX-MS-0140",
+        [
+            "Nexo wireless mouse",
+            "Nexo kabellose Maus",
+            "Nexo souris sans fil",
+            "Nexo mouse wireless",
+            "Nexo ratón inalámbrico",
+            "Nexo ワイヤレスマウス",
+        ],
+    ),
+    (
+        "NX-ST-0605",
+        [
+            "Nexo laptop stand, adjustable",
+            "Nexo Laptopständer, verstellbar",
+            "Nexo support pour ordinateur portable, réglable",
+            "Nexo supporto per laptop, regolabile",
+            "Nexo soporte para portátil, ajustable",
+            "Nexo ノートPCスタンド 高さ調節可能",
+        ],
+    ),
+    (
+        "NX-CL-0019",
+        [
+            "Nexo cable clips (6 pack)",
+            "Nexo Kabelclips (6 Stück)",
+            "Nexo clips de câble (lot de 6)",
+            "Nexo fermacavi (confezione da 6)",
+            "Nexo clips para cables (pack de 6)",
+            "Nexo ケーブルクリップ（6個入り）",
+        ],
+    ),
+    (
+        "NX-BG-0330",
+        [
+            "Nexo laptop sleeve, 14\"",
+            "Nexo Laptophülle, 14 Zoll",
+            "Nexo housse pour ordinateur portable, 14\"",
+            "Nexo custodia per laptop, 14\"",
+            "Nexo funda para portátil, 14\"",
+            "Nexo ノートPCスリーブ 14インチ",
+        ],
+    ),
+    (
+        "NX-HP-2100",
+        [
+            "Nexo noise-cancelling headphones",
+            "Nexo Kopfhörer mit Geräuschunterdrückung",
+            "Nexo casque à réduction de bruit",
+            "Nexo cuffie con cancellazione del rumore",
+            "Nexo auriculares con cancelación de ruido",
+            "Nexo ノイズキャンセリングヘッドホン",
+        ],
+    ),
+    (
+        "NX-TV-5500",
+        [
+            "Nexo 55\" 4K television",
+            "Nexo 4K-Fernseher, 55 Zoll",
+            "Nexo téléviseur 4K, 55\"",
+            "Nexo televisore 4K da 55\"",
+            "Nexo televisor 4K de 55\"",
+            "Nexo 55インチ 4Kテレビ",
+        ],
+    ),
+    (
+        "NX-FL-0075",
+        [
+            "Nexo LED flashlight",
+            "Nexo LED-Taschenlampe",
+            "Nexo lampe torche LED",
+            "Nexo torcia LED",
+            "Nexo linterna LED",
+            "Nexo LED懐中電灯",
+        ],
+    ),
+    (
+        "NX-SP-0950",
+        [
+            "Nexo Bluetooth speaker",
+            "Nexo Bluetooth-Lautsprecher",
+            "Nexo enceinte Bluetooth",
+            "Nexo altoparlante Bluetooth",
+            "Nexo altavoz Bluetooth",
+            "Nexo Bluetoothスピーカー",
+        ],
+    ),
+    (
+        "NX-CH-0024",
+        [
+            "Nexo USB wall charger, 2 ports",
+            "Nexo USB-Ladegerät, 2 Anschlüsse",
+            "Nexo chargeur secteur USB, 2 ports",
+            "Nexo caricatore da parete USB, 2 porte",
+            "Nexo cargador de pared USB, 2 puertos",
+            "Nexo USB充電器 2ポート",
+        ],
+    ),
+    (
+        "NX-WT-0410",
+        [
+            "Nexo insulated water bottle, 750 ml",
+            "Nexo Isolierflasche, 750 ml",
+            "Nexo gourde isotherme, 750 ml",
+            "Nexo borraccia termica, 750 ml",
+            "Nexo botella térmica, 750 ml",
+            "Nexo 真空断熱ボトル 750ml",
+        ],
+    ),
 ];
 
 /// The V2 line an amount column takes, and a bit naming the line (a second line of the
@@ -393,6 +855,10 @@ const NO_PERIOD: usize = usize::MAX;
 pub(crate) struct TransactionReportWriter<'a> {
     spec: &'static StoreSpec,
     words: &'static Words,
+    /// What order rows write in `marketplace`.
+    marketplace: &'a str,
+    /// Decimal places of the store's currency (2; JPY 0).
+    exponent: u32,
     settlements: &'a [Settlement],
     ids: Vec<Vec<u8>>,
     out: Output,
@@ -404,19 +870,32 @@ pub(crate) struct TransactionReportWriter<'a> {
 }
 
 impl<'a> TransactionReportWriter<'a> {
-    /// Creates the report and writes its preamble and header.
+    /// Creates the report of `spec`'s settlements in `style`, its order rows naming
+    /// `marketplace`, and writes its preamble and header. A style whose preamble names
+    /// its currency in words is refused for a store in another currency.
     pub(crate) fn create(
         spec: &'static StoreSpec,
+        style: ReportStyle,
+        marketplace: &'a str,
         settlements: &'a [Settlement],
         path: &Path,
     ) -> Result<TransactionReportWriter<'a>, DemoError> {
-        let words = spec.transaction_report.words();
+        let words = style.words();
+        if let Some(currency) = words.currency_in_words.filter(|currency| *currency != spec.currency) {
+            return Err(DemoError::InvalidConfig(format!(
+                "a {style:?} transaction report states its amounts in {currency}; store {} is in {}",
+                spec.name, spec.currency
+            )));
+        }
+        let exponent = Currency::from_code(spec.currency)
+            .map_err(|error| DemoError::InvalidConfig(format!("store {}: {error}", spec.name)))?
+            .exponent();
         let mut out = Output::create(path)?;
         if words.bom {
             out.buffer.extend_from_slice("\u{feff}".as_bytes());
         }
         for line in words.preamble {
-            push_quoted(&mut out.buffer, line.as_bytes());
+            push_quoted(&mut out.buffer, line.replace(CURRENCY, spec.currency).as_bytes());
             out.buffer.push(b'\n');
         }
         for (index, (_, name)) in words.columns.iter().enumerate() {
@@ -435,7 +914,18 @@ impl<'a> TransactionReportWriter<'a> {
             })
             .collect();
         let clock = ReportClock::new(words.clock);
-        Ok(TransactionReportWriter { spec, words, settlements, ids, out, row: None, seen: 0, clock })
+        Ok(TransactionReportWriter {
+            spec,
+            words,
+            marketplace,
+            exponent: u32::from(exponent),
+            settlements,
+            ids,
+            out,
+            row: None,
+            seen: 0,
+            clock,
+        })
     }
 
     /// Writes the last event's row, every settlement's account rows (those its V2 file
@@ -511,7 +1001,7 @@ impl<'a> TransactionReportWriter<'a> {
                 }
                 F::Marketplace => {
                     if order_row {
-                        self.out.buffer.extend_from_slice(self.spec.settlement_marketplace.as_bytes());
+                        self.out.buffer.extend_from_slice(self.marketplace.as_bytes());
                     }
                 }
                 F::AccountType => {
@@ -531,15 +1021,40 @@ impl<'a> TransactionReportWriter<'a> {
                     }
                 }
                 F::Amount(amount) => {
-                    push_amount(&mut self.out.buffer, row.amounts[amount as usize], words.decimal, words.grouping)
+                    push_amount(&mut self.out.buffer, row.amounts[amount as usize], self.exponent, words)
                 }
-                F::Total => push_amount(&mut self.out.buffer, total, words.decimal, words.grouping),
+                F::Total => push_amount(&mut self.out.buffer, total, self.exponent, words),
                 F::Status => self.out.buffer.extend_from_slice(words.released.as_bytes()),
             }
             self.out.buffer.push(b'"');
         }
         self.out.buffer.push(b'\n');
     }
+}
+
+/// Writes `spec`'s transaction report of the month `config` describes in `style`, its
+/// order rows naming `marketplace`, to `path`: the same events and settlements as
+/// [`crate::generate`] gives the store (see [`crate::store_month`]), so its money is the
+/// store's own report's, in another language. Returns the month it was written from.
+/// Tests use it to read generated reports in the languages no demo store writes
+/// (French, Italian, Spanish: `acme-de` as Amazon.fr, .it, .es; Japanese: the JPY
+/// `model::JP_STORE`).
+#[cfg(test)]
+pub(crate) fn write_report_as(
+    config: &crate::DemoConfig,
+    spec: &'static StoreSpec,
+    style: ReportStyle,
+    marketplace: &str,
+    path: &Path,
+) -> Result<crate::StoreMonth, DemoError> {
+    let month = crate::store_month(config, spec)?;
+    let mut writer = TransactionReportWriter::create(spec, style, marketplace, &month.settlements, path)?;
+    for k in 0..month.store.orders {
+        let order = month.plan.order(&month.store, k);
+        crate::settlement::emit_order(&month.store, &order, &mut writer)?;
+    }
+    writer.finish()?;
+    Ok(month)
 }
 
 fn account_row(period: usize, posted: i64, kind: Kind, description: &'static str, amounts: [i64; AMOUNT_COUNT]) -> Row {
@@ -600,6 +1115,10 @@ impl ReportClock {
     fn push(&mut self, out: &mut Vec<u8>, seconds: i64) {
         match self.clock {
             Clock::GermanUtc => push_datetime(out, seconds, DateStyle::German),
+            Clock::FrenchUtc => push_day_month_name(out, seconds, &FRENCH_MONTHS, 2, b':'),
+            Clock::ItalianUtc => push_day_month_name(out, seconds, &ITALIAN_MONTHS, 2, b'.'),
+            Clock::SpanishUtc => push_day_month_name(out, seconds, &SPANISH_MONTHS, 1, b':'),
+            Clock::Tokyo => push_tokyo(out, seconds + JAPAN_OFFSET_SECONDS),
             Clock::Pacific => {
                 let (offset, zone) = if self.in_summer_time(seconds) { (-7, "PDT") } else { (-8, "PST") };
                 push_pacific(out, seconds + offset * 3600, zone);
@@ -623,7 +1142,7 @@ impl ReportClock {
 
 /// Summer time of a year as UTC seconds `[start, end)`: US Pacific time from the second
 /// Sunday of March 2:00 PST to the first Sunday of November 2:00 PDT; UK from the last
-/// Sunday of March to the last Sunday of October, 1:00 UTC; none in UTC.
+/// Sunday of March to the last Sunday of October, 1:00 UTC; none in UTC nor in Japan.
 fn summer_time(clock: Clock, year: i64) -> (i64, i64) {
     let sunday = |month: u32, day: u32| {
         let date = NaiveDate::from_ymd_opt(year as i32, month, day).expect("a real date");
@@ -632,7 +1151,7 @@ fn summer_time(clock: Clock, year: i64) -> (i64, i64) {
     match clock {
         Clock::Pacific => (sunday(3, 8) + 10 * 3600, sunday(11, 1) + 9 * 3600),
         Clock::London => (sunday(3, 25) + 3600, sunday(10, 25) + 3600),
-        Clock::GermanUtc => (0, 0),
+        Clock::GermanUtc | Clock::FrenchUtc | Clock::ItalianUtc | Clock::SpanishUtc | Clock::Tokyo => (0, 0),
     }
 }
 
@@ -685,9 +1204,10 @@ fn push_london(out: &mut Vec<u8>, local: i64, zone: &str) {
     out.extend_from_slice(zone.as_bytes());
 }
 
-/// Minor units of a two-decimal currency with thousands grouped: `-1,052.64`,
-/// `1.234.567,89`; zero as `0`, as Amazon's reports write it.
-fn push_amount(out: &mut Vec<u8>, amount_minor: i64, decimal: u8, grouping: u8) {
+/// Minor units of a currency with `exponent` decimals, thousands grouped, in the words'
+/// notation: `-1,052.64`, `1.234.567,89`, `1 052,64` (French, a no-break space), `1,234`
+/// (yen); zero as `0`, as Amazon's reports write it.
+fn push_amount(out: &mut Vec<u8>, amount_minor: i64, exponent: u32, words: &Words) {
     if amount_minor == 0 {
         out.push(b'0');
         return;
@@ -696,16 +1216,66 @@ fn push_amount(out: &mut Vec<u8>, amount_minor: i64, decimal: u8, grouping: u8) 
         out.push(b'-');
     }
     let units = amount_minor.unsigned_abs();
+    let scale = 10u64.pow(exponent);
     let mut digits = Vec::with_capacity(20);
-    push_u64(&mut digits, units / 100);
+    push_u64(&mut digits, units / scale);
     for (index, digit) in digits.iter().enumerate() {
         if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(grouping);
+            out.extend_from_slice(words.grouping.as_bytes());
         }
         out.push(*digit);
     }
-    out.push(decimal);
-    push_padded(out, units % 100, 2);
+    if exponent > 0 {
+        out.push(words.decimal);
+        push_padded(out, units % scale, exponent as usize);
+    }
+}
+
+const FRENCH_MONTHS: [&str; 12] =
+    ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
+const ITALIAN_MONTHS: [&str; 12] = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"];
+const SPANISH_MONTHS: [&str; 12] =
+    ["ene.", "feb.", "mar.", "abr.", "may.", "jun.", "jul.", "ago.", "sept.", "oct.", "nov.", "dic."];
+
+/// `1 oct. 2026 00:03:45 UTC` (French), `1 ott 2026 00.03.45 UTC` (Italian), `1 oct. 2026
+/// 0:03:45 UTC` (Spanish) from UTC seconds: the day unpadded, the month's abbreviation,
+/// the hour padded to `hour_digits`, the time's parts joined by `separator`.
+fn push_day_month_name(out: &mut Vec<u8>, seconds: i64, months: &[&str; 12], hour_digits: usize, separator: u8) {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
+    let of_day = seconds.rem_euclid(SECONDS_PER_DAY) as u64;
+    push_u64(out, u64::from(day));
+    out.push(b' ');
+    out.extend_from_slice(months[month as usize - 1].as_bytes());
+    out.push(b' ');
+    push_u64(out, year as u64);
+    out.push(b' ');
+    push_padded(out, of_day / 3600, hour_digits);
+    out.push(separator);
+    push_padded(out, of_day / 60 % 60, 2);
+    out.push(separator);
+    push_padded(out, of_day % 60, 2);
+    out.extend_from_slice(b" UTC");
+}
+
+/// Japan Standard Time is UTC+9 all year.
+const JAPAN_OFFSET_SECONDS: i64 = 9 * 3600;
+
+/// `2026/10/01 0:03:45 JST` from Japan's local seconds.
+fn push_tokyo(out: &mut Vec<u8>, local: i64) {
+    let (year, month, day) = civil_from_days(local.div_euclid(SECONDS_PER_DAY));
+    let of_day = local.rem_euclid(SECONDS_PER_DAY) as u64;
+    push_u64(out, year as u64);
+    out.push(b'/');
+    push_padded(out, u64::from(month), 2);
+    out.push(b'/');
+    push_padded(out, u64::from(day), 2);
+    out.push(b' ');
+    push_u64(out, of_day / 3600);
+    out.push(b':');
+    push_padded(out, of_day / 60 % 60, 2);
+    out.push(b':');
+    push_padded(out, of_day % 60, 2);
+    out.extend_from_slice(b" JST");
 }
 
 /// A field's text with `"` doubled (the quotes around it are the caller's).
@@ -750,19 +1320,71 @@ mod tests {
 
     #[test]
     fn every_product_has_its_titles() {
-        for ((sku, _), product) in TITLES.iter().zip(&CATALOGUE) {
+        for ((sku, titles), product) in TITLES.iter().zip(&CATALOGUE) {
             assert_eq!(*sku, product.sku);
+            assert!(titles.iter().all(|title| !title.is_empty()), "{sku}");
         }
     }
 
     #[test]
     fn amounts_group_thousands_in_the_locale_notation() {
-        assert_eq!(text(|o| push_amount(o, 105_264, b'.', b',')), "1,052.64");
-        assert_eq!(text(|o| push_amount(o, -105_264, b',', b'.')), "-1.052,64");
-        assert_eq!(text(|o| push_amount(o, 123_456_789, b',', b'.')), "1.234.567,89");
-        assert_eq!(text(|o| push_amount(o, 99_999, b'.', b',')), "999.99");
-        assert_eq!(text(|o| push_amount(o, -5, b'.', b',')), "-0.05");
-        assert_eq!(text(|o| push_amount(o, 0, b'.', b',')), "0");
+        assert_eq!(text(|o| push_amount(o, 105_264, 2, &US)), "1,052.64");
+        assert_eq!(text(|o| push_amount(o, -105_264, 2, &DE)), "-1.052,64");
+        assert_eq!(text(|o| push_amount(o, 123_456_789, 2, &DE)), "1.234.567,89");
+        assert_eq!(text(|o| push_amount(o, 99_999, 2, &US)), "999.99");
+        assert_eq!(text(|o| push_amount(o, -5, 2, &US)), "-0.05");
+        assert_eq!(text(|o| push_amount(o, 0, 2, &US)), "0");
+        assert_eq!(text(|o| push_amount(o, -123_456_789, 2, &FR)), "-1\u{a0}234\u{a0}567,89");
+        assert_eq!(text(|o| push_amount(o, 105_264, 2, &IT)), "1.052,64");
+        assert_eq!(text(|o| push_amount(o, 105_264, 2, &ES)), "1.052,64");
+        // Yen: no decimals.
+        assert_eq!(text(|o| push_amount(o, 159_800, 0, &JP)), "159,800");
+        assert_eq!(text(|o| push_amount(o, -318, 0, &JP)), "-318");
+        assert_eq!(text(|o| push_amount(o, 0, 0, &JP)), "0");
+    }
+
+    #[test]
+    fn amounts_read_back_in_each_locale() {
+        use tieout_core::money::parse_amount_minor;
+        use tieout_formats::amazon_transactions::ReportLocale as L;
+        let styles = [
+            (&US, L::English, 2),
+            (&UK, L::English, 2),
+            (&DE, L::German, 2),
+            (&FR, L::French, 2),
+            (&IT, L::Italian, 2),
+            (&ES, L::Spanish, 2),
+            (&JP, L::Japanese, 0),
+        ];
+        for (words, locale, exponent) in styles {
+            for amount in [0, 1, -5, 999, 1_000, -105_264, 99_999_999, -12_345_678_901] {
+                let written = text(|o| push_amount(o, amount, exponent, words));
+                // As the reader reads a French amount: its grouping spaces as dots.
+                let read = written.replace('\u{a0}', ".");
+                let read = parse_amount_minor(&read, locale.number_style(), exponent as u8);
+                assert_eq!(read, Ok(amount), "{locale:?} {written}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_preamble_states_its_currency() {
+        for style in [
+            ReportStyle::Us,
+            ReportStyle::Uk,
+            ReportStyle::De,
+            ReportStyle::Fr,
+            ReportStyle::It,
+            ReportStyle::Es,
+            ReportStyle::Jp,
+        ] {
+            let words = style.words();
+            let placeholders = words.preamble.iter().filter(|line| line.contains(CURRENCY)).count();
+            match words.currency_in_words {
+                None => assert_eq!(placeholders, 1, "{style:?}"),
+                Some(_) => assert_eq!(placeholders, 0, "{style:?}"),
+            }
+        }
     }
 
     #[test]
@@ -786,6 +1408,23 @@ mod tests {
     }
 
     #[test]
+    fn french_italian_spanish_and_japanese_dates() {
+        use Clock::{FrenchUtc as Fr, ItalianUtc as It, SpanishUtc as Es, Tokyo as Jp};
+        assert_eq!(date(Fr, utc(2026, 10, 1, 0, 3, 45)), "1 oct. 2026 00:03:45 UTC");
+        assert_eq!(date(Fr, utc(2026, 3, 31, 23, 59, 59)), "31 mars 2026 23:59:59 UTC");
+        assert_eq!(date(Fr, utc(2026, 8, 15, 9, 0, 0)), "15 août 2026 09:00:00 UTC");
+        assert_eq!(date(Fr, utc(2026, 2, 2, 12, 0, 0)), "2 févr. 2026 12:00:00 UTC");
+        assert_eq!(date(It, utc(2026, 10, 1, 0, 3, 45)), "1 ott 2026 00.03.45 UTC");
+        assert_eq!(date(It, utc(2026, 6, 17, 13, 5, 9)), "17 giu 2026 13.05.09 UTC");
+        assert_eq!(date(Es, utc(2026, 10, 1, 0, 3, 45)), "1 oct. 2026 0:03:45 UTC");
+        assert_eq!(date(Es, utc(2026, 9, 30, 21, 7, 0)), "30 sept. 2026 21:07:00 UTC");
+        // Japan time is UTC+9: the UTC evening is the next Japanese morning.
+        assert_eq!(date(Jp, utc(2026, 9, 30, 15, 3, 45)), "2026/10/01 0:03:45 JST");
+        assert_eq!(date(Jp, utc(2026, 12, 31, 14, 59, 59)), "2026/12/31 23:59:59 JST");
+        assert_eq!(date(Jp, utc(2026, 12, 31, 15, 0, 0)), "2027/01/01 0:00:00 JST");
+    }
+
+    #[test]
     fn report_dates_read_back_to_the_instant() {
         // Every hour of two years, and the seconds around each switch, in each style.
         let mut instants: Vec<i64> = (utc(2025, 1, 1, 0, 0, 0)..utc(2027, 1, 1, 0, 0, 0)).step_by(3_599).collect();
@@ -795,7 +1434,16 @@ mod tests {
                 instants.extend([start - 1, start, end - 1, end]);
             }
         }
-        for clock in [Clock::Pacific, Clock::London, Clock::GermanUtc] {
+        let clocks = [
+            Clock::Pacific,
+            Clock::London,
+            Clock::GermanUtc,
+            Clock::FrenchUtc,
+            Clock::ItalianUtc,
+            Clock::SpanishUtc,
+            Clock::Tokyo,
+        ];
+        for clock in clocks {
             let mut writer = ReportClock::new(clock);
             for &seconds in &instants {
                 let written = text(|out| writer.push(out, seconds));
