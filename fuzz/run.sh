@@ -7,6 +7,7 @@
 #
 #   fuzz/run.sh [SECONDS]           every target
 #   TARGETS="mt940 detect" fuzz/run.sh 60
+#   FUZZ_ARGS="-len_control=0" fuzz/run.sh 600     # extra libFuzzer flags
 set -euo pipefail
 cd "$(dirname "$0")"
 FUZZ=$PWD
@@ -80,7 +81,7 @@ for target in $TARGETS; do
   printf '%-26s ' "$target"
   if cargo +nightly fuzz run "$target" -- \
       -max_total_time="$SECONDS_EACH" -max_len="$MAX_LEN" -rss_limit_mb=2048 -timeout=10 \
-      -print_final_stats=1 >"$LOGS/$target.log" 2>&1; then
+      -print_final_stats=1 ${FUZZ_ARGS:-} >"$LOGS/$target.log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$target.log")
     edges=$(grep -o 'cov: [0-9]*' "$LOGS/$target.log" | tail -n1)
     echo "ok ($runs runs, $edges)"

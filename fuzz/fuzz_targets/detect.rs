@@ -11,9 +11,10 @@ use tieout_formats::{
     alipay, amazon_settlement, amazon_transactions, camt053, detect, detect_amazon_transactions, mt940, orders,
     wechatpay, Detected,
 };
-use tieout_fuzz::{check_diagnostics, csv_profiles, FILE};
+use tieout_fuzz::{check_diagnostics, csv_profiles, let_contained_parser_panics_unwind, FILE};
 
 fuzz_target!(|data: &[u8]| {
+    let_contained_parser_panics_unwind();
     let diagnostics = match detect(data) {
         Detected::Known(SourceFormat::AmazonSettlementV1 | SourceFormat::AmazonSettlementV2) => {
             amazon_settlement::read_settlement(FILE, data).diagnostics

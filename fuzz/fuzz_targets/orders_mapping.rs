@@ -5,9 +5,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use tieout_formats::orders::read_orders;
-use tieout_fuzz::{check_diagnostics, order_mappings, FILE};
+use tieout_fuzz::{check_diagnostics, let_contained_parser_panics_unwind, order_mappings, FILE};
 
 fuzz_target!(|data: &[u8]| {
+    let_contained_parser_panics_unwind();
     for mapping in order_mappings() {
         let file = read_orders(FILE, data, mapping, None);
         check_diagnostics(&file.diagnostics);

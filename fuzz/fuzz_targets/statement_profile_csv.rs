@@ -6,9 +6,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use tieout_formats::statement_profile::read_with_profile;
-use tieout_fuzz::{check_diagnostics, csv_profiles, FILE};
+use tieout_fuzz::{check_diagnostics, csv_profiles, let_contained_parser_panics_unwind, FILE};
 
 fuzz_target!(|data: &[u8]| {
+    let_contained_parser_panics_unwind();
     for profile in csv_profiles() {
         let file = read_with_profile(FILE, data, profile);
         check_diagnostics(&file.diagnostics);

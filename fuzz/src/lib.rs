@@ -294,11 +294,14 @@ pub fn workbook(sheet_xml: &[u8], shared_strings_xml: &[u8], date_1904: bool) ->
 /// Crates whose panics the XLSX readers contain by design: `orders` and
 /// `statement_profile` run the workbook parser under `catch_unwind` and turn a panic in
 /// it into a diagnostic ("the XLSX reader failed on this workbook"). libFuzzer's panic
-/// hook would abort on such a caught panic; this hook lets it unwind to the reader
-/// instead (and names each place once on stderr). A panic anywhere else, or one that
-/// escapes the reader, still aborts the run.
+/// hook would abort on such a caught panic; [`let_contained_parser_panics_unwind`] lets
+/// it unwind to the reader instead (and names each place once on stderr). A panic
+/// anywhere else still aborts at once, and one of these that escapes a reader aborts
+/// when it reaches the harness (libfuzzer-sys aborts on any unwinding panic).
 const CONTAINED_PANIC_CRATES: &[&str] = &["/calamine-", "/zip-", "/quick-xml-", "/flate2-", "/miniz_oxide-"];
 
+/// Installs the hook described at [`CONTAINED_PANIC_CRATES`]; for every target that may
+/// reach an XLSX reader (a workbook is recognised by content when the format is not set).
 pub fn let_contained_parser_panics_unwind() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
@@ -309,7 +312,13 @@ pub fn let_contained_parser_panics_unwind() {
                 static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
                 let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if seen.get_or_insert_with(HashSet::new).insert(location.clone()) {
-                    eprintln!("tieout-fuzz: a panic in the workbook parser, contained by the reader: {location}");
+                    let message = info
+                        .payload()
+                        .downcast_ref::<&str>()
+                        .map(|text| text.to_string())
+                        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    eprintln!("tieout-fuzz: a panic in a workbook parser crate, left to the reader's catch_unwind: {location}: {message}");
                 }
                 return;
             }
