@@ -124,3 +124,11 @@ for n in "${sizes[@]}"; do
   echo "$n orders, $((input_kib / 1024)) MiB of input files:"
   "$py" bench/reference/table.py "$log" "$receipts_log" | tee "$dir/table.md"
 done
+
+# The next file into a store that holds a year (issue 4): BENCH_INCREMENTAL=MONTHS (e.g.
+# 12) imports that many months of 100 000 orders, then times the next month's largest
+# settlement file and an order export into it and into a fresh store.
+if [ -n "${BENCH_INCREMENTAL:-}" ]; then
+  echo "== incremental: ${BENCH_INCREMENTAL} months of 100000 orders"
+  $bin incremental bench/out/incremental 100000 "$BENCH_INCREMENTAL"
+fi

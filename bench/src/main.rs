@@ -8,6 +8,8 @@
 //! tieout-bench reconcile DIR DB        reconcile an already-imported store
 //! tieout-bench match N                  match N payouts against N receipts (in memory)
 //! tieout-bench results DIR DB OUT      write the store's per-order results (order_id,store,category,flags) as CSV
+//! tieout-bench incremental DIR ORDERS MONTHS   import MONTHS months, then time the next month's largest
+//!                                      settlement file and order export, against the same into a fresh store
 //! ```
 //! Each prints one line: `phase=... seconds=... peak_rss_mib=... <counts>`.
 //! `bench/run.sh` runs them in order; BENCHMARKS.md records the figures.
@@ -235,6 +237,11 @@ fn main() {
             let count: usize = args.get(2).expect("N").parse().expect("a number");
             match_benchmark(count, started);
         }
+        Some("incremental") => {
+            let orders: u64 = args.get(3).expect("ORDERS").parse().expect("a number");
+            let months: u32 = args.get(4).expect("MONTHS").parse().expect("a number");
+            incremental_benchmark(&dir, orders, months);
+        }
         Some("reconcile") => {
             let db = PathBuf::from(args.get(3).expect("DB"));
             let manifest = manifest(&dir);
@@ -249,10 +256,92 @@ fn main() {
             );
         }
         _ => {
-            eprintln!("usage: tieout-bench gen|floor|parse|e2e|reconcile|results DIR [ORDERS|DB [OUT]]");
+            eprintln!(
+                "usage: tieout-bench gen|floor|parse|e2e|reconcile|results DIR [ORDERS|DB [OUT]]; match N; incremental DIR ORDERS MONTHS"
+            );
             std::process::exit(2);
         }
     }
+}
+
+/// The cost of importing the next file into a store that holds a year, against the same
+/// file into a fresh store: it should follow the file, not the year.
+fn incremental_benchmark(dir: &Path, orders: u64, months: u32) {
+    let month_dir = |m: u32| dir.join(format!("month-{m:02}"));
+    // Month m of 2025-11 … : a new seed each month, so settlement and order ids differ.
+    let generated: Vec<DemoManifest> = (0..=months)
+        .map(|m| {
+            let (year, month) = (2025 + ((10 + m) / 12) as i32, (10 + m) % 12 + 1);
+            generate(&DemoConfig { seed: 1000 + u64::from(m), orders, year, month }, &month_dir(m)).expect("generate")
+        })
+        .collect();
+    let options_of = |store: &str, mapping: Option<&Path>| ImportOptions {
+        store: Some(store.to_owned()),
+        mapping: mapping
+            .map(|p| parse_mapping("mapping", &std::fs::read_to_string(p).expect("mapping")).expect("valid")),
+        imported_at: "2026-11-25T00:00:00Z".into(),
+        profile: None,
+    };
+    let import = |store: &mut SqliteStore, jobs: &[(PathBuf, ImportOptions)]| {
+        let jobs: Vec<(PathBuf, &ImportOptions)> = jobs.iter().map(|(p, o)| (p.clone(), o)).collect();
+        let reports = import_jobs(store, &jobs, &mut |_, _| {}).expect("import");
+        assert!(reports.iter().all(|r| !r.is_refused()));
+    };
+    let year_db = dir.join("year.db");
+    let _ = std::fs::remove_file(&year_db);
+    let mut year = SqliteStore::open(&year_db).expect("open");
+    let loading = Instant::now();
+    let mut stored_lines = 0u64;
+    for manifest in &generated[..months as usize] {
+        let mut jobs = Vec::new();
+        for files in &manifest.stores {
+            jobs.push((files.orders_file.clone(), options_of(&files.store, Some(&files.mapping_file))));
+            jobs.extend(files.settlement_files.iter().map(|p| (p.clone(), options_of(&files.store, None))));
+        }
+        import(&mut year, &jobs);
+        stored_lines += manifest.settlement_line_count;
+    }
+    let load_seconds = loading.elapsed().as_secs_f64();
+    // The next month's largest settlement file, and its largest store's order export.
+    let next = &generated[months as usize];
+    let store = next.stores.iter().max_by_key(|s| s.settlement_files.len()).expect("stores");
+    let settlement = store
+        .settlement_files
+        .iter()
+        .max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .expect("a settlement file")
+        .clone();
+    let timed = |store_db: &mut SqliteStore, job: (PathBuf, ImportOptions)| {
+        let started = Instant::now();
+        import(store_db, &[job]);
+        started.elapsed().as_secs_f64()
+    };
+    let fresh_db = dir.join("fresh.db");
+    let _ = std::fs::remove_file(&fresh_db);
+    let mut fresh = SqliteStore::open(&fresh_db).expect("open");
+    // An order export first, so that both stores hold orders (the first order export into
+    // a store that holds orders builds the order index once, in proportion to the orders
+    // stored; it is timed separately).
+    let first_orders = (store.orders_file.clone(), options_of(&store.store, Some(&store.mapping_file)));
+    let index_seconds = timed(&mut year, first_orders.clone());
+    timed(&mut fresh, first_orders);
+    let settlement_job = (settlement.clone(), options_of(&store.store, None));
+    let fresh_settlement = timed(&mut fresh, settlement_job.clone());
+    let year_settlement = timed(&mut year, settlement_job);
+    // A second order export of the same store (a later snapshot): replaces its orders.
+    let text = std::fs::read_to_string(&store.orders_file).expect("orders");
+    let again = dir.join("orders-again.csv");
+    std::fs::write(&again, text).expect("write");
+    let again_job = (again, options_of(&store.store, Some(&store.mapping_file)));
+    let fresh_orders = timed(&mut fresh, again_job.clone());
+    let year_orders = timed(&mut year, again_job);
+    println!(
+        "phase=incremental months={months} orders_per_month={orders} year_lines={stored_lines} load_seconds={load_seconds:.1} \
+         settlement_fresh_seconds={fresh_settlement:.3} settlement_year_seconds={year_settlement:.3} \
+         orders_fresh_seconds={fresh_orders:.3} orders_year_seconds={year_orders:.3} first_order_index_seconds={index_seconds:.3} \
+         settlement_file_mib={}",
+        std::fs::metadata(&settlement).map_or(0, |m| m.len()) >> 20
+    );
 }
 
 fn reconcile(store: &mut SqliteStore, manifest: &Month) -> (usize, usize) {
