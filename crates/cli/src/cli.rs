@@ -45,10 +45,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Import files: Amazon settlement reports (V2 and legacy V1 flat files), Amazon
-    /// order reports, and ERP order exports (CSV/XLSX with --mapping). The format is
-    /// detected from each file's content. Each file is imported whole or not at all; a
-    /// file imported before is recognised and skipped.
+    /// Import files: Amazon settlement reports (V2 and legacy V1 flat files), Amazon Date
+    /// Range transaction reports (any locale), Amazon order reports, ERP order exports
+    /// (CSV/XLSX with --mapping), bank statements (camt.053, MT940), Alipay and WeChat Pay
+    /// bills, and payment-tool statements (--profile). The format is detected from each
+    /// file's content. Each file is imported whole or not at all; a file imported before is
+    /// recognised and skipped.
     Import {
         /// Files to import.
         #[arg(required = true, value_name = "FILE")]
