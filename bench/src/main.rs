@@ -4,7 +4,7 @@
 //! tieout-bench gen DIR ORDERS [SEED]   generate a month (skipped if DIR/manifest.ok exists for the same size)
 //! tieout-bench floor DIR               read every input file and split it into tab/comma fields, nothing more
 //! tieout-bench parse DIR               parse every input file with tieout's readers (no store)
-//! tieout-bench e2e DIR DB              import everything into a fresh store, then reconcile
+//! tieout-bench e2e DIR DB              import everything into a fresh store, reconcile, write the differences report
 //! tieout-bench reconcile DIR DB        reconcile an already-imported store
 //! tieout-bench match N                  match N payouts against N receipts (in memory)
 //! tieout-bench results DIR DB OUT      write the store's per-order results (order_id,store,category,flags) as CSV
@@ -203,10 +203,24 @@ fn main() {
             let import_seconds = started.elapsed().as_secs_f64();
             let reconcile_started = Instant::now();
             let summary = reconcile(&mut store, &manifest);
+            let reconcile_seconds = reconcile_started.elapsed().as_secs_f64();
+            // End to end includes writing the differences report (CSV), as a user gets it.
+            let report_started = Instant::now();
+            let filter = tieout_service::report::Filter::default();
+            let tables = tieout_service::report::differences_tables(&store, &filter).expect("differences");
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(db.with_extension("differences.csv")).expect("create the report"),
+            );
+            let mut rows = 0;
+            for table in &tables {
+                tieout_formats::write::write_csv(table, &mut out).expect("write the report");
+                rows += table.rows.len();
+            }
+            std::io::Write::flush(&mut out).expect("write the report");
             println!(
-                "phase=e2e seconds={:.2} import_seconds={import_seconds:.2} reconcile_seconds={:.2} peak_rss_mib={} orders={} lines={}",
+                "phase=e2e seconds={:.2} import_seconds={import_seconds:.2} reconcile_seconds={reconcile_seconds:.2} report_seconds={:.2} peak_rss_mib={} orders={} lines={} difference_rows={rows}",
                 started.elapsed().as_secs_f64(),
-                reconcile_started.elapsed().as_secs_f64(),
+                report_started.elapsed().as_secs_f64(),
                 peak_rss_mib(),
                 summary.0,
                 summary.1
