@@ -122,6 +122,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use tieout_core::diag::{has_errors, Diagnostic};
 use tieout_core::ids::OrderId;
@@ -708,9 +709,17 @@ fn fold(text: &str) -> String {
         .collect()
 }
 
+/// [`HEADER_NAMES`] folded, once per process: every cell of a header (and of the
+/// preamble rows detection looks at) is compared with every name, and folding the table
+/// again for each cell was most of the time spent on a small report.
+fn folded_header_names() -> &'static [(Col, ReportLocale, String)] {
+    static FOLDED: OnceLock<Vec<(Col, ReportLocale, String)>> = OnceLock::new();
+    FOLDED.get_or_init(|| HEADER_NAMES.iter().map(|(col, locale, name)| (*col, *locale, fold(name))).collect())
+}
+
 fn column_of(name: &str) -> Option<Col> {
     let folded = fold(name);
-    HEADER_NAMES.iter().find(|(_, _, known)| fold(known) == folded).map(|(col, _, _)| *col)
+    folded_header_names().iter().find(|(_, _, known)| *known == folded).map(|(col, _, _)| *col)
 }
 
 /// The name diagnostics give a column in a locale.
@@ -726,7 +735,7 @@ fn display_name(col: Col, locale: ReportLocale) -> &'static str {
 fn header_locale(record: &csv::StringRecord) -> Option<Result<ReportLocale, &'static str>> {
     let first = fold(record.get(0)?);
     if let Some((_, locale, _)) =
-        HEADER_NAMES.iter().find(|(col, _, name)| *col == Col::DateTime && fold(name) == first)
+        folded_header_names().iter().find(|(col, _, name)| *col == Col::DateTime && *name == first)
     {
         return Some(Ok(*locale));
     }
