@@ -28,7 +28,7 @@ echo "== fuzz: build"
 cargo +nightly fuzz build
 
 echo "== fuzz: seeds"
-if [ ! -d "$DEMO/bank" ]; then
+if [ ! -f "$DEMO/README.txt" ]; then
   rm -rf "$DEMO"
   (cd "$ROOT" && cargo run -q -p tieout -- demo --orders 1000 --dir "$DEMO" -q >/dev/null) \
     || echo "warning: could not generate the demo month; seeding from fixtures and samples only"
@@ -58,7 +58,7 @@ for target in $ALL_TARGETS; do
   seed "$target" seeds/"$target"/*
 done
 seed amazon_settlement "$FIXTURES"/amazon-settlement-* "$SAMPLES"/amazon-settlement-* "$DEMO"/*/settlements/*.txt
-seed amazon_transactions "$FIXTURES"/amazon-transactions-*.csv
+seed amazon_transactions "$FIXTURES"/amazon-transactions-*.csv "$DEMO"/*/transactions/*.csv
 seed orders_mapping "$DEMO"/*/orders.csv
 seed camt053 "$FIXTURES"/camt053* "$SAMPLES"/camt053* "$DEMO"/bank/*.xml
 seed mt940 "$FIXTURES"/mt940* "$SAMPLES"/mt940* "$DEMO"/bank/*.sta
@@ -69,7 +69,7 @@ for store in "$DEMO"/acme-*; do
   seed_joined config_toml "$store/orders-mapping.toml" "$store/orders.csv"
 done
 seed_joined config_toml "$DEMO/bank/lianlian-profile.toml" "$DEMO/bank/us-lianlian-cny.csv"
-seed detect "$FIXTURES"/* "$SAMPLES"/* "$DEMO"/*/settlements/*.txt "$DEMO"/*/orders.csv "$DEMO"/bank/* \
+seed detect "$FIXTURES"/* "$SAMPLES"/* "$DEMO"/*/settlements/*.txt "$DEMO"/*/orders.csv "$DEMO"/*/transactions/*.csv "$DEMO"/bank/* \
   seeds/wechatpay/* seeds/orders_amazon_all_orders/* seeds/statement_profile_csv/*
 rm -f corpus/*/seed-*.source.txt
 
