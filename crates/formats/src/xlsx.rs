@@ -5,7 +5,10 @@
 //! * A sheet is streamed cell by cell, never materialised as a range, so a sheet that
 //!   declares a huge used range costs time for the cells it stores, not memory for the
 //!   area it declares; a non-empty cell beyond `limits::ROW_COLUMNS_MAX` columns is
-//!   refused. Callers run the parser under `catch_unwind`.
+//!   refused. Callers run the parser under `catch_unwind`. calamine reads cell
+//!   references and dimensions with unchecked `u32` arithmetic: the workspace builds it
+//!   with overflow checks in release too, so a malformed one (`A99999999999`) panics
+//!   and is refused in every build instead of wrapping to a wrong row.
 //! * Numbers are binary floats: [`excel_number_text`] writes one as Excel shows it at
 //!   full precision (15 significant digits) as decimal text, which the caller parses
 //!   like a CSV amount.
