@@ -30,8 +30,9 @@ cargo +nightly fuzz build
 echo "== fuzz: seeds"
 if [ ! -f "$DEMO/README.txt" ]; then
   rm -rf "$DEMO"
-  (cd "$ROOT" && cargo run -q -p tieout -- demo --orders 1000 --dir "$DEMO" -q >/dev/null) \
-    || echo "warning: could not generate the demo month; seeding from fixtures and samples only"
+  mkdir -p "$LOGS"
+  (cd "$ROOT" && cargo run -q -p tieout -- demo --orders 1000 --dir "$DEMO" -q >"$LOGS/demo.log" 2>&1) \
+    || echo "warning: could not generate the demo month (see $LOGS/demo.log); seeding from fixtures and samples only"
 fi
 
 # seed TARGET FILE...: copies each existing file into the target's corpus, cut to MAX_LEN.
@@ -96,4 +97,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: crashes in ${failed[*]}; inputs in fuzz/artifacts/<target>/ (reproduce: cargo +nightly fuzz run <target> <file>)"
   exit 1
 fi
-echo "fuzz: no crash in $(echo "$TARGETS" | wc -w) targets"
+echo "fuzz: no crash ($(echo "$TARGETS" | wc -w) target(s), ${SECONDS_EACH} s each)"
