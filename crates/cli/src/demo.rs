@@ -218,10 +218,6 @@ fn check_receivables(table: &tieout_core::table::Table, truth_file: &Path) -> Re
     use tieout_core::table::Cell;
     let truth = tieout_demo::read_receivables_truth(truth_file)
         .map_err(|e| anyhow::anyhow!("cannot read the receivables truth: {e}"))?;
-    let text = |cell: &Cell| match cell {
-        Cell::Text(t) => t.clone(),
-        _ => String::new(),
-    };
     let mut got: HashMap<(String, String, String), [i64; 7]> = HashMap::new();
     for row in &table.rows {
         let mut amounts = [0i64; 7];
@@ -231,7 +227,7 @@ fn check_receivables(table: &tieout_core::table::Table, truth_file: &Path) -> Re
                 _ => 0,
             };
         }
-        got.insert((text(&row[0]), text(&row[1]), text(&row[2])), amounts);
+        got.insert((row[0].plain(), row[1].plain(), row[2].plain()), amounts);
     }
     let mut disagreements = Vec::new();
     for expected in &truth {

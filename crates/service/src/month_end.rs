@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use tieout_core::receipts::ReceiptStatus;
 use tieout_core::receivables::{
     aging_bucket, roll_forward, Bucket, Group, RollForwardError, RollForwardRow, YearMonth, AGING_BUCKETS,
@@ -11,6 +11,8 @@ use tieout_core::receivables::{
 use tieout_core::reconcile::Category;
 use tieout_core::table::{Cell, Table};
 use tieout_store::{SqliteStore, StoreError};
+
+use crate::report::utc_date;
 
 /// How many days after which an aging item is an alert, unless `tieout.toml` says
 /// otherwise (`[aging] alert_after_days`).
@@ -125,10 +127,6 @@ fn not_transferred_reason(
         Some(ReceiptStatus::Pending) => Some("payout_pending_past_expected_date"),
         _ => None,
     }
-}
-
-fn utc_date(seconds: i64) -> NaiveDate {
-    DateTime::from_timestamp(seconds, 0).expect("stored instants are in range").date_naive()
 }
 
 /// The aging report as of `as_of`: a summary per store, marketplace and currency (orders
@@ -255,23 +253,15 @@ pub fn aging_alerts(summary: &Table) -> Vec<String> {
         .iter()
         .filter(|row| matches!(row[count], Cell::Integer(n) if n > 0))
         .map(|row| {
-            let text = |cell: &Cell| match cell {
-                Cell::Text(t) => t.clone(),
-                Cell::Integer(n) => n.to_string(),
-                Cell::Money { amount_minor, currency } => format!(
-                    "{} {}",
-                    tieout_core::money::format_minor(*amount_minor, currency.exponent()),
-                    currency.code()
-                ),
-                _ => String::new(),
-            };
+            // Columns: store, marketplace, currency, what, … (see `aging_tables`).
             format!(
-                "ALERT {} {}: {} {} over the alert age, {}",
-                text(&row[0]),
-                text(&row[1]),
-                text(&row[count]),
-                text(&row[3]).replace('_', " "),
-                text(&row[amount])
+                "ALERT {} {}: {} {} over the alert age, {} {}",
+                row[0].plain(),
+                row[1].plain(),
+                row[count].plain(),
+                row[3].plain().replace('_', " "),
+                row[amount].plain(),
+                row[2].plain()
             )
         })
         .collect()

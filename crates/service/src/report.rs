@@ -70,7 +70,7 @@ impl Filter {
     }
 }
 
-fn utc_date(seconds: i64) -> NaiveDate {
+pub(crate) fn utc_date(seconds: i64) -> NaiveDate {
     DateTime::from_timestamp(seconds, 0).map_or(NaiveDate::MIN, |t| t.date_naive())
 }
 
