@@ -4,7 +4,7 @@
 
 use tieout_core::reconcile::reconcile as classify;
 use tieout_core::records::normalize_marketplace;
-use tieout_store::{OrderResultRow, SqliteStore, StoreError};
+use tieout_store::{OrderResultRow, Store, StoreError};
 
 use crate::config::Settings;
 
@@ -28,7 +28,7 @@ impl CheckReport {
 /// How many differing orders a finding lists before it says "and N more".
 const LISTED_MAX: usize = 10;
 
-pub fn check(store: &SqliteStore) -> Result<CheckReport, StoreError> {
+pub fn check(store: &dyn Store) -> Result<CheckReport, StoreError> {
     let _span = tracing::info_span!("check").entered();
     let mut report = CheckReport {
         checked: vec![

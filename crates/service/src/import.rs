@@ -19,7 +19,7 @@ use tieout_formats::detect::{detect, Detected};
 use tieout_formats::mapping::Mapping;
 use tieout_formats::statement_profile::{read_with_profile, StatementProfile};
 use tieout_formats::{alipay, amazon_settlement, camt053, mt940, orders, wechatpay};
-use tieout_store::{FileMeta, ImportedFile, SqliteStore, StoreError};
+use tieout_store::{FileMeta, ImportedFile, Store, StoreError};
 
 /// Store used for settlement files when none is named.
 pub const DEFAULT_STORE: &str = "default";
@@ -94,7 +94,7 @@ pub enum ImportError {
 
 /// Imports `paths` in order, all with the same options. See [`import_jobs`].
 pub fn import_files(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     paths: &[PathBuf],
     options: &ImportOptions,
     progress: &mut dyn FnMut(Progress, &FileReport),
@@ -107,7 +107,7 @@ pub fn import_files(
 /// reported and stored not at all; the others are imported. Only a store failure (disk
 /// full, corrupt database) stops the run.
 pub fn import_jobs(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     jobs: &[(PathBuf, &ImportOptions)],
     progress: &mut dyn FnMut(Progress, &FileReport),
 ) -> Result<Vec<FileReport>, ImportError> {
@@ -296,7 +296,7 @@ fn statements_or_errors(file: StatementFile) -> Result<Parsed, Vec<Diagnostic>> 
     }
 }
 
-fn store_file(store: &mut SqliteStore, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
+fn store_file(store: &mut dyn Store, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
     let sha256 = hex(&Sha256::digest(&parsed.bytes));
     drop(parsed.bytes);
     let mut report = FileReport {

@@ -15,4 +15,4 @@ pub mod report;
 pub mod rules;
 pub mod transactions;
 
-pub use tieout_store::{SqliteStore, StoreError};
+pub use tieout_store::{SqliteStore, Store, StoreError};

@@ -10,7 +10,7 @@ use tieout_core::receivables::{
 };
 use tieout_core::reconcile::Category;
 use tieout_core::table::{Cell, Table};
-use tieout_store::{SqliteStore, StoreError};
+use tieout_store::{Store, StoreError};
 
 use crate::report::utc_date;
 
@@ -22,7 +22,7 @@ const ROLL_FORWARD_NOTE: &str = "Roll-forward rule: a settlement line counts in 
 
 /// Rows of the roll-forward, every store and currency, through `through` (or the latest
 /// month with any activity).
-pub fn roll_forward_rows(store: &SqliteStore, through: Option<YearMonth>) -> Result<Vec<RollForwardRow>, StoreError> {
+pub fn roll_forward_rows(store: &dyn Store, through: Option<YearMonth>) -> Result<Vec<RollForwardRow>, StoreError> {
     let (settlements, postings) = store.load_roll_forward_input()?;
     let latest = postings
         .iter()
@@ -40,7 +40,7 @@ pub fn roll_forward_rows(store: &SqliteStore, through: Option<YearMonth>) -> Res
 /// columns are a contract (`store, currency, month, opening, sales, refunds, fees, other,
 /// transfers, closing`); the detail follows.
 pub fn receivables_table(
-    store: &SqliteStore,
+    store: &dyn Store,
     month: Option<(i32, u32)>,
     only_store: Option<&str>,
 ) -> Result<Table, StoreError> {
@@ -89,7 +89,7 @@ pub fn receivables_table(
 /// Deferred transactions (held by Amazon, not yet released into a settlement) per store
 /// and currency, as the latest transaction report of each store states them: beside the
 /// roll-forward, not in it.
-pub fn deferred_table(store: &SqliteStore, only_store: Option<&str>) -> Result<Table, StoreError> {
+pub fn deferred_table(store: &dyn Store, only_store: Option<&str>) -> Result<Table, StoreError> {
     let mut table = Table::new("Deferred", &["store", "currency", "lines", "amount", "first_posted", "last_release"]);
     for row in store.deferred_summary()? {
         if only_store.is_some_and(|s| s != row.store) {
@@ -133,7 +133,7 @@ fn not_transferred_reason(
 /// shipped and not settled, settlements posted and not transferred, per age bucket, with
 /// the alerts over `alert_after_days`), and the settlements not transferred one by one.
 pub fn aging_tables(
-    store: &SqliteStore,
+    store: &dyn Store,
     as_of: NaiveDate,
     alert_after_days: i64,
     only_store: Option<&str>,

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig};
-use tieout_store::{SettlementRow, SqliteStore, StoreError};
+use tieout_store::{SettlementRow, Store, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct ReconcileSummary {
@@ -32,7 +32,7 @@ impl ReconcileSummary {
 /// Reconciles orders only; the stored payout ↔ receipt results are cleared (they belonged
 /// to the previous run). See [`reconcile_run`].
 pub fn reconcile(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     config: &ReconcileConfig,
     config_text: &str,
     created_at: &str,
@@ -52,7 +52,7 @@ pub struct ReceiptSetup<'a> {
 /// replacing the previous run's: a run interrupted at any point leaves the previous run
 /// whole.
 pub fn reconcile_run(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     config: &ReconcileConfig,
     config_text: &str,
     created_at: &str,
@@ -118,7 +118,7 @@ impl ReceiptSummary {
 
 /// Matches expected payouts and withdrawals with the entries of imported statements.
 fn match_receipts(
-    store: &SqliteStore,
+    store: &dyn Store,
     setup: ReceiptSetup<'_>,
     as_of: NaiveDate,
 ) -> Result<(Vec<tieout_core::receipts::ReceiptResult>, ReceiptSummary), StoreError> {
@@ -140,7 +140,7 @@ fn match_receipts(
 /// What `rules` would match, without writing anything (a dry run): the results, and the
 /// imported statements' entries by id as (file, line, ref) for display.
 pub fn preview_receipts(
-    store: &SqliteStore,
+    store: &dyn Store,
     rules: &crate::rules::ReceiptRules,
     rates: &[tieout_core::receipts::ReferenceRate],
     as_of: NaiveDate,

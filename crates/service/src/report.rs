@@ -13,7 +13,7 @@ use tieout_core::intern::Sym;
 use tieout_core::money::format_minor;
 use tieout_core::reconcile::{explain as reasons, Category, OrderResult};
 use tieout_core::table::{Cell, Table};
-use tieout_store::{LineRow, OrderResultRow, OrderRow, SettlementRow, SqliteStore, StoreError};
+use tieout_store::{LineRow, OrderResultRow, OrderRow, SettlementRow, Store, StoreError};
 
 /// The rounding and conversion rule every report states.
 pub const ROUNDING_NOTE: &str = "Amounts are exact sums of the source files' amounts, in minor units of each row's own currency; nothing is rounded and nothing is converted between currencies. Expected referral fees are rounded half away from zero per order item.";
@@ -164,7 +164,7 @@ fn with_notes(mut table: Table, filter: &Filter, as_of: Option<NaiveDate>) -> Ta
 }
 
 /// One row per order of the latest reconciliation.
-pub fn orders_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
+pub fn orders_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreError> {
     let mut table = Table::new("Orders", ORDER_COLUMNS);
     for row in store.order_results(None)?.iter().filter(|r| filter.keeps(r)) {
         table.push(order_row(row));
@@ -175,7 +175,7 @@ pub fn orders_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Store
 
 /// Orders that are differences (every category but matched and not_due), and
 /// settlements whose lines do not sum to their total.
-pub fn differences_tables(store: &SqliteStore, filter: &Filter) -> Result<Vec<Table>, StoreError> {
+pub fn differences_tables(store: &dyn Store, filter: &Filter) -> Result<Vec<Table>, StoreError> {
     let mut orders = Table::new("Differences", ORDER_COLUMNS);
     for row in store.order_results(None)?.iter().filter(|r| r.category.is_difference() && filter.keeps(r)) {
         orders.push(order_row(row));
@@ -224,13 +224,13 @@ fn settlements_table_of(rows: impl Iterator<Item = SettlementRow>) -> Table {
     table
 }
 
-pub fn settlements_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
+pub fn settlements_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreError> {
     let table = settlements_table_of(store.settlements()?.into_iter().filter(|s| filter.keeps_settlement(s)));
     Ok(with_notes(table, filter, None))
 }
 
 /// Per store, marketplace and currency: orders by category, with amounts.
-pub fn summary_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
+pub fn summary_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreError> {
     let mut columns: Vec<&str> = vec!["store", "marketplace", "currency", "orders"];
     columns.extend(Category::ALL.iter().map(|c| c.name()));
     columns.extend(["order_amount", "settled_amount", "refunds_settled", "fees_charged", "net_settled"]);
@@ -281,7 +281,7 @@ pub fn summary_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Stor
 }
 
 /// Source files, for the Sources sheet of a workbook: (name, sha256).
-pub fn sources(store: &SqliteStore) -> Result<Vec<(String, String)>, StoreError> {
+pub fn sources(store: &dyn Store) -> Result<Vec<(String, String)>, StoreError> {
     Ok(store.files()?.into_iter().map(|f| (f.name, f.sha256)).collect())
 }
 
@@ -296,7 +296,7 @@ pub struct Explanation {
     pub reasons: Vec<String>,
 }
 
-pub fn explain(store: &SqliteStore, order_id: &OrderId) -> Result<Explanation, StoreError> {
+pub fn explain(store: &dyn Store, order_id: &OrderId) -> Result<Explanation, StoreError> {
     let result = store.order_results(Some(order_id))?.into_iter().next();
     let reasons = result.as_ref().map(|r| reasons(&core_result(r))).unwrap_or_default();
     Ok(Explanation {
@@ -377,7 +377,7 @@ impl Explanation {
 /// bank) and per unexpected receipt. Its first eleven columns are a contract, like the
 /// orders report's; `kind` says what a row is about. For a withdrawal, `expected_amount`
 /// and `deposit_date` are the withdrawal's amount and booking date, `store` is empty.
-pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, StoreError> {
+pub fn receipts_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreError> {
     let mut table = Table::new(
         "Receipts",
         &[
@@ -511,7 +511,7 @@ pub fn receipts_table(store: &SqliteStore, filter: &Filter) -> Result<Table, Sto
 /// in, first out) and each withdrawal's bank credit. False when a withdrawal of it is a
 /// difference (missing, short, late).
 fn explain_onward(
-    store: &SqliteStore,
+    store: &dyn Store,
     results: &[tieout_store::ReceiptRow],
     entry_id: i64,
     out: &mut String,
@@ -590,7 +590,7 @@ fn explain_onward(
 /// One settlement's chain as text: the settlement (file, line, total, deposit date),
 /// and what was received for it. `None` when no settlement has this id. The flag is true
 /// when the payout was received in full (or is not yet due).
-pub fn explain_settlement(store: &SqliteStore, settlement_id: u64) -> Result<Option<(String, bool)>, StoreError> {
+pub fn explain_settlement(store: &dyn Store, settlement_id: u64) -> Result<Option<(String, bool)>, StoreError> {
     use std::fmt::Write;
     let Some(settlement) = store.settlements()?.into_iter().find(|s| s.settlement_id == settlement_id) else {
         return Ok(None);

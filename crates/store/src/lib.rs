@@ -9,13 +9,16 @@
 //! caller passes timestamps). PostgreSQL arrives behind the same interface with the team
 //! server; the queries here are kept to SQL both engines share.
 
+mod api;
 mod schema;
 mod sqlite;
+
+pub use api::Store;
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
     AccountEntries, DeferredLine, DeferredSummary, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
-    OrderRow, ReceiptRef, ReceiptRow, ReportExtras, RunRow, SettlementImport, SettlementRow, SqliteStore,
+    OrderRow, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow, SqliteStore,
     StatementImport,
 };
 

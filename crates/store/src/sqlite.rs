@@ -204,6 +204,21 @@ pub struct OrderResultRow {
     pub period_date: NaiveDate,
 }
 
+/// Which of the latest run's results a page holds. Empty: all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResultFilter {
+    /// Only these stores (a role limited to some stores sees only theirs).
+    pub stores: Option<Vec<String>>,
+    pub marketplace: Option<String>,
+    pub category: Option<Category>,
+    /// Every category but matched and not-yet-due.
+    pub differences_only: bool,
+    /// The result's period: its order's purchase day, or for an order only settlements
+    /// know, its first line's posted day.
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+}
+
 /// A settlement a receipt result is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PayoutRef {
@@ -304,6 +319,43 @@ fn order_parts(id: &OrderId) -> (Option<i64>, Option<&str>) {
 fn order_from_parts(key: Option<i64>, text: Option<String>) -> Result<OrderId, StoreError> {
     OrderId::from_parts(key.map(|k| k as u64), text.as_deref())
         .ok_or_else(|| StoreError::Corrupt("a row without an order id".to_owned()))
+}
+
+/// The columns [`order_result_row`] reads, in its order.
+const ORDER_RESULT_COLUMNS: &str = "order_key, order_text, store, marketplace, currency, category, flags, status,
+    ship_day, order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
+    fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day, id";
+
+fn order_result_row(
+    row: &rusqlite::Row<'_>,
+    texts: &HashMap<i64, String>,
+) -> Result<(i64, OrderResultRow), StoreError> {
+    let text = |id: i64| texts.get(&id).cloned().ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")));
+    let category_code: u8 = row.get(5)?;
+    let currency_code: String = row.get(4)?;
+    let result = OrderResultRow {
+        order_id: order_from_parts(row.get(0)?, row.get(1)?)?,
+        store: text(row.get(2)?)?,
+        marketplace: text(row.get(3)?)?,
+        currency: currency_of(&currency_code)?,
+        category: Category::from_code(category_code)
+            .ok_or_else(|| StoreError::Corrupt(format!("category {category_code}")))?,
+        flags: Flags(row.get(6)?),
+        status: row.get::<_, Option<u8>>(7)?.and_then(OrderStatus::from_code),
+        ship_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
+        order_amount_minor: row.get(9)?,
+        settled_amount_minor: row.get(10)?,
+        refunds_settled_minor: row.get(11)?,
+        written_off_minor: row.get(12)?,
+        fees_charged_minor: row.get(13)?,
+        fees_expected_minor: row.get(14)?,
+        net_settled_minor: row.get(15)?,
+        days_since_ship: row.get(16)?,
+        line_count: row.get(17)?,
+        duplicate_line_count: row.get(18)?,
+        period_date: from_day_number(row.get(19)?)?,
+    };
+    Ok((row.get(20)?, result))
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -860,12 +912,7 @@ impl SqliteStore {
     /// one order.
     pub fn order_results(&self, order: Option<&OrderId>) -> Result<Vec<OrderResultRow>, StoreError> {
         let texts = self.dictionary_texts()?;
-        let text = |id: i64| texts.get(&id).cloned().ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")));
-        let mut sql = String::from(
-            "SELECT order_key, order_text, store, marketplace, currency, category, flags, status, ship_day, order_amount_minor,
-                settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor, fees_expected_minor,
-                net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day FROM order_result",
-        );
+        let mut sql = format!("SELECT {ORDER_RESULT_COLUMNS} FROM order_result");
         let (key, order_text) = order.map(order_parts).unwrap_or((None, None));
         if order.is_some() {
             sql.push_str(" WHERE order_key IS ?1 AND order_text IS ?2");
@@ -874,32 +921,56 @@ impl SqliteStore {
         let mut rows = if order.is_some() { statement.query(params![key, order_text])? } else { statement.query([])? };
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let category_code: u8 = row.get(5)?;
-            let currency_code: String = row.get(4)?;
-            out.push(OrderResultRow {
-                order_id: order_from_parts(row.get(0)?, row.get(1)?)?,
-                store: text(row.get(2)?)?,
-                marketplace: text(row.get(3)?)?,
-                currency: currency_of(&currency_code)?,
-                category: Category::from_code(category_code)
-                    .ok_or_else(|| StoreError::Corrupt(format!("category {category_code}")))?,
-                flags: Flags(row.get(6)?),
-                status: row.get::<_, Option<u8>>(7)?.and_then(OrderStatus::from_code),
-                ship_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
-                order_amount_minor: row.get(9)?,
-                settled_amount_minor: row.get(10)?,
-                refunds_settled_minor: row.get(11)?,
-                written_off_minor: row.get(12)?,
-                fees_charged_minor: row.get(13)?,
-                fees_expected_minor: row.get(14)?,
-                net_settled_minor: row.get(15)?,
-                days_since_ship: row.get(16)?,
-                line_count: row.get(17)?,
-                duplicate_line_count: row.get(18)?,
-                period_date: from_day_number(row.get(19)?)?,
-            });
+            out.push(order_result_row(row, &texts)?.1);
         }
         out.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+        Ok(out)
+    }
+
+    /// One page of the latest run's results that pass `filter`, in the order they were
+    /// stored, each with its position (the keyset cursor): the rows after `after`, at most
+    /// `limit`.
+    pub fn order_results_page(
+        &self,
+        filter: &ResultFilter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, OrderResultRow)>, StoreError> {
+        let texts = self.dictionary_texts()?;
+        let ids_of = |names: &[String]| -> Vec<i64> {
+            texts.iter().filter(|(_, text)| names.contains(text)).map(|(id, _)| *id).collect()
+        };
+        let mut sql = format!("SELECT {ORDER_RESULT_COLUMNS} FROM order_result WHERE id > {}", after.unwrap_or(0));
+        let in_list = |ids: Vec<i64>| {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!("({})", list.join(","))
+        };
+        if let Some(stores) = &filter.stores {
+            sql.push_str(&format!(" AND store IN {}", in_list(ids_of(stores))));
+        }
+        if let Some(marketplace) = &filter.marketplace {
+            sql.push_str(&format!(" AND marketplace IN {}", in_list(ids_of(std::slice::from_ref(marketplace)))));
+        }
+        if let Some(category) = filter.category {
+            sql.push_str(&format!(" AND category = {}", category.code()));
+        } else if filter.differences_only {
+            let codes: Vec<String> =
+                Category::ALL.iter().filter(|c| c.is_difference()).map(|c| c.code().to_string()).collect();
+            sql.push_str(&format!(" AND category IN ({})", codes.join(",")));
+        }
+        if let Some(from) = filter.period_from {
+            sql.push_str(&format!(" AND period_day >= {}", day_number(from)));
+        }
+        if let Some(to) = filter.period_to {
+            sql.push_str(&format!(" AND period_day <= {}", day_number(to)));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", limit.min(100_000)));
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = statement.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(order_result_row(row, &texts)?);
+        }
         Ok(out)
     }
 

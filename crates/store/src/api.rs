@@ -1,0 +1,252 @@
+//! The storage interface ([`Store`]): what the use cases need of one tenant's data,
+//! independent of the engine.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use tieout_core::ids::OrderId;
+use tieout_core::intern::Interner;
+use tieout_core::receipts::{Payout, Receipt, ReceiptResult};
+use tieout_core::receivables::{Posting, SettlementClose};
+use tieout_core::reconcile::{ReconcileInput, Reconciliation};
+use tieout_core::records::{LineKeys, OrderFile, SettlementFile};
+use tieout_core::statement::StatementFile;
+
+use crate::sqlite::*;
+use crate::StoreError;
+
+/// The storage interface the use cases run on: one tenant's data. Two engines implement
+/// it with the same meaning: [`SqliteStore`] (one file per tenant, the embedded default)
+/// and, with the `postgres` feature, `PgStore` (one database, every row carrying its
+/// tenant). `tests/conformance.rs` runs the same suite against both.
+pub trait Store: Send {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    fn file_by_sha256(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError>;
+    fn files(&self) -> Result<Vec<ImportedFile>, StoreError>;
+    /// Imports one settlement file in one transaction. Settlements already imported
+    /// (from any file) are skipped, never counted twice.
+    fn import_settlements(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        store: &str,
+    ) -> Result<SettlementImport, StoreError>;
+    /// [`SqliteStore::import_settlements`] with the lines' keys computed by the caller
+    /// (the import pipeline computes them on its parsing thread). `keys[i]` belongs to
+    /// `file.lines[i]`.
+    fn import_settlements_with_keys(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+    ) -> Result<SettlementImport, StoreError>;
+    /// Imports one transaction report's released lines (as settlements: new ones added,
+    /// ones from an earlier report merged, ones from a settlement file left alone) and its
+    /// deferred lines (replacing the store's), in one transaction.
+    fn import_transaction_report(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+        extras: ReportExtras<'_>,
+    ) -> Result<SettlementImport, StoreError>;
+    /// Deferred lines stored, per store and currency.
+    fn deferred_summary(&self) -> Result<Vec<DeferredSummary>, StoreError>;
+    /// Imports one order export in one transaction.
+    fn import_orders(&mut self, meta: &FileMeta, file: &OrderFile) -> Result<OrderImport, StoreError>;
+    /// Imports one statement file (bank or payment tool) in one transaction. A statement
+    /// with a reference already stored for the same account is skipped.
+    fn import_statements(&mut self, meta: &FileMeta, file: &StatementFile) -> Result<StatementImport, StoreError>;
+    /// Expected payouts (settlements with a positive total and a deposit date) and every
+    /// entry (credit or debit, not zero) of the imported statements.
+    fn load_payouts_and_receipts(&self) -> Result<(Vec<Payout>, Vec<Receipt>), StoreError>;
+    /// Every entry of the account (and currency) that statement entry `entry_id` belongs to.
+    fn account_entries_of(&self, entry_id: i64) -> Result<Option<AccountEntries>, StoreError>;
+    /// The stored payout ↔ receipt results with what reports show of them.
+    fn receipt_results(&self) -> Result<Vec<ReceiptRow>, StoreError>;
+    /// Everything reconciliation needs: orders (items summed per order) and the lines
+    /// that carry an order id. Store and marketplace names are interned, marketplaces
+    /// normalised (lower case) so that `Amazon.co.uk` and `amazon.co.uk` are one.
+    ///
+    /// The lines are read in two halves, the second on another thread with its own
+    /// connection (reading is most of a reconcile's time; SQLite readers do not block
+    /// each other).
+    fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError>;
+    /// Replaces the stored reconciliation with `result` and the payout ↔ receipt results
+    /// with `receipts`, in one transaction: a run is stored whole or not at all.
+    fn save_reconciliation(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        result: &Reconciliation,
+        strings: &Interner,
+        receipts: &[ReceiptResult],
+    ) -> Result<i64, StoreError>;
+    /// Each settlement's marketplace: the (normalised) marketplace its lines name; a
+    /// settlement whose lines name several gets the greatest name.
+    fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError>;
+    /// What the receivables roll-forward needs: every settlement's close (total, and its
+    /// deposit date or, without one, its end date) and its lines summed per posted day
+    /// (UTC) and roll-forward bucket.
+    fn load_roll_forward_input(&self) -> Result<(Vec<SettlementClose>, Vec<Posting>), StoreError>;
+    /// The id of the last file imported before run `run_id` (0 when none was).
+    fn run_last_file_id(&self, run_id: i64) -> Result<i64, StoreError>;
+    /// The settings text a run was made with.
+    fn run_config(&self, run_id: i64) -> Result<String, StoreError>;
+    fn latest_run(&self) -> Result<Option<RunRow>, StoreError>;
+    /// Results of the latest reconciliation, sorted by order id. `order` limits them to
+    /// one order.
+    fn order_results(&self, order: Option<&OrderId>) -> Result<Vec<OrderResultRow>, StoreError>;
+    /// One page of the latest run's results that pass `filter`, in the order they were
+    /// stored, each with its position (the keyset cursor): the rows after `after`, at most
+    /// `limit`.
+    fn order_results_page(
+        &self,
+        filter: &ResultFilter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, OrderResultRow)>, StoreError>;
+    fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError>;
+    /// The order export rows of one order, with their file and line.
+    fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError>;
+    /// The settlement lines of one order with their file and line. The index this needs
+    /// is built on first use, not during imports (see the schema's note).
+    fn order_lines(&self, order: &OrderId) -> Result<Vec<LineRow>, StoreError>;
+    /// Counts rows per table (for `tieout status` and for tests that check nothing was
+    /// half-imported).
+    fn counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError>;
+    /// The store's own structural check (`tieout check`): one finding per broken invariant,
+    /// named so a person can find it; empty when everything holds.
+    ///
+    /// * every file's stored records number what its import recorded (an order export or a
+    ///   transaction report may have fewer: a later file replaced some), and no source line
+    ///   is stored twice;
+    /// * every settlement's stored lines sum to, and number, what was recorded at import;
+    /// * the latest run has exactly one result per order (orders ∪ order ids on lines), and
+    ///   as many as it says;
+    /// * payout ↔ receipt results, if any, belong to the latest run and name every expected
+    ///   payout known to it (imported before it) exactly once.
+    fn integrity_findings(&self) -> Result<Vec<String>, StoreError>;
+    /// Re-checks, from what is stored, that each settlement's lines sum to what was
+    /// recorded at import (the invariant is checked when read and when loaded back).
+    fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError>;
+}
+
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+    fn file_by_sha256(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError> {
+        SqliteStore::file_by_sha256(self, sha256)
+    }
+    fn files(&self) -> Result<Vec<ImportedFile>, StoreError> {
+        SqliteStore::files(self)
+    }
+    fn import_settlements(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        store: &str,
+    ) -> Result<SettlementImport, StoreError> {
+        SqliteStore::import_settlements(self, meta, file, store)
+    }
+    fn import_settlements_with_keys(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+    ) -> Result<SettlementImport, StoreError> {
+        SqliteStore::import_settlements_with_keys(self, meta, file, keys, store)
+    }
+    fn import_transaction_report(
+        &mut self,
+        meta: &FileMeta,
+        file: &SettlementFile,
+        keys: &[LineKeys],
+        store: &str,
+        extras: ReportExtras<'_>,
+    ) -> Result<SettlementImport, StoreError> {
+        SqliteStore::import_transaction_report(self, meta, file, keys, store, extras)
+    }
+    fn deferred_summary(&self) -> Result<Vec<DeferredSummary>, StoreError> {
+        SqliteStore::deferred_summary(self)
+    }
+    fn import_orders(&mut self, meta: &FileMeta, file: &OrderFile) -> Result<OrderImport, StoreError> {
+        SqliteStore::import_orders(self, meta, file)
+    }
+    fn import_statements(&mut self, meta: &FileMeta, file: &StatementFile) -> Result<StatementImport, StoreError> {
+        SqliteStore::import_statements(self, meta, file)
+    }
+    fn load_payouts_and_receipts(&self) -> Result<(Vec<Payout>, Vec<Receipt>), StoreError> {
+        SqliteStore::load_payouts_and_receipts(self)
+    }
+    fn account_entries_of(&self, entry_id: i64) -> Result<Option<AccountEntries>, StoreError> {
+        SqliteStore::account_entries_of(self, entry_id)
+    }
+    fn receipt_results(&self) -> Result<Vec<ReceiptRow>, StoreError> {
+        SqliteStore::receipt_results(self)
+    }
+    fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
+        SqliteStore::load_reconcile_input(self)
+    }
+    fn save_reconciliation(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        result: &Reconciliation,
+        strings: &Interner,
+        receipts: &[ReceiptResult],
+    ) -> Result<i64, StoreError> {
+        SqliteStore::save_reconciliation(self, created_at, config_text, as_of, result, strings, receipts)
+    }
+    fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError> {
+        SqliteStore::settlement_marketplaces(self)
+    }
+    fn load_roll_forward_input(&self) -> Result<(Vec<SettlementClose>, Vec<Posting>), StoreError> {
+        SqliteStore::load_roll_forward_input(self)
+    }
+    fn run_last_file_id(&self, run_id: i64) -> Result<i64, StoreError> {
+        SqliteStore::run_last_file_id(self, run_id)
+    }
+    fn run_config(&self, run_id: i64) -> Result<String, StoreError> {
+        SqliteStore::run_config(self, run_id)
+    }
+    fn latest_run(&self) -> Result<Option<RunRow>, StoreError> {
+        SqliteStore::latest_run(self)
+    }
+    fn order_results(&self, order: Option<&OrderId>) -> Result<Vec<OrderResultRow>, StoreError> {
+        SqliteStore::order_results(self, order)
+    }
+    fn order_results_page(
+        &self,
+        filter: &ResultFilter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, OrderResultRow)>, StoreError> {
+        SqliteStore::order_results_page(self, filter, after, limit)
+    }
+    fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
+        SqliteStore::settlements(self)
+    }
+    fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError> {
+        SqliteStore::order_rows(self, order)
+    }
+    fn order_lines(&self, order: &OrderId) -> Result<Vec<LineRow>, StoreError> {
+        SqliteStore::order_lines(self, order)
+    }
+    fn counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        SqliteStore::counts(self)
+    }
+    fn integrity_findings(&self) -> Result<Vec<String>, StoreError> {
+        SqliteStore::integrity_findings(self)
+    }
+    fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError> {
+        SqliteStore::verify_settlement_sums(self)
+    }
+}
