@@ -6,14 +6,21 @@
 //!
 //! What it is not: it parses nothing (records arrive from `tieout-formats` through the
 //! service), decides nothing (classification is `tieout-core`), and reads no clock (the
-//! caller passes timestamps). PostgreSQL arrives behind the same interface with the team
-//! server; the queries here are kept to SQL both engines share.
+//! caller passes timestamps). Two engines implement one interface ([`Store`]): the
+//! embedded [`SqliteStore`] (one file per tenant) and, with the `postgres` feature (on by
+//! default), `PgStore` (one database for every tenant, each row carrying its tenant);
+//! `tests/conformance.rs` runs one suite on both.
 
 mod api;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod schema;
 mod sqlite;
 
 pub use api::Store;
+
+#[cfg(feature = "postgres")]
+pub use crate::postgres::{PgSchemaOptions, PgStore};
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
@@ -30,6 +37,9 @@ pub enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    #[error("database: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("database schema version {found} is newer than this tieout understands ({supported}); upgrade tieout")]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("database is corrupt: {0}")]
