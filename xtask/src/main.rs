@@ -15,7 +15,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("crates/store", &["tieout-core"]),
     ("crates/service", &["tieout-core", "tieout-formats", "tieout-store"]),
     ("crates/demo", &["tieout-core"]),
-    ("crates/cli", &["tieout-core", "tieout-formats", "tieout-service", "tieout-demo"]),
+    ("crates/server", &["tieout-core", "tieout-service"]),
+    ("crates/cli", &["tieout-core", "tieout-formats", "tieout-service", "tieout-demo", "tieout-server"]),
 ];
 
 /// External crates the core may use: it does no IO, so no database, network or async.

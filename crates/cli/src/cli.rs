@@ -151,6 +151,50 @@ enum Command {
     /// are out of date (files imported since the last reconcile); 2: an invariant is
     /// broken (the findings say which).
     Check,
+    /// Run the team server: the HTTP API (and job workers) on --listen. Data lives in
+    /// --data-dir (SQLite: control.sqlite and one file per tenant) unless --database names
+    /// a PostgreSQL server.
+    Serve {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS")]
+        listen: String,
+        /// Job workers in this process (imports and reconciliations run one per worker).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Largest upload of one request, in MiB.
+        #[arg(long, default_value_t = 256, value_name = "MIB")]
+        upload_max_mib: usize,
+        /// Mark session cookies Secure (serve behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Payout ↔ receipt matching rules (TOML) for reconciliations; default: built in.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
+    /// Tenants of the team server: `tenant add SLUG NAME`, `tenant list`.
+    Tenant {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        #[command(subcommand)]
+        action: crate::team::TenantAction,
+    },
+    /// Users of a tenant: `user add --tenant SLUG --email E --role R` (password from
+    /// standard input or TIEOUT_PASSWORD), `user list --tenant SLUG`.
+    User {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        #[command(subcommand)]
+        action: crate::team::UserAction,
+    },
+    /// API tokens: `token create --tenant SLUG --email E --name N` prints a token once.
+    Token {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        #[command(subcommand)]
+        action: crate::team::TokenAction,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -220,6 +264,14 @@ pub fn run() -> Result<ExitCode> {
         Command::Demo { dir, orders, seed, month } => crate::demo::run(dir, *orders, *seed, *month, cli.quiet),
         Command::Status => status(&cli),
         Command::Check => check(&cli),
+        Command::Serve { server, listen, workers, upload_max_mib, secure_cookies, rules } => {
+            let rules = load_rules(rules.as_deref())?;
+            let (settings, text) = load_settings(cli.config.as_deref())?;
+            crate::team::serve(server, listen, *workers, *upload_max_mib, *secure_cookies, settings, text, rules)
+        }
+        Command::Tenant { server, action } => crate::team::tenant(server, action),
+        Command::User { server, action } => crate::team::user(server, action),
+        Command::Token { server, action } => crate::team::token(server, action),
     }
 }
 

@@ -9,6 +9,7 @@
 mod cli;
 mod demo;
 mod output;
+mod team;
 
 use std::process::ExitCode;
 

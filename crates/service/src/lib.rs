@@ -5,14 +5,19 @@
 //! What it is not: no command line, no environment variables, no wall clock (callers
 //! pass the time), no HTTP.
 
+pub mod backend;
 pub mod check;
 pub mod config;
 pub mod import;
+pub mod jobs;
 pub mod month_end;
 pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod rules;
+pub mod team;
 pub mod transactions;
+pub mod views;
 
+pub use tieout_store::{control, ResultFilter};
 pub use tieout_store::{SqliteStore, Store, StoreError};

@@ -12,6 +12,7 @@
 //! `tests/conformance.rs` runs one suite on both.
 
 mod api;
+pub mod control;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod schema;

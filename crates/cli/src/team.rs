@@ -1,0 +1,192 @@
+//! The team server's commands: `serve`, `tenant`, `user`, `token`. This module owns the
+//! clock and the environment for them (TIEOUT_DATABASE_URL, TIEOUT_PASSWORD).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use tieout_service::backend::Backend;
+use tieout_service::config::Settings;
+use tieout_service::jobs::JobSettings;
+use tieout_service::rules::ReceiptRules;
+use tieout_service::team;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// The server's data directory (SQLite: control.sqlite and tenants/<id>.sqlite).
+    #[arg(long, default_value = "tieout-data", value_name = "DIR")]
+    data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://user@host/db) instead of the SQLite files; also read
+    /// from TIEOUT_DATABASE_URL.
+    #[arg(long, env = "TIEOUT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantAction {
+    /// Add a tenant (a seller, or a group of sellers an operator hosts).
+    Add {
+        slug: String,
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserAction {
+    /// Add a user. The password is read from standard input (one line) or TIEOUT_PASSWORD.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// viewer, clerk, accountant, approver or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenAction {
+    /// Create an API token for a user; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn backend(args: &ServerArgs) -> Result<Backend> {
+    match &args.database {
+        Some(_) => bail!("the PostgreSQL engine of the team server is not wired in yet: use --data-dir (SQLite)"),
+        None => Backend::sqlite(&args.data_dir)
+            .with_context(|| format!("cannot open the data directory {}", args.data_dir.display())),
+    }
+}
+
+fn tenant_id(backend: &Backend, slug: &str) -> Result<i64> {
+    match backend.control()?.tenant_by_slug(slug)? {
+        Some(tenant) => Ok(tenant.id),
+        None => bail!("no tenant '{slug}' (tieout tenant list)"),
+    }
+}
+
+pub fn tenant(args: &ServerArgs, action: &TenantAction) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    let mut control = backend.control()?;
+    match action {
+        TenantAction::Add { slug, name } => {
+            let tenant = team::create_tenant(control.as_mut(), slug, name, now())?;
+            println!("tenant {} ({}) added with id {}", tenant.slug, tenant.name, tenant.id);
+        }
+        TenantAction::List => {
+            for tenant in control.tenants()? {
+                println!("{:>5}  {:<20} {}", tenant.id, tenant.slug, tenant.name);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(password) = std::env::var("TIEOUT_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password: give it on standard input or in TIEOUT_PASSWORD");
+    }
+    Ok(password)
+}
+
+pub fn user(args: &ServerArgs, action: &UserAction) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    match action {
+        UserAction::Add { tenant, email, role, name } => {
+            let tenant = tenant_id(&backend, tenant)?;
+            let password = read_password()?;
+            let display = if name.is_empty() { email.clone() } else { name.clone() };
+            let user = team::add_user(backend.control()?.as_mut(), tenant, email, &display, role, &password, now())?;
+            println!("user {} ({}) added with id {}", user.email, user.role, user.id);
+        }
+        UserAction::List { tenant } => {
+            let tenant = tenant_id(&backend, tenant)?;
+            for user in backend.control()?.users(tenant)? {
+                let disabled = if user.disabled { "  (disabled)" } else { "" };
+                println!("{:>5}  {:<32} {:<10}{disabled}", user.id, user.email, user.role);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token(args: &ServerArgs, action: &TokenAction) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    let TokenAction::Create { tenant, email, name } = action;
+    let tenant = tenant_id(&backend, tenant)?;
+    let mut control = backend.control()?;
+    let Some(user) = control.user_by_email(tenant, &email.trim().to_lowercase())? else {
+        bail!("no user {email} in that tenant");
+    };
+    let (id, token) = team::create_token(control.as_mut(), tenant, user.id, name, now())?;
+    eprintln!("token {id} for {} — shown once, store it now:", user.email);
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn serve(
+    args: &ServerArgs,
+    listen: &str,
+    workers: usize,
+    upload_max_mib: usize,
+    secure_cookies: bool,
+    settings: Settings,
+    settings_text: String,
+    rules: ReceiptRules,
+) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    let engine = backend.engine();
+    let state = tieout_server::AppState {
+        backend: Arc::new(backend),
+        clock: Arc::new(now),
+        settings: Arc::new(JobSettings { settings, settings_text, rules }),
+        upload_bytes_max: upload_max_mib.saturating_mul(1024 * 1024),
+        secure_cookies,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        // Scripts and tests read this line to learn the port (with --listen 127.0.0.1:0).
+        println!("tieout serving on http://{address} (database: {engine}, {workers} job worker(s))");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        tieout_server::serve(listener, state, workers, shutdown).await.context("the server stopped")?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

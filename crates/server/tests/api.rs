@@ -1,0 +1,376 @@
+//! The team server over a real socket: two tenants side by side from upload to report;
+//! the wall between tenants and between roles on every route; bad input answered with
+//! problem details and nothing stored; jobs retried after a crash.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use support::*;
+use tieout_server::{Access, ROUTES};
+use tieout_service::team::{Role, LOGIN_FAILURES_MAX, SESSION_SECONDS};
+
+struct Fixture {
+    server: TestServer,
+    months: HashMap<&'static str, (tieout_demo::DemoManifest, tempfile::TempDir)>,
+    /// Objects only tenant "bolt" has: path parameter → value.
+    bolt_only: HashMap<&'static str, String>,
+}
+
+/// Two tenants, each with its own demo month uploaded by its clerk and reconciled.
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let acme_dir = tempfile::tempdir().unwrap();
+        let bolt_dir = tempfile::tempdir().unwrap();
+        let acme = demo_month(acme_dir.path(), 7);
+        let bolt = demo_month(bolt_dir.path(), 8);
+        let (settings, text) = settings_of(&acme);
+        let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+        for (slug, manifest) in [("acme", &acme), ("bolt", &bolt)] {
+            server.tenant(slug);
+            let clerk = server.signed_in(slug, "clerk");
+            for id in upload_month(&clerk, manifest) {
+                let job = clerk.wait_job(id);
+                assert_eq!(job["state"], "succeeded", "{job}");
+                assert_eq!(job["result"]["refused"], 0, "{job}");
+            }
+            let run = clerk.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
+            assert_eq!(run.status, 202, "{}", run.text());
+            let job = clerk.wait_job(run.json()["id"].as_i64().unwrap());
+            assert_eq!(job["state"], "succeeded", "{job}");
+        }
+        // Objects that exist for bolt only (ids are per tenant, so give bolt one more of each).
+        let bolt_admin = server.signed_in("bolt", "admin");
+        let mut bolt_only = HashMap::new();
+        let extra_job = bolt_admin.post_json("/api/reconcile", &json!({ "as_of": bolt.as_of.to_string() }));
+        let extra_job = extra_job.json()["id"].as_i64().unwrap();
+        bolt_admin.wait_job(extra_job);
+        bolt_only.insert("/api/jobs/{id}", extra_job.to_string());
+        let user = bolt_admin.post_json(
+            "/api/users",
+            &json!({ "email": "extra@bolt.test", "display_name": "Extra", "role": "viewer", "password": PASSWORD }),
+        );
+        assert_eq!(user.status, 201, "{}", user.text());
+        bolt_only.insert("/api/users/{id}", user.json()["id"].to_string());
+        let token = bolt_admin.post_json("/api/tokens", &json!({ "name": "bolt script" }));
+        assert_eq!(token.status, 201, "{}", token.text());
+        bolt_only.insert("/api/tokens/{id}", token.json()["id"].to_string());
+        let order = support::truth(&bolt).into_keys().next().unwrap();
+        bolt_only.insert("/api/orders/{order_id}/explain", order);
+        let settlement = bolt.stores[0].settlement_files[0].file_stem().unwrap().to_string_lossy().into_owned();
+        bolt_only.insert("/api/settlements/{id}/explain", settlement);
+        let mut months = HashMap::new();
+        months.insert("acme", (acme, acme_dir));
+        months.insert("bolt", (bolt, bolt_dir));
+        Fixture { server, months, bolt_only }
+    })
+}
+
+#[test]
+fn two_tenants_side_by_side_upload_reconcile_page_explain_and_report() {
+    let fixture = fixture();
+    let mut seen_orders: HashMap<&str, HashSet<String>> = HashMap::new();
+    for slug in ["acme", "bolt"] {
+        let (manifest, _) = &fixture.months[slug];
+        let truth = support::truth(manifest);
+        let viewer = fixture.server.signed_in(slug, "viewer");
+
+        // Every order, page by page, carries the generator's category.
+        let orders = viewer.all_pages("/api/orders", 300);
+        assert_eq!(orders.len(), truth.len(), "one result per order");
+        for order in &orders {
+            let id = order["order_id"].as_str().unwrap();
+            assert_eq!(order["category"].as_str(), truth.get(id).map(String::as_str), "order {id}");
+        }
+        seen_orders.insert(slug, orders.iter().map(|o| o["order_id"].as_str().unwrap().to_owned()).collect());
+
+        // Differences are exactly the orders whose category is a difference.
+        let differences = viewer.all_pages("/api/differences", 7);
+        let expected: Vec<&Value> = orders.iter().filter(|o| o["is_difference"] == true).collect();
+        assert_eq!(differences.len(), expected.len());
+        assert!(!differences.is_empty());
+        let filtered = viewer.all_pages("/api/differences?category=shipped_not_settled", 50);
+        assert!(filtered.iter().all(|o| o["category"] == "shipped_not_settled"));
+        assert_eq!(filtered.len(), truth.values().filter(|c| *c == "shipped_not_settled").count());
+
+        // Explain: a settled difference down to its source lines.
+        let settled = differences.iter().find(|d| d["line_count"].as_u64().unwrap() > 0).unwrap();
+        let id = settled["order_id"].as_str().unwrap();
+        let explained = viewer.get(&format!("/api/orders/{id}/explain"));
+        assert_eq!(explained.status, 200, "{}", explained.text());
+        let explained = explained.json();
+        let lines = explained["lines"].as_array().unwrap();
+        assert_eq!(lines.len() as u64, settled["line_count"].as_u64().unwrap());
+        assert!(lines
+            .iter()
+            .all(|l| l["line"].as_u64().unwrap() > 1 && l["file_name"].as_str().unwrap().ends_with(".txt")));
+        assert_eq!(explained["result"]["category"], settled["category"]);
+
+        let settlements = viewer.all_pages("/api/settlements", 2);
+        let files: usize = manifest.stores.iter().map(|s| s.settlement_files.len()).sum();
+        assert_eq!(settlements.len(), files);
+        let first = settlements[0]["settlement_id"].as_str().unwrap();
+        let chain = viewer.get(&format!("/api/settlements/{first}/explain"));
+        assert_eq!(chain.status, 200, "{}", chain.text());
+        assert!(chain.json()["text"].as_str().unwrap().contains(first));
+
+        // Receipts: pages of the receipts report, one row per payout, withdrawal or receipt.
+        let receipts = viewer.all_pages("/api/receipts", 5);
+        let report = viewer.get("/api/reports/receipts").json();
+        assert_eq!(receipts.len(), report["tables"][0]["rows"].as_array().unwrap().len());
+        assert!(receipts.iter().any(|r| r["status"] == "received"), "{receipts:?}");
+
+        // Reports in the three formats.
+        let csv = viewer.get("/api/reports/receivables?format=csv&month=2026-10");
+        assert_eq!(csv.status, 200);
+        assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+        assert!(csv.text().starts_with("store,currency,month,opening,sales,refunds,fees,other,transfers,closing"));
+        assert!(csv.text().lines().skip(1).all(|l| l.contains(",2026-10,")), "{}", csv.text());
+        let xlsx = viewer.get("/api/reports/receivables?format=xlsx");
+        assert_eq!(xlsx.status, 200);
+        assert!(xlsx.body.starts_with(b"PK"), "an XLSX is a zip");
+        assert!(xlsx.header("content-disposition").unwrap().contains("receivables.xlsx"));
+        let summary = viewer.get("/api/reports/summary").json();
+        assert!(!summary["tables"][0]["rows"].as_array().unwrap().is_empty());
+    }
+    assert!(seen_orders["acme"].is_disjoint(&seen_orders["bolt"]), "the two months share no order");
+}
+
+#[test]
+fn a_tenant_never_reaches_another_tenants_objects_on_any_route() {
+    let fixture = fixture();
+    let acme = fixture.server.signed_in("acme", "admin");
+    let anonymous = fixture.server.client();
+    for route in ROUTES {
+        let path = route.path;
+        // Without a session or token, every signed route answers 401.
+        if let Access::Signed(_) = route.access {
+            let concrete = concrete(path, &fixture.bolt_only);
+            anonymous.request(route.method, &concrete, Some("application/json"), b"{}").assert_problem(401);
+        }
+        if !path.contains('{') || path == "/api/reports/{name}" {
+            continue;
+        }
+        let value = fixture
+            .bolt_only
+            .get(path)
+            .unwrap_or_else(|| panic!("the tenancy test knows no object of tenant bolt for {path}: add one"));
+        let url = concrete(path, &fixture.bolt_only);
+        let body = match (route.method, path) {
+            ("PATCH", "/api/users/{id}") => json!({ "role": "admin" }).to_string(),
+            _ => String::new(),
+        };
+        let response = acme.request(route.method, &url, Some("application/json"), body.as_bytes());
+        assert!(
+            response.status == 404 || response.status == 403,
+            "{} {url} ({value}) as acme's admin answered {}: {}",
+            route.method,
+            response.status,
+            response.text()
+        );
+        response.assert_problem(response.status);
+    }
+    // Lists hold only the caller's own records.
+    let bolt_orders: HashSet<String> = support::truth(&fixture.months["bolt"].0).into_keys().collect();
+    let acme_orders = acme.all_pages("/api/orders", 1000);
+    assert!(acme_orders.iter().all(|o| !bolt_orders.contains(o["order_id"].as_str().unwrap())));
+    let bolt_settlement = &fixture.bolt_only["/api/settlements/{id}/explain"];
+    assert!(acme.all_pages("/api/settlements", 100).iter().all(|s| s["settlement_id"] != bolt_settlement.as_str()));
+    let users = acme.get("/api/users").json();
+    assert!(users["items"].as_array().unwrap().iter().all(|u| u["email"].as_str().unwrap().ends_with("@acme.test")));
+    // bolt's user was not changed by acme's PATCH.
+    let bolt_admin = fixture.server.signed_in("bolt", "admin");
+    let bolt_users = bolt_admin.get("/api/users").json();
+    let extra = bolt_users["items"].as_array().unwrap().iter().find(|u| u["email"] == "extra@bolt.test").unwrap();
+    assert_eq!(extra["role"], "viewer");
+}
+
+fn concrete(path: &str, values: &HashMap<&'static str, String>) -> String {
+    match values.get(path) {
+        Some(value) => {
+            let start = path.find('{').unwrap();
+            let end = path.find('}').unwrap();
+            format!("{}{}{}", &path[..start], value, &path[end + 1..])
+        }
+        None => path.replace("{name}", "summary").replace("{id}", "1").replace("{order_id}", "1"),
+    }
+}
+
+#[test]
+fn every_role_is_refused_what_it_may_not_do_and_nothing_happens() {
+    let fixture = fixture();
+    let admin = fixture.server.signed_in("acme", "admin");
+    let jobs_before = admin.get("/api/jobs").json()["items"].as_array().unwrap().len();
+    let users_before = admin.get("/api/users").json()["items"].as_array().unwrap().len();
+    for role in Role::ALL {
+        let client = fixture.server.signed_in("acme", role.name());
+        for route in ROUTES {
+            let Access::Signed(action) = route.access else { continue };
+            if role.allows(action) {
+                continue;
+            }
+            let url = concrete(route.path, &HashMap::new());
+            let body = json!({ "email": "x@acme.test", "display_name": "x", "role": "admin", "password": PASSWORD, "name": "x", "organisation_id": 1 });
+            let response = client.request(route.method, &url, Some("application/json"), body.to_string().as_bytes());
+            let problem = response.assert_problem(403);
+            assert!(problem["detail"].as_str().unwrap().contains(role.name()), "{problem}");
+        }
+    }
+    // A viewer sees no way to act, and the server refuses anyway: nothing was queued or added.
+    let viewer = fixture.server.signed_in("acme", "viewer");
+    viewer.post_json("/api/reconcile", &json!({})).assert_problem(403);
+    assert_eq!(admin.get("/api/jobs").json()["items"].as_array().unwrap().len(), jobs_before);
+    assert_eq!(admin.get("/api/users").json()["items"].as_array().unwrap().len(), users_before);
+}
+
+#[test]
+fn a_role_limited_to_some_stores_sees_only_those() {
+    let fixture = fixture();
+    let admin = fixture.server.signed_in("acme", "admin");
+    let organisation = admin.post_json("/api/organisations", &json!({ "name": "Shenzhen branch" }));
+    assert_eq!(organisation.status, 201, "{}", organisation.text());
+    let organisation = organisation.json()["id"].as_i64().unwrap();
+    let store = admin.post_json("/api/stores", &json!({ "organisation_id": organisation, "name": "acme-uk" }));
+    assert_eq!(store.status, 201, "{}", store.text());
+    let user = admin.post_json(
+        "/api/users",
+        &json!({ "email": "uk-clerk@acme.test", "display_name": "UK clerk", "role": "clerk", "password": PASSWORD }),
+    );
+    let user = user.json()["id"].as_i64().unwrap();
+    let scoped = admin.request(
+        "PATCH",
+        &format!("/api/users/{user}"),
+        Some("application/json"),
+        json!({ "organisations": [organisation] }).to_string().as_bytes(),
+    );
+    assert_eq!(scoped.status, 200, "{}", scoped.text());
+
+    let mut clerk = fixture.server.client();
+    assert_eq!(clerk.login("acme", "uk-clerk@acme.test", PASSWORD).status, 200);
+    assert_eq!(clerk.get("/api/me").json()["stores"], json!(["acme-uk"]));
+    let orders = clerk.all_pages("/api/orders", 1000);
+    assert!(!orders.is_empty());
+    assert!(orders.iter().all(|o| o["store"] == "acme-uk"));
+    clerk.get("/api/orders?store=acme-us").assert_problem(403);
+    clerk.get("/api/reports/summary").assert_problem(403);
+    assert_eq!(clerk.get("/api/reports/summary?store=acme-uk").status, 200);
+    let us_order = admin.all_pages("/api/orders?store=acme-us", 1000)[0]["order_id"].as_str().unwrap().to_owned();
+    clerk.get(&format!("/api/orders/{us_order}/explain")).assert_problem(404);
+    let (manifest, _) = &fixture.months["acme"];
+    let us = &manifest.stores.iter().find(|s| s.store == "acme-us").unwrap().orders_file;
+    clerk.upload(&[("store", "acme-us")], &[("file", us)]).assert_problem(403);
+}
+
+#[test]
+fn bad_input_gets_problem_details_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo_month(dir.path(), 9);
+    let (settings, text) = settings_of(&manifest);
+    let server = TestServer::start(settings, &text, 64 * 1024);
+    server.tenant("acme");
+    let clerk = server.signed_in("acme", "clerk");
+
+    // Over the upload limit: 413, and nothing stored or queued.
+    let big = manifest.stores[0].settlement_files.iter().max_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
+    assert!(std::fs::metadata(big).unwrap().len() > 64 * 1024);
+    clerk.upload(&[("store", "acme-us")], &[("file", big)]).assert_problem(413);
+    // Not multipart; unknown field; no file.
+    clerk.request("POST", "/api/uploads", Some("application/json"), b"{}").assert_problem(415);
+    clerk.upload(&[("colour", "blue")], &[]).assert_problem(400);
+    clerk.upload(&[("store", "acme-us")], &[]).assert_problem(400);
+    // A mapping that cannot be read is refused before anything is stored.
+    let bad_mapping = dir.path().join("bad-mapping.toml");
+    std::fs::write(&bad_mapping, "this is = = not toml").unwrap();
+    let small_orders = dir.path().join("orders-head.csv");
+    let head: Vec<String> =
+        std::fs::read_to_string(&manifest.stores[0].orders_file).unwrap().lines().take(20).map(str::to_owned).collect();
+    std::fs::write(&small_orders, head.join("\n")).unwrap();
+    let problem = clerk
+        .upload(&[("store", "acme-us")], &[("mapping", &bad_mapping), ("file", &small_orders)])
+        .assert_problem(400);
+    assert!(problem["detail"].as_str().unwrap().contains("bad-mapping.toml"), "{problem}");
+    assert!(clerk.get("/api/uploads").json()["items"].as_array().unwrap().is_empty());
+    assert!(clerk.get("/api/jobs").json()["items"].as_array().unwrap().is_empty());
+
+    // A file tieout cannot read: the job reports it by line, and nothing is stored.
+    let garbage = dir.path().join("garbage.csv");
+    std::fs::write(&garbage, "settlement-id\tnothing\n1\t2\t3\n").unwrap();
+    let job = clerk.upload(&[("store", "acme-us")], &[("file", &garbage)]).json()["id"].as_i64().unwrap();
+    let job = clerk.wait_job(job);
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["result"]["refused"], 1, "{job}");
+    assert_eq!(job["result"]["files"][0]["outcome"], "refused");
+    assert!(!job["result"]["files"][0]["diagnostics"].as_array().unwrap().is_empty());
+    assert!(clerk.get("/api/settlements").json()["items"].as_array().unwrap().is_empty());
+
+    // Malformed JSON, wrong content type, bad parameters, unknown route and method.
+    let anonymous = server.client();
+    anonymous.request("POST", "/api/login", Some("application/json"), b"{\"tenant\": ").assert_problem(400);
+    anonymous.request("POST", "/api/login", Some("text/plain"), b"tenant=acme").assert_problem(415);
+    clerk.get("/api/orders?cursor=not-a-cursor").assert_problem(400);
+    clerk.get("/api/orders?limit=0").assert_problem(400);
+    clerk.get("/api/orders?limit=many").assert_problem(400);
+    clerk.get("/api/orders?category=lost").assert_problem(400);
+    clerk.get("/api/jobs/abc").assert_problem(400);
+    clerk.get("/api/jobs/999").assert_problem(404);
+    clerk.get("/api/reports/nonsense").assert_problem(404);
+    clerk.get("/api/reports/summary?format=pdf").assert_problem(400);
+    clerk.get("/api/nowhere").assert_problem(404);
+    clerk.request("PUT", "/api/jobs", None, b"").assert_problem(405);
+    clerk.post_json("/api/reconcile", &json!({ "as_of": "31/10/2026" })).assert_problem(400);
+
+    // A session's browser requests need the CSRF token; a token's requests do not.
+    let mut no_csrf = clerk.clone();
+    no_csrf.csrf = None;
+    no_csrf.post_json("/api/reconcile", &json!({})).assert_problem(403);
+    let created = clerk.post_json("/api/tokens", &json!({ "name": "nightly import" }));
+    assert_eq!(created.status, 201);
+    let created = created.json();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let script = support::Client { address: server.address, cookie: None, csrf: None, bearer: Some(token.clone()) };
+    assert_eq!(script.get("/api/me").json()["user"]["email"], "clerk@acme.test");
+    assert_eq!(script.post_json("/api/reconcile", &json!({})).status, 202);
+    // The token list never shows the token again.
+    assert!(!clerk.get("/api/tokens").text().contains(&token[token.len() - 20..]));
+    let revoked = clerk.request("DELETE", &format!("/api/tokens/{}", created["id"]), None, b"");
+    assert_eq!(revoked.status, 204);
+    script.get("/api/me").assert_problem(401);
+
+    // Expired session.
+    server.advance(SESSION_SECONDS + 1);
+    clerk.get("/api/me").assert_problem(401);
+
+    // Sign-in throttling: after the limit even the right password waits.
+    let mut guesser = server.client();
+    for _ in 0..LOGIN_FAILURES_MAX {
+        guesser.login("acme", "viewer@acme.test", "wrong password").assert_problem(401);
+    }
+    let throttled = guesser.login("acme", "viewer@acme.test", PASSWORD);
+    throttled.assert_problem(429);
+    assert!(throttled.header("retry-after").is_some());
+    // Unknown tenant and unknown user answer like a wrong password.
+    server.client().login("nobody", "viewer@acme.test", PASSWORD).assert_problem(401);
+}
+
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let fixture = fixture();
+    let document = fixture.server.client().get("/api/openapi.json");
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    for route in ROUTES {
+        let operation = &document["paths"][route.path][route.method.to_lowercase()];
+        assert!(operation.is_object(), "{} {} missing from the OpenAPI document", route.method, route.path);
+        assert_eq!(operation["summary"], route.summary);
+    }
+    let login = &document["paths"]["/api/login"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(login["properties"]["password"].is_object(), "{login}");
+    let health = fixture.server.client().get("/api/health");
+    assert_eq!(health.json()["status"], "ok");
+    assert!(health.header("x-request-id").is_some());
+    assert_eq!(fixture.server.client().get("/api/ready").json()["status"], "ready");
+}

@@ -1,0 +1,253 @@
+//! The control plane of the team server: tenants, organisations, stores, users and their
+//! roles, sessions, API tokens, login attempts, uploads and jobs.
+//!
+//! Reconciliation data lives in a tenant's [`crate::Store`]; this is what says who may
+//! see which tenant's data and what work is queued. Two engines implement
+//! [`ControlStore`] with the same meaning: [`SqliteControl`] (the server's `control.sqlite`
+//! beside one SQLite file per tenant) and, with the `postgres` feature, a PostgreSQL one
+//! in the same database as the tenants' data. Every table but `tenant` carries
+//! `tenant_id`, leading every key, so a distributed PostgreSQL can place each tenant's
+//! rows together.
+//!
+//! Times are Unix seconds (the caller's clock); secrets are stored only as hashes (the
+//! service hashes passwords with Argon2 and tokens with SHA-256 before they get here).
+
+mod sqlite;
+
+pub use sqlite::SqliteControl;
+
+use crate::StoreError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    /// The headquarters a branch belongs to; `None` for a headquarters.
+    pub parent_id: Option<i64>,
+}
+
+/// A seller's store (a marketplace account or shop), as named in imports (`--store`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreEntry {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    /// `viewer`, `clerk`, `accountant`, `approver` or `admin` (the service gives meaning).
+    pub role: String,
+    /// The PHC string of the password's Argon2 hash.
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// Where a user's role applies. Both empty: the whole tenant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub organisations: Vec<i64>,
+    pub stores: Vec<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub tenant_id: i64,
+    pub user_id: i64,
+    /// The synchronizer token browser forms must send back.
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// SHA-256 (hex) of the token's secret part.
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub tenant_id: i64,
+    pub id: i64,
+    pub name: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    /// The store the file's records belong to, when the uploader said.
+    pub store: Option<String>,
+    pub created_by: i64,
+    pub created_at: i64,
+}
+
+/// Work queued in the database: any server process may claim it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub tenant_id: i64,
+    pub id: i64,
+    /// `import` or `reconcile`.
+    pub kind: String,
+    /// What to do, as JSON (the service's own shape).
+    pub payload: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    pub message: String,
+    /// The outcome, as JSON, once finished.
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub created_by: i64,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// How many times a job is tried before it is failed (a crash mid-job counts as a try).
+pub const JOB_ATTEMPTS_MAX: i64 = 3;
+
+/// The control plane's storage. Methods that name a tenant never touch another tenant's
+/// rows.
+pub trait ControlStore: Send {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+
+    fn create_tenant(&mut self, slug: &str, name: &str, at: i64) -> Result<Tenant, StoreError>;
+    fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<Tenant>, StoreError>;
+    fn tenant(&mut self, id: i64) -> Result<Option<Tenant>, StoreError>;
+    fn tenants(&mut self) -> Result<Vec<Tenant>, StoreError>;
+
+    fn create_organisation(
+        &mut self,
+        tenant: i64,
+        name: &str,
+        parent_id: Option<i64>,
+    ) -> Result<Organisation, StoreError>;
+    fn organisations(&mut self, tenant: i64) -> Result<Vec<Organisation>, StoreError>;
+    fn create_store(&mut self, tenant: i64, organisation_id: i64, name: &str) -> Result<StoreEntry, StoreError>;
+    fn stores(&mut self, tenant: i64) -> Result<Vec<StoreEntry>, StoreError>;
+
+    fn create_user(
+        &mut self,
+        tenant: i64,
+        email: &str,
+        display_name: &str,
+        role: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<User, StoreError>;
+    fn user(&mut self, tenant: i64, id: i64) -> Result<Option<User>, StoreError>;
+    fn user_by_email(&mut self, tenant: i64, email: &str) -> Result<Option<User>, StoreError>;
+    fn users(&mut self, tenant: i64) -> Result<Vec<User>, StoreError>;
+    fn set_user_role(&mut self, tenant: i64, user: i64, role: &str) -> Result<bool, StoreError>;
+    fn set_user_disabled(&mut self, tenant: i64, user: i64, disabled: bool) -> Result<bool, StoreError>;
+    fn set_user_scope(&mut self, tenant: i64, user: i64, scope: &Scope) -> Result<(), StoreError>;
+    fn user_scope(&mut self, tenant: i64, user: i64) -> Result<Scope, StoreError>;
+
+    fn create_session(
+        &mut self,
+        tenant: i64,
+        token_hash: &str,
+        user: i64,
+        csrf_token: &str,
+        at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    fn session(&mut self, tenant: i64, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    fn delete_session(&mut self, tenant: i64, token_hash: &str) -> Result<(), StoreError>;
+
+    fn create_api_token(
+        &mut self,
+        tenant: i64,
+        user: i64,
+        name: &str,
+        secret_hash: &str,
+        at: i64,
+    ) -> Result<i64, StoreError>;
+    fn api_token(&mut self, tenant: i64, id: i64) -> Result<Option<ApiToken>, StoreError>;
+    fn api_tokens(&mut self, tenant: i64, user: i64) -> Result<Vec<ApiToken>, StoreError>;
+    fn revoke_api_token(&mut self, tenant: i64, id: i64, at: i64) -> Result<bool, StoreError>;
+
+    /// `tenant` 0 records an attempt on a tenant that does not exist.
+    fn record_login_attempt(
+        &mut self,
+        tenant: i64,
+        email: &str,
+        address: &str,
+        at: i64,
+        succeeded: bool,
+    ) -> Result<(), StoreError>;
+    /// Failed sign-ins since `since`: for this (tenant, e-mail), and from this address.
+    fn failed_logins_since(
+        &mut self,
+        tenant: i64,
+        email: &str,
+        address: &str,
+        since: i64,
+    ) -> Result<(i64, i64), StoreError>;
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_upload(
+        &mut self,
+        tenant: i64,
+        name: &str,
+        sha256: &str,
+        store: Option<&str>,
+        content: &[u8],
+        user: i64,
+        at: i64,
+    ) -> Result<Upload, StoreError>;
+    fn upload(&mut self, tenant: i64, id: i64) -> Result<Option<Upload>, StoreError>;
+    fn upload_content(&mut self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>, StoreError>;
+    fn uploads(&mut self, tenant: i64) -> Result<Vec<Upload>, StoreError>;
+
+    fn enqueue_job(&mut self, tenant: i64, kind: &str, payload: &str, user: i64, at: i64) -> Result<Job, StoreError>;
+    /// Claims the oldest job that is queued, or running under a lease that expired (its
+    /// process died) with tries left; a job out of tries is failed instead. The claim
+    /// holds until `lease_until`, renewed by [`ControlStore::job_progress`].
+    fn claim_job(&mut self, owner: &str, now: i64, lease_until: i64) -> Result<Option<Job>, StoreError>;
+    /// Records progress and renews the lease; `false` when the job is no longer this
+    /// owner's (another process took it over).
+    #[allow(clippy::too_many_arguments)]
+    fn job_progress(
+        &mut self,
+        tenant: i64,
+        id: i64,
+        owner: &str,
+        done: i64,
+        total: i64,
+        message: &str,
+        lease_until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Finishes a job this owner holds: `succeeded` with a result or `failed` with an error.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_job(
+        &mut self,
+        tenant: i64,
+        id: i64,
+        owner: &str,
+        succeeded: bool,
+        result: Option<&str>,
+        error: Option<&str>,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    fn job(&mut self, tenant: i64, id: i64) -> Result<Option<Job>, StoreError>;
+    /// The tenant's latest jobs, newest first.
+    fn jobs(&mut self, tenant: i64, limit: i64) -> Result<Vec<Job>, StoreError>;
+}
