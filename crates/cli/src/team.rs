@@ -17,11 +17,11 @@ use tieout_service::team;
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
     /// The server's data directory (SQLite: control.sqlite and tenants/<id>.sqlite).
-    #[arg(long, default_value = "tieout-data", value_name = "DIR")]
+    #[arg(long, default_value = "tieout-data", value_name = "DIR", global = true)]
     data_dir: PathBuf,
     /// A PostgreSQL URL (postgres://user@host/db) instead of the SQLite files; also read
     /// from TIEOUT_DATABASE_URL.
-    #[arg(long, env = "TIEOUT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(long, env = "TIEOUT_DATABASE_URL", value_name = "URL", hide_env_values = true, global = true)]
     database: Option<String>,
 }
 

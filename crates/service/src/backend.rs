@@ -59,7 +59,7 @@ impl Backend {
     pub fn tenant_store(&self, tenant: i64) -> Result<Box<dyn Store>, StoreError> {
         match &self.engine {
             Engine::Sqlite { dir } => {
-                Ok(Box::new(SqliteStore::open(&dir.join("tenants").join(format!("{tenant}.sqlite")))?))
+                Ok(Box::new(SqliteStore::open_concurrent(&dir.join("tenants").join(format!("{tenant}.sqlite")))?))
             }
         }
     }

@@ -370,6 +370,16 @@ impl SqliteStore {
         SqliteStore::with_connection(connection, Some(path.to_path_buf()))
     }
 
+    /// Opens the database file for a server: readers run beside a writer. The journal is
+    /// switched to WAL (readers see the last commit while an import writes; a rollback
+    /// journal would make them wait for a large import's lock), with `synchronous = FULL`
+    /// so a committed import still survives a power loss.
+    pub fn open_concurrent(path: &Path) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore::open(path)?;
+        store.connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        Ok(store)
+    }
+
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         SqliteStore::with_connection(Connection::open_in_memory()?, None)
     }

@@ -1,0 +1,106 @@
+//! The team server as a new user starts it: `tieout tenant add`, `tieout user add`,
+//! `tieout token create`, then `tieout serve`, called over a real socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn tieout(dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tieout"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TIEOUT_DATABASE_URL")
+        .env_remove("TIEOUT_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn get(address: &str, path: &str, token: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, raw.split("\r\n\r\n").nth(1).unwrap_or("").to_owned())
+}
+
+#[test]
+fn a_new_user_adds_a_tenant_a_user_and_a_token_then_calls_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (code, out, err) = tieout(dir, &["tenant", "add", "acme", "Acme Trading"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tenant acme"), "{out}");
+    let (code, _, err) = tieout(dir, &["tenant", "add", "acme", "Again"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists"), "{err}");
+
+    let add = ["user", "add", "--tenant", "acme", "--email", "Ann@Acme.test", "--role", "accountant"];
+    let (code, out, err) = tieout(dir, &add, "short\n");
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("at least"), "a short password is refused: {err}");
+    let (code, out, err) = tieout(dir, &add, "a long enough password\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ann@acme.test (accountant)"), "{out}");
+    let (code, _, err) = tieout(
+        dir,
+        &["user", "add", "--tenant", "acme", "--email", "b@acme.test", "--role", "boss"],
+        "a long enough password\n",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown role 'boss'"), "{err}");
+    let (code, out, _) = tieout(dir, &["user", "list", "--tenant", "acme"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("ann@acme.test") && out.contains("accountant"), "{out}");
+
+    let (code, token, err) =
+        tieout(dir, &["token", "create", "--tenant", "acme", "--email", "ann@acme.test", "--name", "nightly"], "");
+    assert_eq!(code, 0, "{err}");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("tieout_"), "{token}");
+    assert!(err.contains("shown once"), "{err}");
+    // The database holds only a hash of the token.
+    let control = std::fs::read(dir.join("tieout-data/control.sqlite")).unwrap();
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!control.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tieout"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("TIEOUT_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let address = line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_owned();
+    let result = std::panic::catch_unwind(|| {
+        let (status, body) = get(&address, "/api/me", &token);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"role\":\"accountant\""), "{body}");
+        let (status, _) = get(&address, "/api/me", "tieout_1_1_wrong");
+        assert_eq!(status, 401);
+        let (status, body) = get(&address, "/api/ready", "");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("sqlite"));
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    result.unwrap();
+}
