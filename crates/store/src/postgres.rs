@@ -30,6 +30,10 @@
 //!   the way in or out.
 //! * Secondary indexes are created by the migration (a server cannot build one on first
 //!   use as the embedded store does: it would lock a table all tenants share).
+//! * Foreign keys where SQLite has them (a settlement or statement to its file, an entry
+//!   to its statement) and between the small result tables; none from a settlement line,
+//!   order item or order result (one check per COPYed row), as in SQLite:
+//!   `integrity_findings` checks those.
 //!
 //! # Writing
 //! Each import and each reconciliation run is one transaction: all of it or nothing.
@@ -49,7 +53,9 @@
 //! * Text cannot hold U+0000 in PostgreSQL: a file whose fields contain it fails to import
 //!   with a database error (SQLite would store it).
 //! * The order-export import looks up an export's orders by index whether or not the
-//!   tenant holds orders yet (the index always exists here).
+//!   tenant holds orders yet (the index always exists here); the outcome is the same.
+//! * A lost connection is an error ([`StoreError::Postgres`]) on every later call: the
+//!   store does not reconnect (the server that owns it decides).
 //!
 //! # The `postgres` feature
 //! This module is behind the cargo feature `postgres`, on by default: the workspace's
@@ -90,7 +96,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_
 
 /// Marks a tenant table's `CREATE TABLE` in the migrations: replaced by the partition
 /// clause in partitioned mode.
-const PARTITION_MARK: &str = "/*PARTITION*/";
+pub(crate) const PARTITION_MARK: &str = "/*PARTITION*/";
 
 /// First key of the migration's advisory lock (the second is the schema's hash).
 const MIGRATION_LOCK: i32 = 0x7469_6f75;
@@ -148,7 +154,7 @@ pub fn migrate(client: &mut Client, options: &PgSchemaOptions) -> Result<(), Sto
 /// partition clause of the `CREATE TABLE` it ends, and the partitions are created after
 /// every table (indexes and foreign keys declared on a partitioned table apply to
 /// partitions created later). Without partitions the marks stay comments.
-fn render_migration(sql: &str, hash_partitions: Option<u32>) -> Result<String, StoreError> {
+pub(crate) fn render_migration(sql: &str, hash_partitions: Option<u32>) -> Result<String, StoreError> {
     let Some(modulus) = hash_partitions else { return Ok(sql.to_owned()) };
     let mut out = String::with_capacity(sql.len() * 2);
     let mut partitions = String::new();

@@ -1374,6 +1374,23 @@ fn servers_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     }
 }
 
+/// The one text PostgreSQL cannot hold (U+0000): SQLite stores it, PostgreSQL refuses
+/// the file, whole (a documented difference).
+#[test]
+fn a_nul_in_a_text_is_refused_by_postgres_and_nothing_is_stored() {
+    let files = store_files(0);
+    let (meta, mut file) = settlement_file(&files.settlement_files[0], &files.store);
+    let last = file.lines.len() - 1;
+    file.lines[last].sku = file.strings.intern("SKU\u{0}1");
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = SqliteStore::open(&dir.path().join("tieout.db")).unwrap();
+    assert_eq!(sqlite.import_settlements(&meta, &file, &files.store).unwrap().lines_added, file.lines.len() as u64);
+    let schema = PgSchema::new();
+    let mut postgres = schema.store(1);
+    assert!(matches!(postgres.import_settlements(&meta, &file, &files.store), Err(StoreError::Postgres(_))));
+    assert!(counts(&postgres).values().all(|n| *n == 0));
+}
+
 #[test]
 fn an_unreachable_database_is_an_error() {
     // A port nothing listens on: connecting fails with a database error, not a panic.
