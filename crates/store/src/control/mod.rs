@@ -4,16 +4,20 @@
 //! Reconciliation data lives in a tenant's [`crate::Store`]; this is what says who may
 //! see which tenant's data and what work is queued. Two engines implement
 //! [`ControlStore`] with the same meaning: [`SqliteControl`] (the server's `control.sqlite`
-//! beside one SQLite file per tenant) and, with the `postgres` feature, a PostgreSQL one
-//! in the same database as the tenants' data. Every table but `tenant` carries
+//! beside one SQLite file per tenant) and, with the `postgres` feature, `PgControl` in the
+//! same database as the tenants' data. Every table but `tenant` carries
 //! `tenant_id`, leading every key, so a distributed PostgreSQL can place each tenant's
 //! rows together.
 //!
 //! Times are Unix seconds (the caller's clock); secrets are stored only as hashes (the
 //! service hashes passwords with Argon2 and tokens with SHA-256 before they get here).
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PgControl;
 pub use sqlite::SqliteControl;
 
 use crate::StoreError;

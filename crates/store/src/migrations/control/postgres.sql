@@ -1,0 +1,159 @@
+-- tieout control plane, version 1 (PostgreSQL): the meaning of control/sqlite.sql.
+--
+-- Tenancy: every table but tenant carries tenant_id, and it leads every primary key,
+-- unique constraint, foreign key and index, so the tables can be distributed by tenant
+-- (Citus) or hash-partitioned by it; tenant itself is the reference table the others
+-- point to.
+--
+-- The PARTITION comment closing a table's definition marks a tenant table: with hash
+-- partitioning the migration replaces it with `PARTITION BY HASH (tenant_id)` and creates
+-- the partitions; without, it stays a comment.
+--
+-- Ids come from sequences (an identity column cannot be declared on a partitioned table
+-- in PostgreSQL 15), shared by all tenants: a tenant's ids grow in insertion order, with
+-- gaps, where SQLite numbers each tenant's rows 1, 2, … Times are Unix seconds (BIGINT),
+-- as in SQLite; an upload's content is BYTEA.
+
+CREATE SEQUENCE tenant_id_seq;
+CREATE SEQUENCE organisation_id_seq;
+CREATE SEQUENCE store_id_seq;
+CREATE SEQUENCE app_user_id_seq;
+CREATE SEQUENCE api_token_id_seq;
+CREATE SEQUENCE login_attempt_id_seq;
+CREATE SEQUENCE upload_id_seq;
+CREATE SEQUENCE job_id_seq;
+
+CREATE TABLE tenant (
+    id         BIGINT NOT NULL DEFAULT nextval('tenant_id_seq'),
+    slug       TEXT   NOT NULL,
+    name       TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE (slug)
+);
+
+CREATE TABLE organisation (
+    tenant_id BIGINT NOT NULL REFERENCES tenant (id),
+    id        BIGINT NOT NULL DEFAULT nextval('organisation_id_seq'),
+    name      TEXT   NOT NULL,
+    parent_id BIGINT,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, name),
+    FOREIGN KEY (tenant_id, parent_id) REFERENCES organisation (tenant_id, id)
+) /*PARTITION*/;
+
+CREATE TABLE store (
+    tenant_id       BIGINT NOT NULL,
+    id              BIGINT NOT NULL DEFAULT nextval('store_id_seq'),
+    organisation_id BIGINT NOT NULL,
+    name            TEXT   NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, name),
+    FOREIGN KEY (tenant_id, organisation_id) REFERENCES organisation (tenant_id, id)
+) /*PARTITION*/;
+
+CREATE TABLE app_user (
+    tenant_id     BIGINT  NOT NULL REFERENCES tenant (id),
+    id            BIGINT  NOT NULL DEFAULT nextval('app_user_id_seq'),
+    email         TEXT    NOT NULL,
+    display_name  TEXT    NOT NULL,
+    role          TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, email)
+) /*PARTITION*/;
+
+-- A user's scope in the order it was given (SQLite keeps it by rowid): `position` counts
+-- the scope's organisations, then its stores, from 0.
+CREATE TABLE user_scope (
+    tenant_id       BIGINT NOT NULL,
+    user_id         BIGINT NOT NULL,
+    position        BIGINT NOT NULL,
+    organisation_id BIGINT,
+    store_id        BIGINT,
+    PRIMARY KEY (tenant_id, user_id, position),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES app_user (tenant_id, id),
+    FOREIGN KEY (tenant_id, organisation_id) REFERENCES organisation (tenant_id, id),
+    FOREIGN KEY (tenant_id, store_id) REFERENCES store (tenant_id, id)
+) /*PARTITION*/;
+
+CREATE TABLE session (
+    tenant_id  BIGINT NOT NULL,
+    token_hash TEXT   NOT NULL,
+    user_id    BIGINT NOT NULL,
+    csrf_token TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, token_hash),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES app_user (tenant_id, id)
+) /*PARTITION*/;
+-- Disabling a user deletes the user's sessions.
+CREATE INDEX session_by_user ON session (tenant_id, user_id);
+
+CREATE TABLE api_token (
+    tenant_id   BIGINT NOT NULL,
+    id          BIGINT NOT NULL DEFAULT nextval('api_token_id_seq'),
+    user_id     BIGINT NOT NULL,
+    name        TEXT   NOT NULL,
+    secret_hash TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES app_user (tenant_id, id)
+) /*PARTITION*/;
+CREATE INDEX api_token_by_user ON api_token (tenant_id, user_id);
+
+-- tenant_id 0: an attempt on a tenant that does not exist (no foreign key). Counting by
+-- address spans tenants; its index still leads with tenant_id (a distributed table
+-- allows no other), so that count reads each tenant's part of the index.
+CREATE TABLE login_attempt (
+    tenant_id BIGINT  NOT NULL,
+    id        BIGINT  NOT NULL DEFAULT nextval('login_attempt_id_seq'),
+    email     TEXT    NOT NULL,
+    address   TEXT    NOT NULL,
+    at        BIGINT  NOT NULL,
+    succeeded BOOLEAN NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) /*PARTITION*/;
+CREATE INDEX login_attempt_by_email ON login_attempt (tenant_id, email, at);
+CREATE INDEX login_attempt_by_address ON login_attempt (tenant_id, address, at);
+
+CREATE TABLE upload (
+    tenant_id  BIGINT NOT NULL,
+    id         BIGINT NOT NULL DEFAULT nextval('upload_id_seq'),
+    name       TEXT   NOT NULL,
+    sha256     TEXT   NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    store      TEXT,
+    content    BYTEA  NOT NULL,
+    created_by BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, created_by) REFERENCES app_user (tenant_id, id)
+) /*PARTITION*/;
+
+CREATE TABLE job (
+    tenant_id      BIGINT NOT NULL,
+    id             BIGINT NOT NULL DEFAULT nextval('job_id_seq'),
+    kind           TEXT   NOT NULL,
+    payload        TEXT   NOT NULL,
+    state          TEXT   NOT NULL,
+    attempts       BIGINT NOT NULL DEFAULT 0,
+    progress_done  BIGINT NOT NULL DEFAULT 0,
+    progress_total BIGINT NOT NULL DEFAULT 0,
+    message        TEXT   NOT NULL DEFAULT '',
+    result         TEXT,
+    error          TEXT,
+    created_by     BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    started_at     BIGINT,
+    finished_at    BIGINT,
+    lease_owner    TEXT,
+    lease_until    BIGINT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, created_by) REFERENCES app_user (tenant_id, id)
+) /*PARTITION*/;
+-- The queue: only jobs not finished, so claiming reads what is left to do, not history.
+CREATE INDEX job_open ON job (tenant_id, created_at, id) WHERE state IN ('queued', 'running');
