@@ -74,7 +74,9 @@ fn now() -> i64 {
 
 fn backend(args: &ServerArgs) -> Result<Backend> {
     match &args.database {
-        Some(_) => bail!("the PostgreSQL engine of the team server is not wired in yet: use --data-dir (SQLite)"),
+        // Jobs write their scratch files under the data directory's work/ folder.
+        Some(url) => Backend::postgres(url, &tieout_service::PgSchemaOptions::default(), &args.data_dir.join("work"))
+            .context("cannot open the PostgreSQL database"),
         None => Backend::sqlite(&args.data_dir)
             .with_context(|| format!("cannot open the data directory {}", args.data_dir.display())),
     }

@@ -22,13 +22,17 @@ struct Fixture {
 /// Two tenants, each with its own demo month uploaded by its clerk and reconciled.
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
+    FIXTURE.get_or_init(|| two_tenants(TestServer::start))
+}
+
+fn two_tenants(start: fn(tieout_service::config::Settings, &str, usize) -> TestServer) -> Fixture {
+    {
         let acme_dir = tempfile::tempdir().unwrap();
         let bolt_dir = tempfile::tempdir().unwrap();
         let acme = demo_month(acme_dir.path(), 7);
         let bolt = demo_month(bolt_dir.path(), 8);
         let (settings, text) = settings_of(&acme);
-        let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+        let server = start(settings, &text, 64 * 1024 * 1024);
         for (slug, manifest) in [("acme", &acme), ("bolt", &bolt)] {
             server.tenant(slug);
             let clerk = server.signed_in(slug, "clerk");
@@ -66,12 +70,23 @@ fn fixture() -> &'static Fixture {
         months.insert("acme", (acme, acme_dir));
         months.insert("bolt", (bolt, bolt_dir));
         Fixture { server, months, bolt_only }
-    })
+    }
 }
 
 #[test]
 fn two_tenants_side_by_side_upload_reconcile_page_explain_and_report() {
-    let fixture = fixture();
+    side_by_side(fixture());
+}
+
+/// The same on PostgreSQL: the API means the same on both engines.
+#[test]
+fn two_tenants_side_by_side_on_postgresql() {
+    let fixture = two_tenants(TestServer::start_postgres);
+    side_by_side(&fixture);
+    assert_eq!(fixture.server.client().get("/api/ready").json()["database"], "postgres");
+}
+
+fn side_by_side(fixture: &Fixture) {
     let mut seen_orders: HashMap<&str, HashSet<String>> = HashMap::new();
     for slug in ["acme", "bolt"] {
         let (manifest, _) = &fixture.months[slug];

@@ -9,13 +9,19 @@
 //!   shards by when one database is not enough.
 //!
 //! Each call opens what it needs (a SQLite connection is a file open; PostgreSQL
-//! connections come from a small pool), so the server's request handlers and job workers
-//! each hold their own.
+//! connections come from a small pool and go back to it when the handle is dropped), so
+//! the server's request handlers and job workers each hold their own.
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tieout_store::control::{ControlStore, SqliteControl};
-use tieout_store::{SqliteStore, Store, StoreError};
+use tieout_store::pool::{PgPool, PooledControl, PooledStore};
+use tieout_store::{PgSchemaOptions, SqliteStore, Store, StoreError};
+
+/// Idle PostgreSQL connections a server keeps.
+pub const POSTGRES_IDLE_CONNECTIONS_MAX: usize = 32;
 
 pub struct Backend {
     engine: Engine,
@@ -25,23 +31,102 @@ pub struct Backend {
 
 enum Engine {
     Sqlite { dir: PathBuf },
+    Postgres { pool: Arc<PgPool> },
+}
+
+/// One tenant's data, on whichever engine: use it as `&dyn Store`.
+pub enum TenantStore {
+    Sqlite(SqliteStore),
+    Postgres(PooledStore),
+}
+
+impl AsRef<dyn Store> for TenantStore {
+    fn as_ref(&self) -> &(dyn Store + 'static) {
+        &**self
+    }
+}
+
+impl AsMut<dyn Store> for TenantStore {
+    fn as_mut(&mut self) -> &mut (dyn Store + 'static) {
+        &mut **self
+    }
+}
+
+impl Deref for TenantStore {
+    type Target = dyn Store;
+    fn deref(&self) -> &(dyn Store + 'static) {
+        match self {
+            TenantStore::Sqlite(store) => store,
+            TenantStore::Postgres(store) => &**store,
+        }
+    }
+}
+
+impl DerefMut for TenantStore {
+    fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
+        match self {
+            TenantStore::Sqlite(store) => store,
+            TenantStore::Postgres(store) => &mut **store,
+        }
+    }
+}
+
+/// The control plane, on whichever engine: use it as `&mut dyn ControlStore`.
+pub enum Control {
+    Sqlite(SqliteControl),
+    Postgres(PooledControl),
+}
+
+impl AsMut<dyn ControlStore> for Control {
+    fn as_mut(&mut self) -> &mut (dyn ControlStore + 'static) {
+        &mut **self
+    }
+}
+
+impl Deref for Control {
+    type Target = dyn ControlStore;
+    fn deref(&self) -> &(dyn ControlStore + 'static) {
+        match self {
+            Control::Sqlite(control) => control,
+            Control::Postgres(control) => &**control,
+        }
+    }
+}
+
+impl DerefMut for Control {
+    fn deref_mut(&mut self) -> &mut (dyn ControlStore + 'static) {
+        match self {
+            Control::Sqlite(control) => control,
+            Control::Postgres(control) => &mut **control,
+        }
+    }
+}
+
+fn create(path: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(path).map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))
 }
 
 impl Backend {
     /// The SQLite deployment in `dir` (created if needed, schema brought up to date).
     pub fn sqlite(dir: &Path) -> Result<Backend, StoreError> {
-        let create = |path: &Path| {
-            std::fs::create_dir_all(path).map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))
-        };
         create(&dir.join("tenants"))?;
         create(&dir.join("work"))?;
         SqliteControl::open(&dir.join("control.sqlite"))?;
         Ok(Backend { engine: Engine::Sqlite { dir: dir.to_owned() }, work_dir: dir.join("work") })
     }
 
+    /// The PostgreSQL deployment at `url` (schemas brought up to date); jobs write their
+    /// scratch files under `work_dir`.
+    pub fn postgres(url: &str, options: &PgSchemaOptions, work_dir: &Path) -> Result<Backend, StoreError> {
+        create(work_dir)?;
+        let pool = PgPool::connect(url, options, POSTGRES_IDLE_CONNECTIONS_MAX)?;
+        Ok(Backend { engine: Engine::Postgres { pool }, work_dir: work_dir.to_owned() })
+    }
+
     pub fn engine(&self) -> &'static str {
         match self.engine {
             Engine::Sqlite { .. } => "sqlite",
+            Engine::Postgres { .. } => "postgres",
         }
     }
 
@@ -49,18 +134,21 @@ impl Backend {
         &self.work_dir
     }
 
-    pub fn control(&self) -> Result<Box<dyn ControlStore>, StoreError> {
+    pub fn control(&self) -> Result<Control, StoreError> {
         match &self.engine {
-            Engine::Sqlite { dir } => Ok(Box::new(SqliteControl::open(&dir.join("control.sqlite"))?)),
+            Engine::Sqlite { dir } => Ok(Control::Sqlite(SqliteControl::open(&dir.join("control.sqlite"))?)),
+            Engine::Postgres { pool } => Ok(Control::Postgres(pool.control()?)),
         }
     }
 
     /// One tenant's data. The caller has checked that the request may see this tenant.
-    pub fn tenant_store(&self, tenant: i64) -> Result<Box<dyn Store>, StoreError> {
+    pub fn tenant_store(&self, tenant: i64) -> Result<TenantStore, StoreError> {
         match &self.engine {
             Engine::Sqlite { dir } => {
-                Ok(Box::new(SqliteStore::open_concurrent(&dir.join("tenants").join(format!("{tenant}.sqlite")))?))
+                let path = dir.join("tenants").join(format!("{tenant}.sqlite"));
+                Ok(TenantStore::Sqlite(SqliteStore::open_concurrent(&path)?))
             }
+            Engine::Postgres { pool } => Ok(TenantStore::Postgres(pool.tenant_store(tenant)?)),
         }
     }
 

@@ -19,5 +19,5 @@ pub mod team;
 pub mod transactions;
 pub mod views;
 
-pub use tieout_store::{control, ResultFilter};
+pub use tieout_store::{control, PgSchemaOptions, ResultFilter};
 pub use tieout_store::{SqliteStore, Store, StoreError};

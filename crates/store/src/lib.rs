@@ -14,6 +14,8 @@
 mod api;
 pub mod control;
 #[cfg(feature = "postgres")]
+pub mod pool;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod schema;
 mod sqlite;

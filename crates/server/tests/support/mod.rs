@@ -26,14 +26,58 @@ pub struct TestServer {
     pub backend: Arc<Backend>,
     pub now: Arc<AtomicI64>,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database URL and the schema this server's tables are in.
+    postgres_schema: Option<(String, String)>,
     _runtime: tokio::runtime::Runtime,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = &self.postgres_schema {
+            if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
 }
 
 impl TestServer {
     /// A server over a fresh SQLite data directory, with one job worker.
     pub fn start(settings: Settings, settings_text: &str, upload_bytes_max: usize) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let backend = Arc::new(Backend::sqlite(dir.path()).unwrap());
+        let backend = Backend::sqlite(dir.path()).unwrap();
+        TestServer::start_on(backend, dir, settings, settings_text, upload_bytes_max)
+    }
+
+    /// A server over a fresh schema of the test PostgreSQL database
+    /// (TIEOUT_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
+    pub fn start_postgres(settings: Settings, settings_text: &str, upload_bytes_max: usize) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let url = std::env::var("TIEOUT_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        static NEXT: AtomicI64 = AtomicI64::new(0);
+        let schema = format!("tieout_api_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .expect("PostgreSQL at TIEOUT_TEST_DATABASE_URL (CI starts it; see .ci/run)");
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let schema_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+        let backend =
+            Backend::postgres(&schema_url, &tieout_service::PgSchemaOptions::default(), &dir.path().join("work"))
+                .unwrap();
+        let mut server = TestServer::start_on(backend, dir, settings, settings_text, upload_bytes_max);
+        server.postgres_schema = Some((url, schema));
+        server
+    }
+
+    fn start_on(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        settings: Settings,
+        settings_text: &str,
+        upload_bytes_max: usize,
+    ) -> TestServer {
+        let backend = Arc::new(backend);
         let now = Arc::new(AtomicI64::new(START));
         let clock_now = now.clone();
         let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
@@ -52,7 +96,7 @@ impl TestServer {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let address = listener.local_addr().unwrap();
         runtime.spawn(tieout_server::serve(listener, state, 1, std::future::pending()));
-        TestServer { address, backend, now, dir, _runtime: runtime }
+        TestServer { address, backend, now, dir, postgres_schema: None, _runtime: runtime }
     }
 
     pub fn advance(&self, seconds: i64) {
