@@ -110,6 +110,10 @@ pub trait Store: Send {
         after: Option<i64>,
         limit: usize,
     ) -> Result<Vec<(i64, OrderResultRow)>, StoreError>;
+    /// Records actions on differences (resolve, reopen, assign), all in one transaction.
+    fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError>;
+    /// Actions on differences in the order they were taken; `order` limits them to one order.
+    fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError>;
     fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError>;
     /// The order export rows of one order, with their file and line.
     fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError>;
@@ -230,6 +234,12 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<(i64, OrderResultRow)>, StoreError> {
         SqliteStore::order_results_page(self, filter, after, limit)
+    }
+    fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError> {
+        SqliteStore::add_difference_actions(self, actions)
+    }
+    fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
+        SqliteStore::difference_actions(self, order)
     }
     fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
         SqliteStore::settlements(self)

@@ -27,9 +27,9 @@ pub use crate::postgres::{PgSchemaOptions, PgStore};
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
-    AccountEntries, DeferredLine, DeferredSummary, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
-    OrderRow, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow, SqliteStore,
-    StatementImport,
+    AccountEntries, DeferredLine, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport,
+    OrderResultRow, OrderRow, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport,
+    SettlementRow, SqliteStore, StatementImport,
 };
 
 use thiserror::Error;

@@ -86,13 +86,17 @@ use tieout_core::statement::StatementFile;
 
 use crate::api::Store;
 use crate::sqlite::{
-    AccountEntries, DeferredSummary, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow, OrderRow, PayoutRef,
-    ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow, StatementImport,
+    AccountEntries, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
+    OrderRow, PayoutRef, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow,
+    StatementImport,
 };
 use crate::StoreError;
 
 /// The PostgreSQL migrations, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres/0001_initial.sql")),
+    (2, include_str!("migrations/postgres/0002_difference_actions.sql")),
+];
 
 /// Marks a tenant table's `CREATE TABLE` in the migrations: replaced by the partition
 /// clause in partitioned mode.
@@ -1834,6 +1838,66 @@ impl Store for PgStore {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
         let rows = self.client.borrow_mut().query(&sql, &params)?;
         rows.iter().map(order_result_row).collect()
+    }
+
+    fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError> {
+        self.write(|transaction, tenant| {
+            let insert = transaction.prepare(
+                "INSERT INTO difference_action (tenant_id, order_key, order_text, action, reason, comment, assignee, by_user, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )?;
+            for action in actions {
+                let (key, text) = order_parts(&action.order_id);
+                transaction.execute(
+                    &insert,
+                    &[
+                        &tenant,
+                        &key,
+                        &text,
+                        &action.action,
+                        &action.reason,
+                        &action.comment,
+                        &action.assignee,
+                        &action.by_user,
+                        &action.at,
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
+        let columns = "order_key, order_text, action, reason, comment, assignee, by_user, at";
+        let rows = match order {
+            Some(order) => {
+                let (condition, value) = order_condition("", order);
+                self.client.borrow_mut().query(
+                    &format!(
+                        "SELECT {columns} FROM difference_action WHERE tenant_id = $1 AND {condition} ORDER BY id"
+                    ),
+                    &[&self.tenant_id, value.as_ref()],
+                )?
+            }
+            None => self.client.borrow_mut().query(
+                &format!("SELECT {columns} FROM difference_action WHERE tenant_id = $1 ORDER BY id"),
+                &[&self.tenant_id],
+            )?,
+        };
+        rows.iter()
+            .map(|row| {
+                let text: Option<String> = column(row, 1)?;
+                Ok(DifferenceAction {
+                    order_id: order_from_parts(column(row, 0)?, text.as_deref())?,
+                    action: column(row, 2)?,
+                    reason: column(row, 3)?,
+                    comment: column(row, 4)?,
+                    assignee: column(row, 5)?,
+                    by_user: column(row, 6)?,
+                    at: column(row, 7)?,
+                })
+            })
+            .collect()
     }
 
     fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {

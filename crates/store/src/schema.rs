@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_reference_rates.sql")),
     (5, include_str!("migrations/0005_withdrawals.sql")),
     (6, include_str!("migrations/0006_transaction_reports.sql")),
+    (7, include_str!("migrations/0007_difference_actions.sql")),
 ];
 
 /// The schema version this build writes and reads.

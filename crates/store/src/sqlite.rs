@@ -204,6 +204,22 @@ pub struct OrderResultRow {
     pub period_date: NaiveDate,
 }
 
+/// Something a person did about an order's difference: `resolve` (with a reason code and
+/// a comment), `reopen` or `assign` (to `assignee`, a user id; `None` unassigns).
+/// Appended, never changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DifferenceAction {
+    pub order_id: OrderId,
+    pub action: String,
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+    pub assignee: Option<i64>,
+    /// The user who acted.
+    pub by_user: i64,
+    /// Unix seconds (the caller's clock).
+    pub at: i64,
+}
+
 /// Which of the latest run's results a page holds. Empty: all of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResultFilter {
@@ -980,6 +996,59 @@ impl SqliteStore {
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(order_result_row(row, &texts)?);
+        }
+        Ok(out)
+    }
+
+    /// Records actions on differences, all in one transaction.
+    pub fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO difference_action (order_key, order_text, action, reason, comment, assignee, by_user, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for action in actions {
+                let (key, text) = order_parts(&action.order_id);
+                insert.execute(params![
+                    key,
+                    text,
+                    action.action,
+                    action.reason,
+                    action.comment,
+                    action.assignee,
+                    action.by_user,
+                    action.at
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Actions on differences in the order they were taken; `order` limits them to one order.
+    pub fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
+        let mut sql = String::from(
+            "SELECT order_key, order_text, action, reason, comment, assignee, by_user, at FROM difference_action",
+        );
+        let (key, text) = order.map(order_parts).unwrap_or((None, None));
+        if order.is_some() {
+            sql.push_str(" WHERE order_key IS ?1 AND order_text IS ?2");
+        }
+        sql.push_str(" ORDER BY id");
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = if order.is_some() { statement.query(params![key, text])? } else { statement.query([])? };
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(DifferenceAction {
+                order_id: order_from_parts(row.get(0)?, row.get(1)?)?,
+                action: row.get(2)?,
+                reason: row.get(3)?,
+                comment: row.get(4)?,
+                assignee: row.get(5)?,
+                by_user: row.get(6)?,
+                at: row.get(7)?,
+            });
         }
         Ok(out)
     }

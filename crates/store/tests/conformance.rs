@@ -30,7 +30,8 @@ use tieout_core::Money;
 use tieout_demo::{DemoConfig, DemoManifest, ReceiptFile, StoreFiles};
 use tieout_formats::amazon_transactions::{read_transaction_report, TransactionReport};
 use tieout_store::{
-    DeferredLine, FileMeta, PgSchemaOptions, PgStore, ReportExtras, ResultFilter, SqliteStore, Store, StoreError,
+    DeferredLine, DifferenceAction, FileMeta, PgSchemaOptions, PgStore, ReportExtras, ResultFilter, SqliteStore, Store,
+    StoreError,
 };
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -903,6 +904,39 @@ fn scenario_explain(store: &mut dyn Store) {
     assert!(marketplaces.values().all(|m| *m == m.to_lowercase()));
 }
 
+fn scenario_difference_actions(store: &mut dyn Store) {
+    let first = OrderId::parse("111-1111111-1111111").unwrap();
+    let second = OrderId::parse("ERP-1001").unwrap();
+    assert!(store.difference_actions(None).unwrap().is_empty());
+    let action = |order: &OrderId, action: &str, assignee: Option<i64>, at: i64| DifferenceAction {
+        order_id: order.clone(),
+        action: action.to_owned(),
+        reason: (action == "resolve").then(|| "timing".to_owned()),
+        comment: Some(format!("{action} at {at}")),
+        assignee,
+        by_user: 7,
+        at,
+    };
+    store
+        .add_difference_actions(&[action(&first, "resolve", None, 10), action(&second, "assign", Some(3), 11)])
+        .unwrap();
+    store.add_difference_actions(&[action(&first, "reopen", None, 12)]).unwrap();
+    let all = store.difference_actions(None).unwrap();
+    assert_eq!(
+        all.iter().map(|a| (a.action.as_str(), a.at)).collect::<Vec<_>>(),
+        [("resolve", 10), ("assign", 11), ("reopen", 12)]
+    );
+    let of_first = store.difference_actions(Some(&first)).unwrap();
+    assert_eq!(of_first, vec![action(&first, "resolve", None, 10), action(&first, "reopen", None, 12)]);
+    let of_second = store.difference_actions(Some(&second)).unwrap();
+    assert_eq!(of_second, vec![action(&second, "assign", Some(3), 11)]);
+}
+
+#[test]
+fn actions_on_differences_are_appended_and_read_per_order() {
+    on_both_engines(scenario_difference_actions);
+}
+
 #[test]
 fn demo_month_imports_reconciles_and_checks_clean() {
     on_both_engines(scenario_demo_month);
@@ -1257,7 +1291,7 @@ fn a_hash_partitioned_schema_holds_tenants_and_is_ready_to_distribute() {
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    assert_eq!(tables.len(), 12, "{tables:?}");
+    assert_eq!(tables.len(), 13, "{tables:?}");
     let unpartitioned: Vec<&String> = tables.iter().filter(|(_, kind)| *kind != b'p' as i8).map(|(t, _)| t).collect();
     assert!(unpartitioned.is_empty(), "tables with a tenant_id that are not partitioned: {unpartitioned:?}");
     let partitioning: Vec<(String, String, String, i64)> = client
@@ -1357,18 +1391,18 @@ fn servers_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     let mut client = schema.client();
     let versions: Vec<i64> =
         client.query("SELECT version FROM schema_version ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     // Migrating again changes nothing.
     tieout_store::postgres::migrate(&mut client, &PgSchemaOptions::default()).unwrap();
     let count: i64 = client.query_one("SELECT COUNT(*) FROM schema_version", &[]).unwrap().get(0);
-    assert_eq!(count, 1);
+    assert_eq!(count, 2);
     // A from_client store works on a migrated connection and gives it back.
     let store = PgStore::from_client(schema.client(), 3);
     assert!(store.files().unwrap().is_empty());
     let mut client = store.into_client();
     client.batch_execute("INSERT INTO schema_version (version) VALUES (99)").unwrap();
     match PgStore::connect(&url, 1, &PgSchemaOptions::default()) {
-        Err(StoreError::SchemaTooNew { found: 99, supported: 1 }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, supported: 2 }) => {}
         Err(other) => panic!("expected SchemaTooNew, got {other}"),
         Ok(_) => panic!("expected SchemaTooNew, got a store"),
     }

@@ -290,6 +290,18 @@ fn assert_queued(job: &Job, tenant: i64, kind: &str, payload: &str, user: i64, c
     assert_eq!((job.created_by, job.created_at, job.started_at, job.finished_at), (user, created_at, None, None));
 }
 
+fn scenario_tenant_settings(control: &mut dyn ControlStore) {
+    let acme = control.create_tenant("acme", "Acme", 0).unwrap().id;
+    let bolt = control.create_tenant("bolt", "Bolt", 0).unwrap().id;
+    assert_eq!(control.tenant_setting(acme, "rules").unwrap(), None);
+    control.set_tenant_setting(acme, "rules", "first", 1, 10).unwrap();
+    control.set_tenant_setting(acme, "rules", "second", 1, 11).unwrap();
+    assert_eq!(control.tenant_setting(acme, "rules").unwrap().as_deref(), Some("second"));
+    assert_eq!(control.tenant_setting(bolt, "rules").unwrap(), None, "a tenant's setting is its own");
+    control.set_tenant_setting(bolt, "rules", "bolt's", 1, 12).unwrap();
+    assert_eq!(control.tenant_setting(acme, "rules").unwrap().as_deref(), Some("second"));
+}
+
 fn scenario_jobs_are_claimed_oldest_first(control: &mut dyn ControlStore) {
     let (acme, anna) = tenant_with_user(control, "acme");
     let (globex, george) = tenant_with_user(control, "globex");
@@ -515,6 +527,11 @@ fn uploads_keep_their_bytes_and_list_newest_first() {
 }
 
 #[test]
+fn tenant_settings_are_kept_per_tenant_and_replaced() {
+    on_every_engine(scenario_tenant_settings);
+}
+
+#[test]
 fn jobs_are_claimed_oldest_first() {
     on_every_engine(scenario_jobs_are_claimed_oldest_first);
 }
@@ -708,8 +725,18 @@ mod pg {
         assert!(failed.error.unwrap_or_default().starts_with("interrupted"));
     }
 
-    const CONTROL_TABLES: [&str; 9] =
-        ["api_token", "app_user", "job", "login_attempt", "organisation", "session", "store", "upload", "user_scope"];
+    const CONTROL_TABLES: [&str; 10] = [
+        "api_token",
+        "app_user",
+        "job",
+        "login_attempt",
+        "organisation",
+        "session",
+        "store",
+        "tenant_setting",
+        "upload",
+        "user_scope",
+    ];
 
     #[test]
     fn a_hash_partitioned_control_schema_is_ready_to_distribute() {

@@ -221,6 +221,11 @@ pub trait ControlStore: Send {
     fn upload_content(&mut self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>, StoreError>;
     fn uploads(&mut self, tenant: i64) -> Result<Vec<Upload>, StoreError>;
 
+    /// A tenant's setting (`rules`: its matching rules as TOML), if it has one.
+    fn tenant_setting(&mut self, tenant: i64, key: &str) -> Result<Option<String>, StoreError>;
+    fn set_tenant_setting(&mut self, tenant: i64, key: &str, value: &str, user: i64, at: i64)
+        -> Result<(), StoreError>;
+
     fn enqueue_job(&mut self, tenant: i64, kind: &str, payload: &str, user: i64, at: i64) -> Result<Job, StoreError>;
     /// Claims the oldest job that is queued, or running under a lease that expired (its
     /// process died) with tries left; a job out of tries is failed instead. The claim

@@ -507,6 +507,30 @@ impl ControlStore for PgControl {
         rows(self.client.query(&sql, &[&tenant])?, upload_row)
     }
 
+    fn tenant_setting(&mut self, tenant: i64, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client
+            .query_opt("SELECT value FROM tenant_setting WHERE tenant_id = $1 AND key = $2", &[&tenant, &key])?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
+    fn set_tenant_setting(
+        &mut self,
+        tenant: i64,
+        key: &str,
+        value: &str,
+        user: i64,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO tenant_setting (tenant_id, key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by,
+                 updated_at = excluded.updated_at",
+            &[&tenant, &key, &value, &user, &at],
+        )?;
+        Ok(())
+    }
+
     fn enqueue_job(&mut self, tenant: i64, kind: &str, payload: &str, user: i64, at: i64) -> Result<Job, StoreError> {
         let sql = format!(
             "INSERT INTO job (tenant_id, kind, payload, state, created_by, created_at)

@@ -473,6 +473,34 @@ impl ControlStore for SqliteControl {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn tenant_setting(&mut self, tenant: i64, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT value FROM tenant_setting WHERE tenant_id = ?1 AND key = ?2",
+                params![tenant, key],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_tenant_setting(
+        &mut self,
+        tenant: i64,
+        key: &str,
+        value: &str,
+        user: i64,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.connection.execute(
+            "INSERT INTO tenant_setting (tenant_id, key, value, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by,
+                 updated_at = excluded.updated_at",
+            params![tenant, key, value, user, at],
+        )?;
+        Ok(())
+    }
+
     fn enqueue_job(&mut self, tenant: i64, kind: &str, payload: &str, user: i64, at: i64) -> Result<Job, StoreError> {
         let id = self.insert_with_id(
             "job",

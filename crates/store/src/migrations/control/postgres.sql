@@ -157,3 +157,13 @@ CREATE TABLE job (
 ) /*PARTITION*/;
 -- The queue: only jobs not finished, so claiming reads what is left to do, not history.
 CREATE INDEX job_open ON job (tenant_id, created_at, id) WHERE state IN ('queued', 'running');
+
+-- A tenant's own settings (its matching rules, as TOML text), by key.
+CREATE TABLE tenant_setting (
+    tenant_id  BIGINT NOT NULL REFERENCES tenant (id),
+    key        TEXT   NOT NULL,
+    value      TEXT   NOT NULL,
+    updated_by BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+) /*PARTITION*/;

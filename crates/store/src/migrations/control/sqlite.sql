@@ -125,3 +125,13 @@ CREATE TABLE job (
     FOREIGN KEY (tenant_id, created_by) REFERENCES app_user (tenant_id, id)
 );
 CREATE INDEX job_by_state ON job (state, created_at);
+
+-- A tenant's own settings (its matching rules, as TOML text), by key.
+CREATE TABLE tenant_setting (
+    tenant_id  INTEGER NOT NULL REFERENCES tenant (id),
+    key        TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    updated_by INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
