@@ -67,7 +67,7 @@ const fn route(method: &'static str, path: &'static str, access: Access, summary
 }
 
 use Access::{Public, Signed};
-use Action::{Administer, Import, Read};
+use Action::{Administer, Import, Read, Resolve};
 
 /// Every route of the API.
 pub const ROUTES: &[RouteSpec] = &[
@@ -99,6 +99,22 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/settlements/{id}/explain", Signed(Read), "A settlement's chain: payout, receipt, bank"),
     route("GET", "/api/receipts", Signed(Read), "Payout, withdrawal and receipt results (keyset pages)"),
     route("GET", "/api/reports/{name}", Signed(Read), "A report as JSON, CSV or XLSX"),
+    route(
+        "GET",
+        "/api/dashboard",
+        Signed(Read),
+        "Per store and marketplace: settled, pending, unsettled, not transferred, missing; 12 months",
+    ),
+    route("POST", "/api/differences/resolve", Signed(Resolve), "Resolve differences with a reason and a comment"),
+    route("POST", "/api/differences/reopen", Signed(Resolve), "Reopen resolved differences"),
+    route("POST", "/api/differences/assign", Signed(Resolve), "Assign differences to a user (or unassign)"),
+    route("GET", "/api/rules", Signed(Administer), "The tenant's matching rules (TOML)"),
+    route(
+        "PUT",
+        "/api/rules",
+        Signed(Administer),
+        "Replace the tenant's matching rules (validated; errors name line and column)",
+    ),
 ];
 
 /// The router with every route of [`ROUTES`], request ids, tracing and body limits.

@@ -2,6 +2,7 @@
 //! and touches only the principal's tenant: control rows by `principal.tenant.id`, data
 //! through that tenant's store. Store work runs on blocking threads.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tieout_core::reconcile::Category;
+use tieout_service::differences::{Act, ActError, Resolution};
 use tieout_service::jobs::{JobSpec, NamedText, ProfileChoice};
 use tieout_service::report::Filter;
 use tieout_service::team::{self, Action, LoginError, Principal, Role, TeamError};
@@ -48,8 +50,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/settlements", get(settlements))
         .route("/api/settlements/{id}/explain", get(explain_settlement))
         .route("/api/receipts", get(receipts))
-        .route("/api/reports/{name}", get(report));
-    debug_assert_eq!(ROUTES.len(), 28, "every route of ROUTES is routed here");
+        .route("/api/reports/{name}", get(report))
+        .route("/api/dashboard", get(dashboard))
+        .route("/api/differences/resolve", post(resolve))
+        .route("/api/differences/reopen", post(reopen))
+        .route("/api/differences/assign", post(assign))
+        .route("/api/rules", get(rules).put(replace_rules));
+    debug_assert_eq!(ROUTES.len(), 34, "every route of ROUTES is routed here");
     router.fallback(|| async { Problem::not_found("no such route") })
 }
 
@@ -639,6 +646,8 @@ pub struct PageQuery {
     /// First and last day of the period (ISO dates).
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `open` or `resolved` (differences).
+    pub state: Option<String>,
 }
 
 pub const PAGE_LIMIT_DEFAULT: usize = 100;
@@ -700,6 +709,11 @@ async fn result_page(
         period_to: parse_day("to", query.to.as_deref())?,
     };
     let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let state_filter = match query.state.as_deref() {
+        None => None,
+        Some(state @ ("open" | "resolved")) => Some(state.to_owned()),
+        Some(other) => return Err(Problem::bad_request(format!("state '{other}': open or resolved"))),
+    };
     let backend = state.backend.clone();
     let tenant = auth.0.tenant.id;
     blocking(move || {
@@ -716,13 +730,62 @@ async fn result_page(
             Some((_, position)) => Some(position),
             None => None,
         };
-        let rows = store.order_results_page(&filter, after, limit + 1)?;
-        let more = rows.len() > limit;
-        let items: Vec<OrderResultView> = rows.iter().take(limit).map(|(_, row)| OrderResultView::from(row)).collect();
-        let next = more.then(|| format!("{}.{}", run.id, rows[limit - 1].0));
+        let resolutions = tieout_service::differences::resolutions(store.as_ref())?;
+        let names = user_names(&backend, tenant)?;
+        // With a state filter, read on until the page is full (the state is not a column
+        // of the results; actions on differences are few beside them).
+        let mut items: Vec<Value> = Vec::with_capacity(limit);
+        let mut position = after;
+        let mut last_taken = None;
+        let mut next = None;
+        'pages: loop {
+            let rows = store.order_results_page(&filter, position, limit + 1)?;
+            for (at, row) in &rows {
+                if items.len() == limit {
+                    // A row remains after a full page: the next page starts after the last taken.
+                    next = last_taken.map(|p: i64| format!("{}.{p}", run.id));
+                    break 'pages;
+                }
+                position = Some(*at);
+                let resolution = resolutions.get(&row.order_id);
+                let state = resolution.map_or("open", |r| r.state);
+                if state_filter.as_deref().is_some_and(|wanted| wanted != state) {
+                    continue;
+                }
+                let mut item = serde_json::to_value(OrderResultView::from(row)).map_err(Problem::internal)?;
+                item["resolution"] = resolution_json(resolution, &names);
+                items.push(item);
+                last_taken = Some(*at);
+            }
+            if rows.len() <= limit {
+                break;
+            }
+        }
         Ok(Json(json!({ "items": items, "next_cursor": next, "run_id": run.id })))
     })
     .await
+}
+
+fn user_names(backend: &tieout_service::backend::Backend, tenant: i64) -> ApiResult<HashMap<i64, String>> {
+    Ok(backend.control()?.users(tenant)?.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
+
+fn user_ref(id: i64, names: &HashMap<i64, String>) -> Value {
+    json!({ "id": id, "display_name": names.get(&id).cloned().unwrap_or_else(|| format!("user {id}")) })
+}
+
+fn resolution_json(resolution: Option<&Resolution>, names: &HashMap<i64, String>) -> Value {
+    match resolution {
+        None => Value::Null,
+        Some(r) => json!({
+            "state": r.state,
+            "reason": r.reason,
+            "comment": r.comment,
+            "assignee": r.assignee.map(|id| user_ref(id, names)),
+            "by": user_ref(r.by_user, names),
+            "at": r.at,
+        }),
+    }
 }
 
 /// The stores a query may read: the one asked for (if the principal sees it), else all the
@@ -749,7 +812,26 @@ async fn explain_order(
         let store = backend.tenant_store(principal.tenant.id)?;
         let view = views::explain_order(store.as_ref(), &order_id, &|s| principal.sees_store(s))?
             .ok_or_else(|| Problem::not_found(format!("order {order_id}")))?;
-        Ok(Json(serde_json::to_value(view).map_err(Problem::internal)?))
+        let names = user_names(&backend, principal.tenant.id)?;
+        let id = tieout_core::ids::OrderId::parse(&order_id)
+            .ok_or_else(|| Problem::not_found(format!("order {order_id}")))?;
+        let history: Vec<Value> = store
+            .difference_actions(Some(&id))?
+            .into_iter()
+            .map(|a| {
+                json!({
+                    "action": a.action,
+                    "reason": a.reason,
+                    "comment": a.comment,
+                    "assignee": a.assignee.map(|u| user_ref(u, &names)),
+                    "by": user_ref(a.by_user, &names),
+                    "at": a.at,
+                })
+            })
+            .collect();
+        let mut body = serde_json::to_value(view).map_err(Problem::internal)?;
+        body["history"] = Value::Array(history);
+        Ok(Json(body))
     })
     .await
 }
@@ -927,3 +1009,129 @@ async fn report(
 
 #[allow(dead_code)]
 fn _uses(_: &dyn Store) {}
+
+async fn dashboard(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require(Action::Read)?;
+    let backend = state.backend.clone();
+    let principal = auth.0;
+    blocking(move || {
+        let store = backend.tenant_store(principal.tenant.id)?;
+        let dashboard = views::dashboard(store.as_ref(), &|s| principal.sees_store(s))?;
+        Ok(Json(serde_json::to_value(dashboard).map_err(Problem::internal)?))
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ResolveRequest {
+    pub order_ids: Vec<String>,
+    /// timing, fee_dispute, written_off, duplicate_confirmed, data_error or other.
+    pub reason: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReopenRequest {
+    pub order_ids: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AssignRequest {
+    pub order_ids: Vec<String>,
+    /// A user of the tenant, or null to unassign.
+    pub user_id: Option<i64>,
+}
+
+async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<String>, act: Act) -> ApiResult<usize> {
+    let backend = state.backend.clone();
+    let now = (state.clock)();
+    blocking(move || {
+        if let Act::Assign { user: Some(user) } = &act {
+            if backend.control()?.user(principal.tenant.id, *user)?.is_none() {
+                return Err(Problem::bad_request(format!("user {user} is not a user of this tenant")));
+            }
+        }
+        let mut store = backend.tenant_store(principal.tenant.id)?;
+        tieout_service::differences::act(store.as_mut(), &orders, &act, principal.user.id, now, &|s| {
+            principal.sees_store(s)
+        })
+        .map_err(|error| match error {
+            ActError::Store(error) => Problem::internal(error),
+            ActError::NotDifferences(_) => Problem::conflict(error.to_string()),
+            other => Problem::bad_request(other.to_string()),
+        })
+    })
+    .await
+}
+
+async fn resolve(State(state): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    auth.require(Action::Resolve)?;
+    let request: ResolveRequest = json_body(&headers, &body)?;
+    let act = Act::Resolve { reason: request.reason, comment: request.comment };
+    let count = act_on_differences(state, auth.0, request.order_ids, act).await?;
+    Ok(Json(json!({ "resolved": count })))
+}
+
+async fn reopen(State(state): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    auth.require(Action::Resolve)?;
+    let request: ReopenRequest = json_body(&headers, &body)?;
+    let count = act_on_differences(state, auth.0, request.order_ids, Act::Reopen { comment: request.comment }).await?;
+    Ok(Json(json!({ "reopened": count })))
+}
+
+async fn assign(State(state): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    auth.require(Action::Resolve)?;
+    let request: AssignRequest = json_body(&headers, &body)?;
+    let count = act_on_differences(state, auth.0, request.order_ids, Act::Assign { user: request.user_id }).await?;
+    Ok(Json(json!({ "assigned": count })))
+}
+
+async fn rules(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require(Action::Administer)?;
+    let backend = state.backend.clone();
+    let tenant = auth.0.tenant.id;
+    let own =
+        blocking(move || Ok(backend.control()?.tenant_setting(tenant, tieout_service::jobs::RULES_SETTING)?)).await?;
+    Ok(Json(match own {
+        Some(text) => json!({ "text": text, "built_in": false }),
+        None => json!({ "text": tieout_service::rules::DEFAULT_RULES, "built_in": true }),
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RulesRequest {
+    /// The rules as TOML (`tieout rules show` prints the built-in ones).
+    pub text: String,
+}
+
+async fn replace_rules(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    auth.require(Action::Administer)?;
+    let request: RulesRequest = json_body(&headers, &body)?;
+    if request.text.len() > 256 * 1024 {
+        return Err(Problem::bad_request("rules may hold up to 256 KiB"));
+    }
+    // Refused with the file, line and column of the first error; nothing stored.
+    let rules = tieout_service::rules::parse_rules(tieout_service::jobs::RULES_FILE_NAME, &request.text)
+        .map_err(|error| Problem::bad_request(error.to_string()))?;
+    let backend = state.backend.clone();
+    let (tenant, user, now) = (auth.0.tenant.id, auth.0.user.id, (state.clock)());
+    let text = request.text.clone();
+    blocking(move || {
+        Ok(backend.control()?.set_tenant_setting(tenant, tieout_service::jobs::RULES_SETTING, &text, user, now)?)
+    })
+    .await?;
+    Ok(Json(json!({
+        "text": request.text,
+        "built_in": false,
+        "receipt_rules": rules.rules.len(),
+        "withdrawal_rules": rules.withdrawal_rules.len(),
+    })))
+}

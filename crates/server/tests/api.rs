@@ -389,3 +389,170 @@ fn the_openapi_document_lists_every_route() {
     assert!(health.header("x-request-id").is_some());
     assert_eq!(fixture.server.client().get("/api/ready").json()["status"], "ready");
 }
+
+#[test]
+fn the_dashboard_adds_up_to_the_order_lists() {
+    let fixture = fixture();
+    let viewer = fixture.server.signed_in("acme", "viewer");
+    let dashboard = viewer.get("/api/dashboard");
+    assert_eq!(dashboard.status, 200, "{}", dashboard.text());
+    let dashboard = dashboard.json();
+    assert_eq!(dashboard["as_of"], fixture.months["acme"].0.as_of.to_string());
+    let orders = viewer.all_pages("/api/orders", 1000);
+    let rows = dashboard["rows"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["orders"].as_u64().unwrap()).sum::<u64>(), orders.len() as u64);
+    let minor = |text: &str| -> i64 { text.replace('.', "").parse().unwrap() };
+    for row in rows {
+        let of_row: Vec<&Value> = orders
+            .iter()
+            .filter(|o| {
+                o["store"] == row["store"] && o["marketplace"] == row["marketplace"] && o["currency"] == row["currency"]
+            })
+            .collect();
+        let count = |category: &str| of_row.iter().filter(|o| o["category"] == category).count() as u64;
+        assert_eq!(row["settled"]["count"].as_u64().unwrap(), count("matched"));
+        let settled: i64 = of_row
+            .iter()
+            .filter(|o| o["category"] == "matched")
+            .map(|o| minor(o["net_settled"].as_str().unwrap()))
+            .sum();
+        assert_eq!(minor(row["settled"]["amount"].as_str().unwrap()), settled);
+        assert_eq!(row["pending_settlement"]["count"].as_u64().unwrap(), count("not_due"));
+        assert_eq!(row["unsettled"]["count"].as_u64().unwrap(), count("shipped_not_settled"));
+        let buckets = row["unsettled"]["buckets"].as_array().unwrap();
+        assert_eq!(buckets.len(), 5);
+        assert_eq!(buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), count("shipped_not_settled"));
+        let differences = of_row.iter().filter(|o| o["is_difference"] == true).count() as u64;
+        assert_eq!(row["differences"]["count"].as_u64().unwrap(), differences);
+    }
+    // The months are the roll-forward's: sales of October equal the receivables report's.
+    let months = dashboard["months"].as_array().unwrap();
+    assert!(months.iter().any(|m| m["month"] == "2026-10"));
+    let report = viewer.get("/api/reports/receivables?format=csv&month=2026-10").text();
+    for line in report.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let month = months.iter().find(|m| m["store"] == cells[0] && m["month"] == "2026-10").unwrap();
+        assert_eq!(month["sales"], cells[4], "{line}");
+        assert_eq!(month["transfers"], cells[8], "{line}");
+    }
+    let stores = dashboard["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 3, "{stores:?}");
+    let missing: u64 = stores.iter().map(|s| s["missing_receipts"]["count"].as_u64().unwrap()).sum();
+    let receipts = viewer.all_pages("/api/receipts", 1000);
+    // Payouts whose receipt is missing (a missing withdrawal is money already received).
+    assert_eq!(missing, receipts.iter().filter(|r| r["status"] == "missing" && r["kind"] == "payout").count() as u64);
+}
+
+#[test]
+fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo_month(dir.path(), 11);
+    let (settings, text) = settings_of(&manifest);
+    let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+    server.tenant("acme");
+    let clerk = server.signed_in("acme", "clerk");
+    for id in upload_month(&clerk, &manifest) {
+        assert_eq!(clerk.wait_job(id)["state"], "succeeded");
+    }
+    let run = clerk.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
+    clerk.wait_job(run.json()["id"].as_i64().unwrap());
+    let accountant = server.signed_in("acme", "accountant");
+    let open = accountant.all_pages("/api/differences?state=open", 100);
+    assert!(open.len() >= 3, "{}", open.len());
+    assert!(open.iter().all(|d| d["resolution"].is_null()));
+    let ids: Vec<&str> = open.iter().take(3).map(|d| d["order_id"].as_str().unwrap()).collect();
+
+    let resolved = accountant.post_json(
+        "/api/differences/resolve",
+        &json!({ "order_ids": ids[..2], "reason": "timing", "comment": "paid in the next settlement" }),
+    );
+    assert_eq!(resolved.status, 200, "{}", resolved.text());
+    assert_eq!(resolved.json()["resolved"], 2);
+    let users = server.signed_in("acme", "admin").get("/api/users").json();
+    let viewer_id = users["items"].as_array().unwrap().iter().find(|u| u["role"] == "viewer").unwrap()["id"].clone();
+    let assigned =
+        accountant.post_json("/api/differences/assign", &json!({ "order_ids": [ids[2]], "user_id": viewer_id }));
+    assert_eq!(assigned.json()["assigned"], 1);
+
+    let resolved_list = accountant.all_pages("/api/differences?state=resolved", 1);
+    let mut resolved_ids: Vec<&str> = resolved_list.iter().map(|d| d["order_id"].as_str().unwrap()).collect();
+    resolved_ids.sort_unstable();
+    let mut expected = ids[..2].to_vec();
+    expected.sort_unstable();
+    assert_eq!(resolved_ids, expected);
+    assert_eq!(resolved_list[0]["resolution"]["reason"], "timing");
+    assert_eq!(resolved_list[0]["resolution"]["by"]["display_name"], "accountant");
+    assert_eq!(accountant.all_pages("/api/differences?state=open", 7).len(), open.len() - 2);
+    let assigned_row = accountant
+        .all_pages("/api/differences?state=open", 1000)
+        .into_iter()
+        .find(|d| d["order_id"] == ids[2])
+        .unwrap();
+    assert_eq!(assigned_row["resolution"]["assignee"]["id"], viewer_id);
+
+    let reopened = accountant
+        .post_json("/api/differences/reopen", &json!({ "order_ids": [ids[0]], "comment": "not paid after all" }));
+    assert_eq!(reopened.json()["reopened"], 1);
+    let history = accountant.get(&format!("/api/orders/{}/explain", ids[0])).json()["history"].clone();
+    let actions: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["resolve", "reopen"]);
+
+    // Refused: a matched order, an unknown reason, a user of nobody; nothing recorded.
+    let matched = accountant.all_pages("/api/orders?category=matched", 1)[0]["order_id"].as_str().unwrap().to_owned();
+    accountant
+        .post_json("/api/differences/resolve", &json!({ "order_ids": [ids[1], matched], "reason": "timing" }))
+        .assert_problem(409);
+    accountant
+        .post_json("/api/differences/resolve", &json!({ "order_ids": [ids[1]], "reason": "because" }))
+        .assert_problem(400);
+    accountant
+        .post_json("/api/differences/assign", &json!({ "order_ids": [ids[1]], "user_id": 999 }))
+        .assert_problem(400);
+    accountant
+        .post_json("/api/differences/resolve", &json!({ "order_ids": [], "reason": "timing" }))
+        .assert_problem(400);
+    let history = accountant.get(&format!("/api/orders/{}/explain", ids[1])).json()["history"].clone();
+    assert_eq!(history.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn an_admin_replaces_the_rules_and_the_next_run_uses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo_month(dir.path(), 12);
+    let (settings, text) = settings_of(&manifest);
+    let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+    server.tenant("acme");
+    let admin = server.signed_in("acme", "admin");
+    let rules = admin.get("/api/rules").json();
+    assert_eq!(rules["built_in"], true);
+    let built_in = rules["text"].as_str().unwrap().to_owned();
+    assert!(built_in.contains("[[rule]]"));
+
+    let broken = admin.request(
+        "PUT",
+        "/api/rules",
+        Some("application/json"),
+        json!({ "text": "[[rule]]\nid = 3\n" }).to_string().as_bytes(),
+    );
+    let problem = broken.assert_problem(400);
+    assert!(problem["detail"].as_str().unwrap().contains("rules.toml:"), "{problem}");
+    assert_eq!(admin.get("/api/rules").json()["built_in"], true, "nothing stored");
+
+    // Rules that match nothing: every payout is then missing or pending.
+    let none = built_in.split("[[rule]]").next().unwrap().split("[[withdrawal_rule]]").next().unwrap().to_owned();
+    let replaced =
+        admin.request("PUT", "/api/rules", Some("application/json"), json!({ "text": none }).to_string().as_bytes());
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
+    assert_eq!(replaced.json()["receipt_rules"], 0);
+    assert_eq!(admin.get("/api/rules").json()["built_in"], false);
+
+    for id in upload_month(&admin, &manifest) {
+        assert_eq!(admin.wait_job(id)["state"], "succeeded");
+    }
+    let run = admin.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
+    let job = admin.wait_job(run.json()["id"].as_i64().unwrap());
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let receipts = admin.all_pages("/api/receipts", 1000);
+    assert!(!receipts.is_empty());
+    assert!(receipts.iter().all(|r| !r["status"].as_str().unwrap().starts_with("received")), "{receipts:?}");
+}

@@ -21,6 +21,11 @@ use crate::import::{import_jobs, ImportOptions, Outcome};
 use crate::reconcile::{reconcile_run, ReceiptSetup};
 use crate::rules::ReceiptRules;
 
+/// The control-plane setting holding a tenant's matching rules (TOML).
+pub const RULES_SETTING: &str = "rules";
+/// The name a tenant's rules are reported under (errors name it with line and column).
+pub const RULES_FILE_NAME: &str = "rules.toml";
+
 /// How long a claim holds without news from its worker (renewed with every progress).
 pub const LEASE_SECONDS: i64 = 120;
 
@@ -172,7 +177,15 @@ fn run(
         JobSpec::Reconcile { as_of } => {
             control.job_progress(job.tenant_id, job.id, owner, 0, 1, "reconciling", now() + LEASE_SECONDS)?;
             let config = settings.settings.reconcile_config(*as_of);
-            let setup = ReceiptSetup { rules: &settings.rules, rates: &[] };
+            // A tenant's own rules (settings page) replace the server's.
+            let own_rules = match control.tenant_setting(job.tenant_id, RULES_SETTING)? {
+                Some(text) => match crate::rules::parse_rules(RULES_FILE_NAME, &text) {
+                    Ok(rules) => Some(rules),
+                    Err(error) => return Ok(Err(error.to_string())),
+                },
+                None => None,
+            };
+            let setup = ReceiptSetup { rules: own_rules.as_ref().unwrap_or(&settings.rules), rates: &[] };
             let (summary, receipts) =
                 reconcile_run(store.as_mut(), &config, &settings.settings_text, &rfc3339(now()), Some(setup))?;
             let categories: serde_json::Map<String, serde_json::Value> =

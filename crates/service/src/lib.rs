@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod check;
 pub mod config;
+pub mod differences;
 pub mod import;
 pub mod jobs;
 pub mod month_end;

@@ -375,3 +375,208 @@ pub fn render(
 pub fn sources(store: &dyn Store) -> Result<Vec<(String, String)>, StoreError> {
     report::sources(store)
 }
+
+/// A count and an amount (decimal string in the row's currency).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Figure {
+    pub count: u64,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BucketFigure {
+    pub bucket: String,
+    pub count: u64,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Unsettled {
+    pub count: u64,
+    pub amount: String,
+    pub buckets: Vec<BucketFigure>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CountOnly {
+    pub count: u64,
+}
+
+/// One store and marketplace on the dashboard.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DashboardRow {
+    pub store: String,
+    pub marketplace: String,
+    pub currency: String,
+    pub orders: u64,
+    /// Orders tied out (`matched`): their net settled amount.
+    pub settled: Figure,
+    /// Orders not due yet (`not_due`): their order amount.
+    pub pending_settlement: Figure,
+    /// Shipped and not settled, by days since shipping.
+    pub unsettled: Unsettled,
+    pub differences: CountOnly,
+}
+
+/// One store's money after settlement.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DashboardStore {
+    pub store: String,
+    pub currency: String,
+    /// Settlements posted and not transferred (open, or paid out after the as-of day).
+    pub not_transferred: Figure,
+    /// Payouts whose receipt is missing.
+    pub missing_receipts: Figure,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DashboardMonth {
+    pub store: String,
+    pub currency: String,
+    pub month: String,
+    pub sales: String,
+    pub fees: String,
+    pub refunds: String,
+    pub transfers: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Dashboard {
+    /// The latest run's as-of day; `None` before the first run.
+    pub as_of: Option<NaiveDate>,
+    pub rows: Vec<DashboardRow>,
+    pub stores: Vec<DashboardStore>,
+    /// The last 12 calendar months (UTC) of the roll-forward up to the as-of day.
+    pub months: Vec<DashboardMonth>,
+}
+
+/// The dashboard of the latest run, limited to the stores `visible` accepts. Every figure
+/// is a sum of whole minor units of one currency (no conversion, no rounding).
+pub fn dashboard(store: &dyn Store, visible: &dyn Fn(&str) -> bool) -> Result<Dashboard, StoreError> {
+    use std::collections::BTreeMap;
+    use tieout_core::receipts::ReceiptStatus;
+    use tieout_core::receivables::{aging_bucket, Group, YearMonth, AGING_BUCKETS};
+    use tieout_core::reconcile::Category;
+
+    let Some(run) = store.latest_run()? else {
+        return Ok(Dashboard { as_of: None, rows: Vec::new(), stores: Vec::new(), months: Vec::new() });
+    };
+    #[derive(Default)]
+    struct Sums {
+        orders: u64,
+        settled: (u64, i64),
+        pending: (u64, i64),
+        unsettled: (u64, i64),
+        buckets: [(u64, i64); 5],
+        differences: u64,
+    }
+    let mut rows: BTreeMap<(String, String, Currency), Sums> = BTreeMap::new();
+    for result in store.order_results(None)?.iter().filter(|r| visible(&r.store)) {
+        let sums = rows.entry((result.store.clone(), result.marketplace.clone(), result.currency)).or_default();
+        sums.orders += 1;
+        match result.category {
+            Category::Matched => {
+                sums.settled.0 += 1;
+                sums.settled.1 += result.net_settled_minor;
+            }
+            Category::NotDue => {
+                sums.pending.0 += 1;
+                sums.pending.1 += result.order_amount_minor.unwrap_or(0);
+            }
+            Category::ShippedNotSettled => {
+                let amount = result.order_amount_minor.unwrap_or(0);
+                sums.unsettled.0 += 1;
+                sums.unsettled.1 += amount;
+                let bucket = &mut sums.buckets[aging_bucket(result.days_since_ship.unwrap_or(0))];
+                bucket.0 += 1;
+                bucket.1 += amount;
+            }
+            _ => {}
+        }
+        if result.category.is_difference() {
+            sums.differences += 1;
+        }
+    }
+    let figure = |(count, minor): (u64, i64), currency: Currency| Figure { count, amount: amount(minor, currency) };
+    let rows = rows
+        .into_iter()
+        .map(|((store, marketplace, currency), sums)| DashboardRow {
+            store,
+            marketplace,
+            currency: currency.to_string(),
+            orders: sums.orders,
+            settled: figure(sums.settled, currency),
+            pending_settlement: figure(sums.pending, currency),
+            unsettled: Unsettled {
+                count: sums.unsettled.0,
+                amount: amount(sums.unsettled.1, currency),
+                buckets: AGING_BUCKETS
+                    .iter()
+                    .zip(sums.buckets)
+                    .map(|((label, _, _), (count, minor))| BucketFigure {
+                        bucket: (*label).to_owned(),
+                        count,
+                        amount: amount(minor, currency),
+                    })
+                    .collect(),
+            },
+            differences: CountOnly { count: sums.differences },
+        })
+        .collect();
+
+    let settlements = store.settlements()?;
+    let as_of_end = run.as_of.and_hms_opt(23, 59, 59).map_or(i64::MAX, |t| t.and_utc().timestamp());
+    /// (count, minor units) not transferred, and of missing receipts.
+    type Pair = ((u64, i64), (u64, i64));
+    let mut stores: BTreeMap<(String, Currency), Pair> = BTreeMap::new();
+    for settlement in settlements.iter().filter(|s| visible(&s.store)) {
+        let entry = stores.entry((settlement.store.clone(), settlement.currency)).or_default();
+        let transferred = !settlement.open && settlement.deposit_utc_seconds.is_some_and(|d| d <= as_of_end);
+        if !transferred {
+            entry.0 .0 += 1;
+            entry.0 .1 += settlement.total_minor;
+        }
+    }
+    for result in store.receipt_results()? {
+        if result.status != ReceiptStatus::Missing {
+            continue;
+        }
+        let Some(payout) = result.settlements.first() else { continue };
+        let Some(expected) = result.expected else { continue };
+        if !visible(&payout.store) {
+            continue;
+        }
+        let entry = stores.entry((payout.store.clone(), expected.currency)).or_default();
+        entry.1 .0 += 1;
+        entry.1 .1 += expected.amount_minor;
+    }
+    let stores = stores
+        .into_iter()
+        .map(|((store, currency), (not_transferred, missing))| DashboardStore {
+            store,
+            currency: currency.to_string(),
+            not_transferred: figure(not_transferred, currency),
+            missing_receipts: figure(missing, currency),
+        })
+        .collect();
+
+    let last = YearMonth::of(run.as_of);
+    let first = {
+        let months = last.year * 12 + last.month as i32 - 1 - 11;
+        YearMonth { year: months.div_euclid(12), month: months.rem_euclid(12) as u32 + 1 }
+    };
+    let months = crate::month_end::roll_forward_rows(store, Some(last))?
+        .into_iter()
+        .filter(|row| visible(&row.store) && row.month >= first && row.month <= last)
+        .map(|row| DashboardMonth {
+            store: row.store.clone(),
+            currency: row.currency.to_string(),
+            month: row.month.to_string(),
+            sales: amount(row.group(Group::Sales), row.currency),
+            fees: amount(row.group(Group::Fees), row.currency),
+            refunds: amount(row.group(Group::Refunds), row.currency),
+            transfers: amount(row.transfers_minor, row.currency),
+        })
+        .collect();
+    Ok(Dashboard { as_of: Some(run.as_of), rows, stores, months })
+}
