@@ -8,6 +8,7 @@
 //! What it is not: it does no IO, has no clock, no database and no async. Readers live in
 //! `tieout-formats`, storage in `tieout-store`, use cases in `tieout-service`.
 
+pub mod counterparty;
 pub mod diag;
 pub mod ids;
 pub mod intern;

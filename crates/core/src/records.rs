@@ -37,10 +37,14 @@ pub enum SourceFormat {
     /// Amazon Date Range transaction report (CSV, every locale): released rows become
     /// settlement lines, deferred rows are kept apart.
     AmazonTransactionReport,
+    /// Counterparty documents (invoices, refunds, payments; purchases …) for statements.
+    LedgerDocuments,
+    /// A counterparty's own statement, matched line by line against ours.
+    CounterpartyStatement,
 }
 
 impl SourceFormat {
-    pub const ALL: [SourceFormat; 10] = [
+    pub const ALL: [SourceFormat; 12] = [
         SourceFormat::AmazonSettlementV2,
         SourceFormat::AmazonSettlementV1,
         SourceFormat::AmazonOrdersReport,
@@ -51,6 +55,8 @@ impl SourceFormat {
         SourceFormat::WechatPayBill,
         SourceFormat::ProfileStatement,
         SourceFormat::AmazonTransactionReport,
+        SourceFormat::LedgerDocuments,
+        SourceFormat::CounterpartyStatement,
     ];
 
     /// Stable name, used in the store and in output.
@@ -66,6 +72,8 @@ impl SourceFormat {
             SourceFormat::WechatPayBill => "wechatpay",
             SourceFormat::ProfileStatement => "statement-profile",
             SourceFormat::AmazonTransactionReport => "amazon-transactions",
+            SourceFormat::LedgerDocuments => "ledger-documents",
+            SourceFormat::CounterpartyStatement => "counterparty-statement",
         }
     }
 
@@ -84,6 +92,10 @@ impl SourceFormat {
             SourceFormat::AmazonTransactionReport => {
                 "Amazon Date Range transaction report (CSV; English, German, French, Italian, Spanish, Japanese)"
             }
+            SourceFormat::LedgerDocuments => {
+                "counterparty documents 往来单据 (CSV: counterparty, type, number, date, amount, currency)"
+            }
+            SourceFormat::CounterpartyStatement => "a counterparty's own statement (CSV, as counterparty documents)",
         }
     }
 

@@ -61,6 +61,9 @@ pub fn detect(bytes: &[u8]) -> Detected {
     if has("amazon-order-id") && has("purchase-date") && has("order-status") {
         return Detected::Known(SourceFormat::AmazonOrdersReport);
     }
+    if crate::ledger::looks_like(bytes) {
+        return Detected::Known(SourceFormat::LedgerDocuments);
+    }
     if header.contains(&b',') || header.contains(&b';') || header.contains(&b'\t') {
         return Detected::Tabular;
     }

@@ -11,6 +11,7 @@ pub mod amazon_transactions;
 pub mod camt053;
 pub mod dates;
 pub mod detect;
+pub mod ledger;
 mod local_date;
 pub mod mapping;
 pub mod mt940;

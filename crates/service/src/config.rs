@@ -14,7 +14,15 @@
 //!
 //! [aging]
 //! alert_after_days = 30           # aging items older than this are alerts
+//!
+//! [write_off]                     # the largest difference each role may write off, per currency
+//! accountant = { USD = "10.00", CNY = "50.00" }
+//! approver = { USD = "100.00" }
+//! admin = { USD = "1000.00" }
+//! auto = { USD = "1.00" }         # written off by the system when a counterparty statement is imported
 //! ```
+//! A role without an entry for a currency may not write off in it (a viewer or a clerk
+//! never may). The limit is inclusive: at the limit is allowed, one cent over is not.
 //! Without any `[[fees]]` entry no fee check is made: the referral rates of real
 //! categories differ too much (8 % to 45 %) for a built-in guess to be useful.
 
@@ -33,6 +41,64 @@ pub struct Settings {
     pub import: ImportSection,
     #[serde(default)]
     pub aging: AgingSection,
+    #[serde(default)]
+    pub write_off: WriteOffSection,
+}
+
+/// Write-off limits per role and currency, as decimal text (`"10.00"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOffSection {
+    #[serde(default)]
+    pub accountant: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub approver: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub admin: std::collections::BTreeMap<String, String>,
+    /// Differences this small are written off automatically, under the system identity.
+    #[serde(default)]
+    pub auto: std::collections::BTreeMap<String, String>,
+}
+
+impl WriteOffSection {
+    /// The limit in minor units of `who` (`accountant`, `approver`, `admin`, `auto`) in
+    /// `currency`; `None`: may not write off in it.
+    pub fn limit_minor(&self, who: &str, currency: tieout_core::Currency) -> Option<i64> {
+        let table = match who {
+            "accountant" => &self.accountant,
+            "approver" => &self.approver,
+            "admin" => &self.admin,
+            "auto" => &self.auto,
+            _ => return None,
+        };
+        let text = table.get(currency.code())?;
+        tieout_core::money::parse_amount_minor(text, tieout_core::NumberStyle::Dot, currency.exponent()).ok()
+    }
+
+    fn check(&self, file: &str) -> Result<(), SettingsError> {
+        for (who, table) in [
+            ("accountant", &self.accountant),
+            ("approver", &self.approver),
+            ("admin", &self.admin),
+            ("auto", &self.auto),
+        ] {
+            for (code, text) in table {
+                let currency = tieout_core::Currency::from_code(code).map_err(|_| SettingsError {
+                    file: file.to_owned(),
+                    message: format!("[write_off] {who}: '{code}' is not a currency tieout knows"),
+                })?;
+                let amount =
+                    tieout_core::money::parse_amount_minor(text, tieout_core::NumberStyle::Dot, currency.exponent());
+                if amount.map_or(true, |a| a < 0) {
+                    return Err(SettingsError {
+                        file: file.to_owned(),
+                        message: format!("[write_off] {who}.{code}: '{text}' is not a non-negative amount in {code}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +155,7 @@ impl Settings {
     pub fn parse(file: &str, text: &str) -> Result<Settings, SettingsError> {
         let settings: Settings = toml::from_str(text)
             .map_err(|error| SettingsError { file: file.to_owned(), message: error.to_string() })?;
+        settings.write_off.check(file)?;
         for (index, fee) in settings.fees.iter().enumerate() {
             if fee.referral_rate_basis_points > 10_000
                 || fee.tolerance_minor < 0

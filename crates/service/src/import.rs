@@ -73,6 +73,8 @@ enum Parsed {
     Statements(StatementFile),
     /// A transaction report: settlements, open ones, deferred lines; and the lines' keys.
     Report(crate::transactions::ReportParts, Vec<LineKeys>),
+    /// Counterparty documents (invoices, payments, purchases …) for statements.
+    Documents(Vec<tieout_core::counterparty::Document>),
 }
 
 struct ParsedFile {
@@ -254,7 +256,22 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
             };
             statements_or_errors(file)
         }
-        Detected::Known(SourceFormat::ErpOrders | SourceFormat::ProfileStatement) | Detected::Tabular => {
+        Detected::Known(SourceFormat::LedgerDocuments) if options.mapping.is_none() && options.profile.is_none() => {
+            parsed.format = Some(SourceFormat::LedgerDocuments);
+            let file = tieout_formats::ledger::read_documents(&name, &bytes);
+            if has_errors(&file.diagnostics) {
+                Err(file.diagnostics)
+            } else {
+                Ok(Parsed::Documents(file.documents))
+            }
+        }
+        Detected::Known(
+            SourceFormat::ErpOrders
+            | SourceFormat::ProfileStatement
+            | SourceFormat::LedgerDocuments
+            | SourceFormat::CounterpartyStatement,
+        )
+        | Detected::Tabular => {
             match (&options.mapping, &options.profile) {
                 (_, Some(profile)) => {
                     parsed.format = Some(SourceFormat::ProfileStatement);
@@ -390,6 +407,32 @@ fn store_file(store: &mut dyn Store, parsed: ParsedFile, options: &ImportOptions
                 outcome.deferred_added,
             );
             tracing::info!(lines = outcome.lines_added, deferred = outcome.deferred_added, "transaction report stored");
+            report.outcome = Outcome::Imported { format, summary, warnings };
+        }
+        Parsed::Documents(documents) => {
+            let meta = meta_of(options.store.clone());
+            let outcome = store.import_documents(&meta, &documents)?;
+            let mut warnings = Vec::new();
+            if outcome.skipped > 0 {
+                warnings.push(Diagnostic::warning(
+                    &parsed.name,
+                    0,
+                    0,
+                    format!(
+                        "{} document(s) already imported (same counterparty, type and number): not added again",
+                        outcome.skipped
+                    ),
+                ));
+            }
+            let counterparties: std::collections::BTreeSet<&str> =
+                documents.iter().map(|d| d.counterparty.as_str()).collect();
+            let summary = format!(
+                "{}: {} document(s) of {} counterpart{}",
+                format.description(),
+                outcome.added,
+                counterparties.len(),
+                if counterparties.len() == 1 { "y" } else { "ies" }
+            );
             report.outcome = Outcome::Imported { format, summary, warnings };
         }
         Parsed::Statements(file) => {

@@ -16,6 +16,7 @@ pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod rules;
+pub mod statements;
 pub mod team;
 pub mod transactions;
 pub mod views;

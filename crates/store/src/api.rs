@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use tieout_core::counterparty::Document;
 use tieout_core::ids::OrderId;
 use tieout_core::intern::Interner;
 use tieout_core::receipts::{Payout, Receipt, ReceiptResult};
@@ -12,6 +13,7 @@ use tieout_core::reconcile::{ReconcileInput, Reconciliation};
 use tieout_core::records::{LineKeys, OrderFile, SettlementFile};
 use tieout_core::statement::StatementFile;
 
+use crate::ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
 use crate::sqlite::*;
 use crate::StoreError;
 
@@ -138,6 +140,40 @@ pub trait Store: Send {
     /// Re-checks, from what is stored, that each settlement's lines sum to what was
     /// recorded at import (the invariant is checked when read and when loaded back).
     fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError>;
+    // Statements with counterparties (往来对账单).
+
+    /// Imports counterparty documents in one transaction; a document already stored (same
+    /// counterparty, type and number) is skipped. The file's record count is the added ones.
+    fn import_documents(&mut self, meta: &FileMeta, documents: &[Document]) -> Result<DocumentImport, StoreError>;
+    /// Documents by date (of one counterparty, or all).
+    fn documents(&self, counterparty: Option<&str>) -> Result<Vec<StoredDocument>, StoreError>;
+    /// Draws up a statement (state `draft`) with its lines; returns its id.
+    fn create_statement(&mut self, statement: &NewStatement) -> Result<i64, StoreError>;
+    fn counterparty_statements(&self) -> Result<Vec<StatementRecord>, StoreError>;
+    /// A statement's documents, in line order.
+    fn statement_documents(&self, statement: i64) -> Result<Vec<i64>, StoreError>;
+    /// Moves a statement from `from` to `to`; `false` when it is no longer in `from`.
+    fn set_statement_state(&mut self, statement: i64, from: &str, to: &str, at: i64) -> Result<bool, StoreError>;
+    /// Records payments applied — (statement, payment document, amount) — and the
+    /// statements' new paid amounts and states — (statement, paid, state) — in one transaction.
+    fn apply_statement_payments(
+        &mut self,
+        applications: &[(i64, i64, i64)],
+        states: &[(i64, i64, String)],
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// Every payment applied: (statement, payment document, amount).
+    fn statement_payments(&self) -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    /// Stores the counterparty's own statement of `statement` (replacing an earlier one).
+    fn import_counterparty_lines(
+        &mut self,
+        meta: &FileMeta,
+        statement: i64,
+        lines: &[TheirLine],
+    ) -> Result<i64, StoreError>;
+    fn counterparty_lines(&self, statement: i64) -> Result<Vec<TheirLine>, StoreError>;
+    fn add_statement_resolutions(&mut self, resolutions: &[StatementResolution]) -> Result<(), StoreError>;
+    fn statement_resolutions(&self, statement: i64) -> Result<Vec<StatementResolution>, StoreError>;
 }
 
 impl Store for SqliteStore {
@@ -258,5 +294,51 @@ impl Store for SqliteStore {
     }
     fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError> {
         SqliteStore::verify_settlement_sums(self)
+    }
+    fn import_documents(&mut self, meta: &FileMeta, documents: &[Document]) -> Result<DocumentImport, StoreError> {
+        SqliteStore::import_documents(self, meta, documents)
+    }
+    fn documents(&self, counterparty: Option<&str>) -> Result<Vec<StoredDocument>, StoreError> {
+        SqliteStore::documents(self, counterparty)
+    }
+    fn create_statement(&mut self, statement: &NewStatement) -> Result<i64, StoreError> {
+        SqliteStore::create_statement(self, statement)
+    }
+    fn counterparty_statements(&self) -> Result<Vec<StatementRecord>, StoreError> {
+        SqliteStore::counterparty_statements(self)
+    }
+    fn statement_documents(&self, statement: i64) -> Result<Vec<i64>, StoreError> {
+        SqliteStore::statement_documents(self, statement)
+    }
+    fn set_statement_state(&mut self, statement: i64, from: &str, to: &str, at: i64) -> Result<bool, StoreError> {
+        SqliteStore::set_statement_state(self, statement, from, to, at)
+    }
+    fn apply_statement_payments(
+        &mut self,
+        applications: &[(i64, i64, i64)],
+        states: &[(i64, i64, String)],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        SqliteStore::apply_statement_payments(self, applications, states, at)
+    }
+    fn statement_payments(&self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        SqliteStore::statement_payments(self)
+    }
+    fn import_counterparty_lines(
+        &mut self,
+        meta: &FileMeta,
+        statement: i64,
+        lines: &[TheirLine],
+    ) -> Result<i64, StoreError> {
+        SqliteStore::import_counterparty_lines(self, meta, statement, lines)
+    }
+    fn counterparty_lines(&self, statement: i64) -> Result<Vec<TheirLine>, StoreError> {
+        SqliteStore::counterparty_lines(self, statement)
+    }
+    fn add_statement_resolutions(&mut self, resolutions: &[StatementResolution]) -> Result<(), StoreError> {
+        SqliteStore::add_statement_resolutions(self, resolutions)
+    }
+    fn statement_resolutions(&self, statement: i64) -> Result<Vec<StatementResolution>, StoreError> {
+        SqliteStore::statement_resolutions(self, statement)
     }
 }

@@ -13,6 +13,7 @@
 
 mod api;
 pub mod control;
+mod ledger;
 #[cfg(feature = "postgres")]
 pub mod pool;
 #[cfg(feature = "postgres")]
@@ -21,6 +22,7 @@ mod schema;
 mod sqlite;
 
 pub use api::Store;
+pub use ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
 
 #[cfg(feature = "postgres")]
 pub use crate::postgres::{PgSchemaOptions, PgStore};

@@ -85,17 +85,20 @@ use tieout_core::records::{
 use tieout_core::statement::StatementFile;
 
 use crate::api::Store;
+use crate::ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
 use crate::sqlite::{
     AccountEntries, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
     OrderRow, PayoutRef, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow,
     StatementImport,
 };
 use crate::StoreError;
+use tieout_core::counterparty::{DocType, Document};
 
 /// The PostgreSQL migrations, in order.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
     (2, include_str!("migrations/postgres/0002_difference_actions.sql")),
+    (3, include_str!("migrations/postgres/0003_counterparty_statements.sql")),
 ];
 
 /// Marks a tenant table's `CREATE TABLE` in the migrations: replaced by the partition
@@ -1327,7 +1330,7 @@ fn load_lines(
 fn integrity_findings(transaction: &mut Transaction<'_>, tenant: i64) -> Result<Vec<String>, StoreError> {
     let mut findings = Vec::new();
     let mut stored: HashMap<i64, i64> = HashMap::new();
-    for table in ["settlement_line", "order_item", "statement_entry"] {
+    for table in ["settlement_line", "order_item", "statement_entry", "ledger_document", "counterparty_line"] {
         for row in transaction.query(
             &format!("SELECT file_id, COUNT(*) FROM {table} WHERE tenant_id = $1 GROUP BY file_id"),
             &[&tenant],
@@ -1346,7 +1349,12 @@ fn integrity_findings(transaction: &mut Transaction<'_>, tenant: i64) -> Result<
         // lines.
         let replaceable = matches!(
             SourceFormat::from_name(&format),
-            Some(SourceFormat::ErpOrders | SourceFormat::AmazonOrdersReport | SourceFormat::AmazonTransactionReport)
+            Some(
+                SourceFormat::ErpOrders
+                    | SourceFormat::AmazonOrdersReport
+                    | SourceFormat::AmazonTransactionReport
+                    | SourceFormat::CounterpartyStatement
+            )
         );
         if count > recorded || (!replaceable && count != recorded) {
             findings.push(format!("file {name} (#{id}): {count} records stored, its import recorded {recorded}"));
@@ -1895,6 +1903,291 @@ impl Store for PgStore {
                     assignee: column(row, 5)?,
                     by_user: column(row, 6)?,
                     at: column(row, 7)?,
+                })
+            })
+            .collect()
+    }
+
+    fn import_documents(&mut self, meta: &FileMeta, documents: &[Document]) -> Result<DocumentImport, StoreError> {
+        self.write(|transaction, tenant| {
+            let file_id = insert_file(transaction, tenant, meta, 0)?;
+            let insert = transaction.prepare(
+                "INSERT INTO ledger_document (tenant_id, file_id, line, counterparty, counterparty_name, side, doc_type,
+                    number, day, amount_minor, currency, description)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 ON CONFLICT (tenant_id, counterparty, doc_type, number) DO NOTHING",
+            )?;
+            let mut added = 0;
+            for d in documents {
+                added += transaction.execute(
+                    &insert,
+                    &[
+                        &tenant,
+                        &file_id,
+                        &i64::from(d.line),
+                        &d.counterparty,
+                        &d.counterparty_name,
+                        &d.doc_type.side().name(),
+                        &d.doc_type.name(),
+                        &d.number,
+                        &day_number(d.date),
+                        &d.amount_minor,
+                        &d.currency.code(),
+                        &d.description,
+                    ],
+                )? as usize;
+            }
+            transaction.execute(
+                "UPDATE source_file SET record_count = $3 WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, &file_id, &(added as i64)],
+            )?;
+            Ok(DocumentImport { file_id, added, skipped: documents.len() - added })
+        })
+    }
+
+    fn documents(&self, counterparty: Option<&str>) -> Result<Vec<StoredDocument>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT d.id, f.name, d.line, d.counterparty, d.counterparty_name, d.doc_type, d.number, d.day,
+                    d.amount_minor, d.currency, d.description
+             FROM ledger_document d JOIN source_file f ON f.tenant_id = d.tenant_id AND f.id = d.file_id
+             WHERE d.tenant_id = $1 AND ($2::TEXT IS NULL OR d.counterparty = $2) ORDER BY d.day, d.id",
+            &[&self.tenant_id, &counterparty],
+        )?;
+        rows.iter()
+            .map(|row| {
+                let doc_type: String = column(row, 5)?;
+                let currency: String = column(row, 9)?;
+                Ok(StoredDocument {
+                    id: column(row, 0)?,
+                    file_name: column(row, 1)?,
+                    document: Document {
+                        line: count_at(row, 2)?,
+                        counterparty: column(row, 3)?,
+                        counterparty_name: column(row, 4)?,
+                        doc_type: DocType::parse(&doc_type)
+                            .ok_or_else(|| StoreError::Corrupt(format!("document type {doc_type}")))?,
+                        number: column(row, 6)?,
+                        date: date_at(row, 7)?,
+                        amount_minor: column(row, 8)?,
+                        currency: currency_of(&currency)?,
+                        description: column(row, 10)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn create_statement(&mut self, new: &NewStatement) -> Result<i64, StoreError> {
+        self.write(|transaction, tenant| {
+            let id: i64 = transaction
+                .query_one(
+                    "INSERT INTO counterparty_statement (tenant_id, counterparty, side, currency, period_start, period_end,
+                        opening_minor, due_minor, paid_minor, state, created_by, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'draft', $9, $10, $10) RETURNING id",
+                    &[
+                        &tenant,
+                        &new.counterparty,
+                        &new.side,
+                        &new.currency,
+                        &new.period_start_day,
+                        &new.period_end_day,
+                        &new.opening_minor,
+                        &new.due_minor,
+                        &new.created_by,
+                        &new.at,
+                    ],
+                )?
+                .try_get(0)?;
+            let insert = transaction.prepare(
+                "INSERT INTO counterparty_statement_line (tenant_id, statement_id, position, document_id) VALUES ($1, $2, $3, $4)",
+            )?;
+            for (position, document) in new.document_ids.iter().enumerate() {
+                transaction.execute(&insert, &[&tenant, &id, &(position as i64), document])?;
+            }
+            Ok(id)
+        })
+    }
+
+    fn counterparty_statements(&self) -> Result<Vec<StatementRecord>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT id, counterparty, side, currency, period_start, period_end, opening_minor, due_minor, paid_minor,
+                    state, created_by, created_at, updated_at
+             FROM counterparty_statement WHERE tenant_id = $1 ORDER BY id",
+            &[&self.tenant_id],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(StatementRecord {
+                    id: column(row, 0)?,
+                    counterparty: column(row, 1)?,
+                    side: column(row, 2)?,
+                    currency: column(row, 3)?,
+                    period_start_day: column(row, 4)?,
+                    period_end_day: column(row, 5)?,
+                    opening_minor: column(row, 6)?,
+                    due_minor: column(row, 7)?,
+                    paid_minor: column(row, 8)?,
+                    state: column(row, 9)?,
+                    created_by: column(row, 10)?,
+                    created_at: column(row, 11)?,
+                    updated_at: column(row, 12)?,
+                })
+            })
+            .collect()
+    }
+
+    fn statement_documents(&self, statement: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT document_id FROM counterparty_statement_line WHERE tenant_id = $1 AND statement_id = $2 ORDER BY position",
+            &[&self.tenant_id, &statement],
+        )?;
+        rows.iter().map(|row| column(row, 0)).collect()
+    }
+
+    fn set_statement_state(&mut self, statement: i64, from: &str, to: &str, at: i64) -> Result<bool, StoreError> {
+        self.write(|transaction, tenant| {
+            let changed = transaction.execute(
+                "UPDATE counterparty_statement SET state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = $3",
+                &[&tenant, &statement, &from, &to, &at],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn apply_statement_payments(
+        &mut self,
+        applications: &[(i64, i64, i64)],
+        states: &[(i64, i64, String)],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|transaction, tenant| {
+            for (statement, document, amount) in applications {
+                transaction.execute(
+                    "INSERT INTO counterparty_payment (tenant_id, statement_id, document_id, amount_minor) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant_id, statement_id, document_id)
+                     DO UPDATE SET amount_minor = counterparty_payment.amount_minor + excluded.amount_minor",
+                    &[&tenant, statement, document, amount],
+                )?;
+            }
+            for (statement, paid, state) in states {
+                transaction.execute(
+                    "UPDATE counterparty_statement SET paid_minor = $3, state = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2",
+                    &[&tenant, statement, paid, state, &at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn statement_payments(&self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT statement_id, document_id, amount_minor FROM counterparty_payment WHERE tenant_id = $1
+             ORDER BY statement_id, document_id",
+            &[&self.tenant_id],
+        )?;
+        rows.iter().map(|row| Ok((column(row, 0)?, column(row, 1)?, column(row, 2)?))).collect()
+    }
+
+    fn import_counterparty_lines(
+        &mut self,
+        meta: &FileMeta,
+        statement: i64,
+        lines: &[TheirLine],
+    ) -> Result<i64, StoreError> {
+        self.write(|transaction, tenant| {
+            let file_id = insert_file(transaction, tenant, meta, lines.len() as u64)?;
+            transaction.execute(
+                "DELETE FROM counterparty_line WHERE tenant_id = $1 AND statement_id = $2",
+                &[&tenant, &statement],
+            )?;
+            let insert = transaction.prepare(
+                "INSERT INTO counterparty_line (tenant_id, statement_id, position, file_id, line, number, day, amount_minor,
+                    description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )?;
+            for (position, line) in lines.iter().enumerate() {
+                transaction.execute(
+                    &insert,
+                    &[
+                        &tenant,
+                        &statement,
+                        &(position as i64),
+                        &file_id,
+                        &i64::from(line.line),
+                        &line.number,
+                        &line.day,
+                        &line.amount_minor,
+                        &line.description,
+                    ],
+                )?;
+            }
+            Ok(file_id)
+        })
+    }
+
+    fn counterparty_lines(&self, statement: i64) -> Result<Vec<TheirLine>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT line, number, day, amount_minor, description FROM counterparty_line
+             WHERE tenant_id = $1 AND statement_id = $2 ORDER BY position",
+            &[&self.tenant_id, &statement],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(TheirLine {
+                    line: count_at(row, 0)?,
+                    number: column(row, 1)?,
+                    day: column(row, 2)?,
+                    amount_minor: column(row, 3)?,
+                    description: column(row, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_statement_resolutions(&mut self, resolutions: &[StatementResolution]) -> Result<(), StoreError> {
+        self.write(|transaction, tenant| {
+            for r in resolutions {
+                transaction.execute(
+                    "INSERT INTO counterparty_resolution (tenant_id, statement_id, number, kind, ours_minor, theirs_minor,
+                        amount_minor, reason, comment, by_user, at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    &[
+                        &tenant,
+                        &r.statement_id,
+                        &r.number,
+                        &r.kind,
+                        &r.ours_minor,
+                        &r.theirs_minor,
+                        &r.amount_minor,
+                        &r.reason,
+                        &r.comment,
+                        &r.by_user,
+                        &r.at,
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn statement_resolutions(&self, statement: i64) -> Result<Vec<StatementResolution>, StoreError> {
+        let rows = self.client.borrow_mut().query(
+            "SELECT statement_id, number, kind, ours_minor, theirs_minor, amount_minor, reason, comment, by_user, at
+             FROM counterparty_resolution WHERE tenant_id = $1 AND statement_id = $2 ORDER BY id",
+            &[&self.tenant_id, &statement],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(StatementResolution {
+                    statement_id: column(row, 0)?,
+                    number: column(row, 1)?,
+                    kind: column(row, 2)?,
+                    ours_minor: column(row, 3)?,
+                    theirs_minor: column(row, 4)?,
+                    amount_minor: column(row, 5)?,
+                    reason: column(row, 6)?,
+                    comment: column(row, 7)?,
+                    by_user: column(row, 8)?,
+                    at: column(row, 9)?,
                 })
             })
             .collect()

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_withdrawals.sql")),
     (6, include_str!("migrations/0006_transaction_reports.sql")),
     (7, include_str!("migrations/0007_difference_actions.sql")),
+    (8, include_str!("migrations/0008_counterparty_statements.sql")),
 ];
 
 /// The schema version this build writes and reads.

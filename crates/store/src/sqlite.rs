@@ -1200,7 +1200,7 @@ impl SqliteStore {
         let mut findings = Vec::new();
         let connection = &self.connection;
         let mut stored: HashMap<i64, i64> = HashMap::new();
-        for table in ["settlement_line", "order_item", "statement_entry"] {
+        for table in ["settlement_line", "order_item", "statement_entry", "ledger_document", "counterparty_line"] {
             let mut statement =
                 connection.prepare(&format!("SELECT file_id, COUNT(*) FROM {table} GROUP BY file_id"))?;
             let mut rows = statement.query([])?;
@@ -1225,6 +1225,7 @@ impl SqliteStore {
                         SourceFormat::ErpOrders
                             | SourceFormat::AmazonOrdersReport
                             | SourceFormat::AmazonTransactionReport
+                            | SourceFormat::CounterpartyStatement
                     )
                 );
                 if count > recorded || (!replaceable && count != recorded) {
@@ -2025,4 +2026,276 @@ fn sum_items(mut items: Vec<OrderFacts>) -> Vec<OrderFacts> {
         }
     }
     orders
+}
+
+/// Statements with counterparties (往来对账单).
+impl SqliteStore {
+    pub fn import_documents(
+        &mut self,
+        meta: &FileMeta,
+        documents: &[tieout_core::counterparty::Document],
+    ) -> Result<crate::DocumentImport, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let mut added = 0;
+        let file_id = insert_file(&transaction, meta, 0)?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO ledger_document (file_id, line, counterparty, counterparty_name, side, doc_type, number, day,
+                    amount_minor, currency, description)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (counterparty, doc_type, number) DO NOTHING",
+            )?;
+            for d in documents {
+                added += insert.execute(params![
+                    file_id,
+                    d.line,
+                    d.counterparty,
+                    d.counterparty_name,
+                    d.doc_type.side().name(),
+                    d.doc_type.name(),
+                    d.number,
+                    day_number(d.date),
+                    d.amount_minor,
+                    d.currency.code(),
+                    d.description
+                ])?;
+            }
+        }
+        transaction
+            .execute("UPDATE source_file SET record_count = ?2 WHERE id = ?1", params![file_id, added as i64])?;
+        transaction.commit()?;
+        Ok(crate::DocumentImport { file_id, added, skipped: documents.len() - added })
+    }
+
+    pub fn documents(&self, counterparty: Option<&str>) -> Result<Vec<crate::StoredDocument>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT d.id, f.name, d.line, d.counterparty, d.counterparty_name, d.doc_type, d.number, d.day,
+                    d.amount_minor, d.currency, d.description
+             FROM ledger_document d JOIN source_file f ON f.id = d.file_id
+             WHERE ?1 IS NULL OR d.counterparty = ?1 ORDER BY d.day, d.id",
+        )?;
+        let mut rows = statement.query(params![counterparty])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let doc_type: String = row.get(5)?;
+            let currency: String = row.get(9)?;
+            out.push(crate::StoredDocument {
+                id: row.get(0)?,
+                file_name: row.get(1)?,
+                document: tieout_core::counterparty::Document {
+                    line: row.get(2)?,
+                    counterparty: row.get(3)?,
+                    counterparty_name: row.get(4)?,
+                    doc_type: tieout_core::counterparty::DocType::parse(&doc_type)
+                        .ok_or_else(|| StoreError::Corrupt(format!("document type {doc_type}")))?,
+                    number: row.get(6)?,
+                    date: from_day_number(row.get(7)?)?,
+                    amount_minor: row.get(8)?,
+                    currency: currency_of(&currency)?,
+                    description: row.get(10)?,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn create_statement(&mut self, new: &crate::NewStatement) -> Result<i64, StoreError> {
+        let transaction = self.connection.transaction()?;
+        transaction.execute(
+            "INSERT INTO counterparty_statement (counterparty, side, currency, period_start, period_end, opening_minor,
+                due_minor, paid_minor, state, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 'draft', ?8, ?9, ?9)",
+            params![
+                new.counterparty,
+                new.side,
+                new.currency,
+                new.period_start_day,
+                new.period_end_day,
+                new.opening_minor,
+                new.due_minor,
+                new.created_by,
+                new.at
+            ],
+        )?;
+        let id = transaction.last_insert_rowid();
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO counterparty_statement_line (statement_id, position, document_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for (position, document) in new.document_ids.iter().enumerate() {
+                insert.execute(params![id, position as i64, document])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(id)
+    }
+
+    pub fn counterparty_statements(&self) -> Result<Vec<crate::StatementRecord>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT id, counterparty, side, currency, period_start, period_end, opening_minor, due_minor, paid_minor,
+                    state, created_by, created_at, updated_at
+             FROM counterparty_statement ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(crate::StatementRecord {
+                id: row.get(0)?,
+                counterparty: row.get(1)?,
+                side: row.get(2)?,
+                currency: row.get(3)?,
+                period_start_day: row.get(4)?,
+                period_end_day: row.get(5)?,
+                opening_minor: row.get(6)?,
+                due_minor: row.get(7)?,
+                paid_minor: row.get(8)?,
+                state: row.get(9)?,
+                created_by: row.get(10)?,
+                created_at: row.get(11)?,
+                updated_at: row.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn statement_documents(&self, statement: i64) -> Result<Vec<i64>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare("SELECT document_id FROM counterparty_statement_line WHERE statement_id = ?1 ORDER BY position")?;
+        let rows = query.query_map([statement], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn set_statement_state(&mut self, statement: i64, from: &str, to: &str, at: i64) -> Result<bool, StoreError> {
+        let changed = self.connection.execute(
+            "UPDATE counterparty_statement SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
+            params![statement, from, to, at],
+        )?;
+        Ok(changed == 1)
+    }
+
+    pub fn apply_statement_payments(
+        &mut self,
+        applications: &[(i64, i64, i64)],
+        states: &[(i64, i64, String)],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        for (statement, document, amount) in applications {
+            transaction.execute(
+                "INSERT INTO counterparty_payment (statement_id, document_id, amount_minor) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (statement_id, document_id) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+                params![statement, document, amount],
+            )?;
+        }
+        for (statement, paid, state) in states {
+            transaction.execute(
+                "UPDATE counterparty_statement SET paid_minor = ?2, state = ?3, updated_at = ?4 WHERE id = ?1",
+                params![statement, paid, state, at],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Every payment applied: (statement, payment document, amount).
+    pub fn statement_payments(&self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let mut query = self.connection.prepare(
+            "SELECT statement_id, document_id, amount_minor FROM counterparty_payment ORDER BY statement_id, document_id",
+        )?;
+        let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn import_counterparty_lines(
+        &mut self,
+        meta: &FileMeta,
+        statement: i64,
+        lines: &[crate::TheirLine],
+    ) -> Result<i64, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let file_id = insert_file(&transaction, meta, lines.len() as u64)?;
+        transaction.execute("DELETE FROM counterparty_line WHERE statement_id = ?1", [statement])?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO counterparty_line (statement_id, position, file_id, line, number, day, amount_minor, description)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (position, line) in lines.iter().enumerate() {
+                insert.execute(params![
+                    statement,
+                    position as i64,
+                    file_id,
+                    line.line,
+                    line.number,
+                    line.day,
+                    line.amount_minor,
+                    line.description
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(file_id)
+    }
+
+    pub fn counterparty_lines(&self, statement: i64) -> Result<Vec<crate::TheirLine>, StoreError> {
+        let mut query = self.connection.prepare(
+            "SELECT line, number, day, amount_minor, description FROM counterparty_line WHERE statement_id = ?1 ORDER BY position",
+        )?;
+        let rows = query.query_map([statement], |row| {
+            Ok(crate::TheirLine {
+                line: row.get(0)?,
+                number: row.get(1)?,
+                day: row.get(2)?,
+                amount_minor: row.get(3)?,
+                description: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn add_statement_resolutions(&mut self, resolutions: &[crate::StatementResolution]) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        for r in resolutions {
+            transaction.execute(
+                "INSERT INTO counterparty_resolution (statement_id, number, kind, ours_minor, theirs_minor, amount_minor,
+                    reason, comment, by_user, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    r.statement_id,
+                    r.number,
+                    r.kind,
+                    r.ours_minor,
+                    r.theirs_minor,
+                    r.amount_minor,
+                    r.reason,
+                    r.comment,
+                    r.by_user,
+                    r.at
+                ],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    pub fn statement_resolutions(&self, statement: i64) -> Result<Vec<crate::StatementResolution>, StoreError> {
+        let mut query = self.connection.prepare(
+            "SELECT statement_id, number, kind, ours_minor, theirs_minor, amount_minor, reason, comment, by_user, at
+             FROM counterparty_resolution WHERE statement_id = ?1 ORDER BY id",
+        )?;
+        let rows = query.query_map([statement], |row| {
+            Ok(crate::StatementResolution {
+                statement_id: row.get(0)?,
+                number: row.get(1)?,
+                kind: row.get(2)?,
+                ours_minor: row.get(3)?,
+                theirs_minor: row.get(4)?,
+                amount_minor: row.get(5)?,
+                reason: row.get(6)?,
+                comment: row.get(7)?,
+                by_user: row.get(8)?,
+                at: row.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

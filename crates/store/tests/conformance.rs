@@ -932,6 +932,115 @@ fn scenario_difference_actions(store: &mut dyn Store) {
     assert_eq!(of_second, vec![action(&second, "assign", Some(3), 11)]);
 }
 
+fn scenario_counterparty_statements(store: &mut dyn Store) {
+    use tieout_core::counterparty::{DocType, Document};
+    let usd = tieout_core::Currency::from_code("USD").unwrap();
+    let document = |line: u32, doc_type: DocType, number: &str, day: u32, amount_minor: i64| Document {
+        line,
+        counterparty: "D-001".to_owned(),
+        counterparty_name: Some("Distributor One".to_owned()),
+        doc_type,
+        number: number.to_owned(),
+        date: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
+        amount_minor,
+        currency: usd,
+        description: format!("{number} items"),
+    };
+    let meta = |name: &str, format: SourceFormat| FileMeta {
+        sha256: format!("sha-{name}"),
+        name: name.to_owned(),
+        format,
+        store: None,
+        size_bytes: 10,
+        imported_at: "2026-11-01T00:00:00Z".to_owned(),
+    };
+    let documents = [
+        document(2, DocType::Invoice, "INV-1", 3, 120_000),
+        document(3, DocType::Refund, "CN-1", 9, 5_000),
+        document(4, DocType::Receipt, "RC-1", 20, 50_000),
+    ];
+    let first = store.import_documents(&meta("docs.csv", SourceFormat::LedgerDocuments), &documents).unwrap();
+    assert_eq!((first.added, first.skipped), (3, 0));
+    // An overlapping export adds only what is new.
+    let again = [documents[2].clone(), document(2, DocType::Invoice, "INV-2", 25, 700)];
+    let second = store.import_documents(&meta("docs-2.csv", SourceFormat::LedgerDocuments), &again).unwrap();
+    assert_eq!((second.added, second.skipped), (1, 1));
+    let stored = store.documents(Some("D-001")).unwrap();
+    assert_eq!(
+        stored.iter().map(|d| d.document.number.as_str()).collect::<Vec<_>>(),
+        ["INV-1", "CN-1", "RC-1", "INV-2"]
+    );
+    assert_eq!(stored[0].document, documents[0]);
+    assert_eq!(stored[0].file_name, "docs.csv");
+    assert!(store.documents(Some("nobody")).unwrap().is_empty());
+
+    let id = store
+        .create_statement(&tieout_store::NewStatement {
+            counterparty: "D-001".into(),
+            side: "receivable".into(),
+            currency: "USD".into(),
+            period_start_day: 739_525,
+            period_end_day: 739_555,
+            opening_minor: 300,
+            due_minor: 115_000,
+            document_ids: vec![stored[0].id, stored[1].id],
+            created_by: Some(4),
+            at: 100,
+        })
+        .unwrap();
+    let statements = store.counterparty_statements().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        (statements[0].state.as_str(), statements[0].paid_minor, statements[0].opening_minor),
+        ("draft", 0, 300)
+    );
+    assert_eq!(store.statement_documents(id).unwrap(), vec![stored[0].id, stored[1].id]);
+    assert!(store.set_statement_state(id, "draft", "pending_review", 101).unwrap());
+    assert!(!store.set_statement_state(id, "draft", "void", 102).unwrap(), "no longer a draft");
+    assert!(store.set_statement_state(id, "pending_review", "reviewed", 103).unwrap());
+    store
+        .apply_statement_payments(&[(id, stored[2].id, 50_000)], &[(id, 50_000, "partially_paid".into())], 104)
+        .unwrap();
+    assert_eq!(store.statement_payments().unwrap(), vec![(id, stored[2].id, 50_000)]);
+    let statement = &store.counterparty_statements().unwrap()[0];
+    assert_eq!((statement.state.as_str(), statement.paid_minor, statement.updated_at), ("partially_paid", 50_000, 104));
+
+    let theirs = |amount_minor: i64| tieout_store::TheirLine {
+        line: 2,
+        number: "INV-1".into(),
+        day: 739_527,
+        amount_minor,
+        description: "theirs".into(),
+    };
+    store
+        .import_counterparty_lines(&meta("theirs.csv", SourceFormat::CounterpartyStatement), id, &[theirs(119_990)])
+        .unwrap();
+    store
+        .import_counterparty_lines(&meta("theirs-2.csv", SourceFormat::CounterpartyStatement), id, &[theirs(120_000)])
+        .unwrap();
+    assert_eq!(store.counterparty_lines(id).unwrap(), vec![theirs(120_000)], "a later import replaces the lines");
+    let resolution = tieout_store::StatementResolution {
+        statement_id: id,
+        number: "CN-1".into(),
+        kind: "write_off".into(),
+        ours_minor: Some(-5_000),
+        theirs_minor: None,
+        amount_minor: -5_000,
+        reason: Some("rounding".into()),
+        comment: None,
+        by_user: None,
+        at: 105,
+    };
+    store.add_statement_resolutions(std::slice::from_ref(&resolution)).unwrap();
+    assert_eq!(store.statement_resolutions(id).unwrap(), vec![resolution]);
+    assert!(store.integrity_findings().unwrap().is_empty(), "{:?}", store.integrity_findings().unwrap());
+}
+
+#[test]
+fn counterparty_documents_statements_payments_and_their_lines() {
+    on_both_engines(scenario_counterparty_statements);
+}
+
 #[test]
 fn actions_on_differences_are_appended_and_read_per_order() {
     on_both_engines(scenario_difference_actions);
@@ -1291,7 +1400,7 @@ fn a_hash_partitioned_schema_holds_tenants_and_is_ready_to_distribute() {
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    assert_eq!(tables.len(), 13, "{tables:?}");
+    assert_eq!(tables.len(), 19, "{tables:?}");
     let unpartitioned: Vec<&String> = tables.iter().filter(|(_, kind)| *kind != b'p' as i8).map(|(t, _)| t).collect();
     assert!(unpartitioned.is_empty(), "tables with a tenant_id that are not partitioned: {unpartitioned:?}");
     let partitioning: Vec<(String, String, String, i64)> = client
@@ -1391,18 +1500,18 @@ fn servers_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     let mut client = schema.client();
     let versions: Vec<i64> =
         client.query("SELECT version FROM schema_version ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     // Migrating again changes nothing.
     tieout_store::postgres::migrate(&mut client, &PgSchemaOptions::default()).unwrap();
     let count: i64 = client.query_one("SELECT COUNT(*) FROM schema_version", &[]).unwrap().get(0);
-    assert_eq!(count, 2);
+    assert_eq!(count, 3);
     // A from_client store works on a migrated connection and gives it back.
     let store = PgStore::from_client(schema.client(), 3);
     assert!(store.files().unwrap().is_empty());
     let mut client = store.into_client();
     client.batch_execute("INSERT INTO schema_version (version) VALUES (99)").unwrap();
     match PgStore::connect(&url, 1, &PgSchemaOptions::default()) {
-        Err(StoreError::SchemaTooNew { found: 99, supported: 2 }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, supported: 3 }) => {}
         Err(other) => panic!("expected SchemaTooNew, got {other}"),
         Ok(_) => panic!("expected SchemaTooNew, got a store"),
     }
