@@ -184,6 +184,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     }
     disagreements.extend(check_receipts(&store, &manifest.receipts_truth_file)?);
     disagreements.extend(check_receivables(&receivables, &manifest.receivables_truth_file)?);
+    disagreements.extend(demo_statements(&mut store, &manifest, &settings, &reports, quiet)?);
     let example = results
         .iter()
         .find(|r| r.category == Category::AmountMismatch)
@@ -191,7 +192,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     println!();
     println!("Reports written to {}:", reports.display());
     println!(
-        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, receivables.csv, aging.csv (+ aging.not_transferred.csv), tieout-demo.xlsx"
+        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, receivables.csv, aging.csv (+ aging.not_transferred.csv), tieout-demo.xlsx, statement-*.xlsx and statement-*.html (往来对账单)"
     );
     if let Some(example) = example {
         println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);
@@ -289,5 +290,129 @@ fn check_receipts(store: &tieout_service::SqliteStore, truth_file: &Path) -> Res
         disagreements.push(format!("{key}: tieout says {status}, the generator has no such row"));
     }
     disagreements.sort();
+    Ok(disagreements)
+}
+
+/// Statements with a distributor and a supplier (往来对账单) in different states: the
+/// previous month's distributor statement reviewed, paid and closed; this month's submitted,
+/// matched against the distributor's own statement (a few cents written off by the system,
+/// the rest left to resolve), reviewed and partially paid; the supplier's still a draft.
+/// Returns what disagrees with that plan.
+fn demo_statements(
+    store: &mut tieout_service::SqliteStore,
+    manifest: &tieout_demo::DemoManifest,
+    settings: &tieout_service::config::Settings,
+    reports: &Path,
+    quiet: bool,
+) -> Result<Vec<String>> {
+    use tieout_core::counterparty::{Side, State};
+    use tieout_service::statements;
+    use tieout_service::team::Role;
+    let files = &manifest.counterparty_files;
+    let options = ImportOptions { store: None, mapping: None, profile: None, imported_at: now_rfc3339() };
+    let jobs = vec![(files.documents.clone(), &options)];
+    if !import_with_progress(store, &jobs, true)? {
+        bail!("the demo's counterparty documents were refused (a bug: please report it)");
+    }
+    let at = chrono::Utc::now().timestamp();
+    let last_day = |first: chrono::NaiveDate| {
+        first.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(first)
+    };
+    let usd = tieout_core::Currency::from_code("USD").expect("USD");
+    let cny = tieout_core::Currency::from_code("CNY").expect("CNY");
+    let (previous, month) = (files.previous_month, files.month);
+    let earlier = statements::draw_up(
+        store,
+        tieout_demo::counterparties::DISTRIBUTOR,
+        Side::Receivable,
+        usd,
+        previous,
+        last_day(previous),
+        Role::Clerk,
+        None,
+        at,
+    )?;
+    statements::transition(store, earlier, State::PendingReview, Role::Clerk, at)?;
+    statements::transition(store, earlier, State::Reviewed, Role::Accountant, at)?;
+    statements::transition(store, earlier, State::Closed, Role::Approver, at)?;
+    let current = statements::draw_up(
+        store,
+        tieout_demo::counterparties::DISTRIBUTOR,
+        Side::Receivable,
+        usd,
+        month,
+        last_day(month),
+        Role::Clerk,
+        None,
+        at,
+    )?;
+    statements::transition(store, current, State::PendingReview, Role::Clerk, at)?;
+    let bytes = std::fs::read(&files.distributor_statement)?;
+    let meta = statements::counterparty_meta(
+        "distributor-statement.csv",
+        &format!("demo-{}", current),
+        bytes.len() as u64,
+        at,
+    );
+    let automatic = match statements::import_theirs(store, current, &meta, &bytes, &settings.write_off, at)? {
+        Ok(count) => count,
+        Err(diagnostics) => bail!("the demo's distributor statement was refused: {diagnostics:?}"),
+    };
+    statements::transition(store, current, State::Reviewed, Role::Accountant, at)?;
+    let supplier = statements::draw_up(
+        store,
+        tieout_demo::counterparties::SUPPLIER,
+        Side::Payable,
+        cny,
+        month,
+        last_day(month),
+        Role::Clerk,
+        None,
+        at,
+    )?;
+    let mut disagreements = Vec::new();
+    for (id, expected) in [(earlier, "closed"), (current, "partially_paid"), (supplier, "draft")] {
+        let view = statements::view(store, id)?;
+        if view.state != expected {
+            disagreements.push(format!(
+                "statement {id} of {} is {}, the demo planned {expected}",
+                view.counterparty, view.state
+            ));
+        }
+        let table = statements::table(&view);
+        emit(
+            std::slice::from_ref(&table),
+            Format::Xlsx,
+            Some(&reports.join(format!("statement-{id}.xlsx"))),
+            "statement",
+            &[],
+        )?;
+        std::fs::write(reports.join(format!("statement-{id}.html")), statements::print_view(&view, "Acme Trading"))?;
+        if !quiet {
+            println!(
+                "Statement {id} {} ({}) {} – {}: {}  due {} {}  paid {}  balance {}{}",
+                view.counterparty,
+                view.side,
+                view.period_start,
+                view.period_end,
+                view.state,
+                view.due,
+                view.currency,
+                view.paid,
+                view.balance,
+                if view.differences.is_empty() {
+                    String::new()
+                } else {
+                    format!("  — {} difference(s) with their statement", view.differences.len())
+                }
+            );
+        }
+    }
+    let open = statements::view(store, current)?.differences.iter().filter(|d| d.resolution.is_none()).count();
+    if automatic != 1 || open != 2 {
+        disagreements.push(format!(
+            "the distributor's statement: {automatic} written off automatically and {open} open, the demo planned 1 and 2"
+        ));
+    }
     Ok(disagreements)
 }

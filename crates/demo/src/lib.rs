@@ -23,6 +23,7 @@
 //! Memory stays flat at any size: orders are regenerated rather than kept, in two passes
 //! (one to total each settlement, whose total precedes its lines, one to write).
 
+pub mod counterparties;
 mod erp;
 mod model;
 mod receipts;
@@ -112,6 +113,9 @@ pub struct DemoManifest {
     /// `receivables-truth.csv`: the roll-forward per store and month (read with
     /// [`read_receivables_truth`]; see the `receivables` module for its rule).
     pub receivables_truth_file: PathBuf,
+    /// A distributor's and a supplier's documents, and the distributor's own statement
+    /// (see the `counterparties` module).
+    pub counterparty_files: counterparties::CounterpartyFiles,
 }
 
 #[derive(Debug, Error)]
@@ -161,6 +165,8 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
     truth.finish()?;
 
     let receipts = receipts::write(&plan, &settlements, out_dir)?;
+    let first_day = NaiveDate::from_ymd_opt(config.year, config.month, 1).expect("checked by month_bounds");
+    let counterparty_files = counterparties::write(config.seed, first_day, out_dir)?;
 
     let config_file = out_dir.join("tieout.toml");
     write_text(&config_file, &fee_config(config))?;
@@ -179,6 +185,7 @@ pub fn generate(config: &DemoConfig, out_dir: &Path) -> Result<DemoManifest, Dem
         receipt_files: receipts.files,
         receipts_truth_file: receipts.truth_file,
         receivables_truth_file,
+        counterparty_files,
     })
 }
 
@@ -399,6 +406,15 @@ fn fee_config(config: &DemoConfig) -> String {
             spec.name, spec.marketplace, spec.referral_rate_basis_points, spec.fba_fee_per_unit_minor
         ));
     }
+    text.push_str(
+        "\n# The largest statement difference each role may write off, per currency; differences\n\
+         # up to `auto` are written off by the system when a counterparty's statement is imported.\n\
+         [write_off]\n\
+         accountant = { USD = \"10.00\", CNY = \"50.00\" }\n\
+         approver = { USD = \"100.00\", CNY = \"500.00\" }\n\
+         admin = { USD = \"1000.00\", CNY = \"5000.00\" }\n\
+         auto = { USD = \"0.50\", CNY = \"2.00\" }\n",
+    );
     text
 }
 
@@ -422,7 +438,9 @@ fn readme(config: &DemoConfig, plan: &Plan, settlements: &[Vec<Settlement>]) -> 
          bank/uk-mt940.sta                acme-uk's bank statement, MT940, one message per month\n\
          bank/us-payoneer.csv             acme-us's Payoneer USD receipts (import with --profile payoneer)\n\
          bank/us-lianlian-cny.csv         one acme-us payout received in CNY (--profile bank/lianlian-profile.toml)\n\
-         bank/alipay-cny.csv              an Alipay merchant statement (GBK): transfers from LianLian\n\n\
+         bank/alipay-cny.csv              an Alipay merchant statement (GBK): transfers from LianLian\n\
+         counterparties/documents.csv     a distributor's invoices, refund and payments, a supplier's purchases\n\
+         counterparties/distributor-statement.csv  the distributor's own statement of the month (往来对账单)\n\n\
          Stores\n\
          ------\n",
         config.year, config.month, config.orders, config.seed

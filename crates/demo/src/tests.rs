@@ -91,12 +91,14 @@ fn same_config_gives_identical_bytes() {
     assert_eq!(manifest_a.settlement_line_count, manifest_b.settlement_line_count);
     assert_eq!(manifest_a.as_of, manifest_b.as_of);
     // Settlement files, ERP exports, mappings, transaction reports, config, truth, README,
-    // receivables truth; receipt files, the LianLian profile and the receipts truth.
+    // receivables truth; receipt files, the LianLian profile and the receipts truth; the
+    // counterparty documents and the distributor's statement.
     assert_eq!(
         files_a.len(),
         manifest_a.stores.iter().map(|s| s.settlement_files.len() + 3).sum::<usize>()
             + 4
             + manifest_a.receipt_files.len()
+            + 2
             + 2
     );
     assert_eq!(manifest_a.receipt_files.len(), manifest_b.receipt_files.len());
