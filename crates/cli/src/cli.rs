@@ -195,6 +195,14 @@ enum Command {
         #[command(subcommand)]
         action: crate::team::TokenAction,
     },
+    /// A tenant's audit log: `audit verify --tenant SLUG` checks its hash chain (exit 0
+    /// intact, 2 broken: the first broken link is printed), `audit list --tenant SLUG`.
+    Audit {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        #[command(subcommand)]
+        action: crate::team::AuditAction,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -272,6 +280,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Tenant { server, action } => crate::team::tenant(server, action),
         Command::User { server, action } => crate::team::user(server, action),
         Command::Token { server, action } => crate::team::token(server, action),
+        Command::Audit { server, action } => crate::team::audit(server, action),
     }
 }
 

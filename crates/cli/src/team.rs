@@ -1,5 +1,8 @@
-//! The team server's commands: `serve`, `tenant`, `user`, `token`. This module owns the
-//! clock and the environment for them (TIEOUT_DATABASE_URL, TIEOUT_PASSWORD).
+//! The team server's commands: `serve`, `tenant`, `user`, `token`, `audit`. This module
+//! owns the clock and the environment for them (TIEOUT_DATABASE_URL, TIEOUT_PASSWORD).
+//!
+//! Users added and tokens created here are recorded in the tenant's audit log under the
+//! system identity (the command runs with the server's own access, not as a user).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -12,7 +15,7 @@ use tieout_service::backend::Backend;
 use tieout_service::config::Settings;
 use tieout_service::jobs::JobSettings;
 use tieout_service::rules::ReceiptRules;
-use tieout_service::team;
+use tieout_service::{audit, team};
 
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
@@ -65,6 +68,35 @@ pub enum TokenAction {
         email: String,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditAction {
+    /// Verify the tenant's audit log (its hash chain). Exit code 0: intact; 2: broken (the
+    /// first broken link is printed) or an error. Prints the head (last seq and hash):
+    /// record it elsewhere, and pass it back with --head to find later deletions of the
+    /// last entries or a rewritten chain.
+    Verify {
+        #[arg(long)]
+        tenant: String,
+        /// A head recorded earlier, SEQ:HASH: the log must still hold it.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<String>,
+    },
+    /// Print the tenant's audit entries in seq order.
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Entries after this seq.
+        #[arg(long, default_value_t = 0, value_name = "SEQ")]
+        after: i64,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<i64>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -126,7 +158,12 @@ pub fn user(args: &ServerArgs, action: &UserAction) -> Result<ExitCode> {
             let tenant = tenant_id(&backend, tenant)?;
             let password = read_password()?;
             let display = if name.is_empty() { email.clone() } else { name.clone() };
-            let user = team::add_user(backend.control()?.as_mut(), tenant, email, &display, role, &password, now())?;
+            let mut control = backend.control()?;
+            let at = now();
+            let user = team::add_user(control.as_mut(), tenant, email, &display, role, &password, at)?;
+            let after = Some(audit::user_state(&user, &[], &[]));
+            let id = user.id.to_string();
+            audit::record(control.as_mut(), tenant, None, audit::actions::USER_ADD, "user", &id, None, after, at)?;
             println!("user {} ({}) added with id {}", user.email, user.role, user.id);
         }
         UserAction::List { tenant } => {
@@ -148,10 +185,72 @@ pub fn token(args: &ServerArgs, action: &TokenAction) -> Result<ExitCode> {
     let Some(user) = control.user_by_email(tenant, &email.trim().to_lowercase())? else {
         bail!("no user {email} in that tenant");
     };
-    let (id, token) = team::create_token(control.as_mut(), tenant, user.id, name, now())?;
+    let at = now();
+    let (id, token) = team::create_token(control.as_mut(), tenant, user.id, name, at)?;
+    // The token itself is never recorded.
+    let after = Some(serde_json::json!({ "name": name, "user_id": user.id }));
+    let token_id = id.to_string();
+    audit::record(control.as_mut(), tenant, None, audit::actions::TOKEN_CREATE, "token", &token_id, None, after, at)?;
     eprintln!("token {id} for {} — shown once, store it now:", user.email);
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(args: &ServerArgs, action: &AuditAction) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    match action {
+        AuditAction::Verify { tenant: slug, head } => {
+            let tenant = tenant_id(&backend, slug)?;
+            let known = head.as_deref().map(parse_head).transpose()?;
+            let verification = audit::verify_against(backend.control()?.as_mut(), tenant, known.as_ref())?;
+            let head = match &verification.head {
+                Some(head) => format!("head {}:{}", head.seq, head.hash),
+                None => "no head".to_owned(),
+            };
+            match &verification.first_broken {
+                None => {
+                    println!("audit log of {slug}: intact, {} entries; {head}", verification.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(broken) => {
+                    println!("audit log of {slug}: BROKEN at {broken}");
+                    println!("({} entries; {head})", verification.entries);
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        AuditAction::List { tenant: slug, after, limit, json } => {
+            let tenant = tenant_id(&backend, slug)?;
+            let entries = backend.control()?.audit_entries(tenant, *after, limit.unwrap_or(-1))?;
+            for entry in &entries {
+                let shown = audit::entry_json(entry);
+                if *json {
+                    println!("{shown}");
+                    continue;
+                }
+                let at = chrono::DateTime::from_timestamp(entry.at, 0).map_or(entry.at.to_string(), |t| t.to_rfc3339());
+                let actor = match entry.actor_user {
+                    Some(id) => format!("{} (user {id})", entry.actor_name),
+                    None => entry.actor_name.clone(),
+                };
+                println!(
+                    "{:>6}  {at}  {actor}  {}  {} {}  before {}  after {}",
+                    entry.seq, entry.action, entry.object_kind, entry.object_id, shown["before"], shown["after"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_head(text: &str) -> Result<audit::Head> {
+    let parsed = text.split_once(':').and_then(|(seq, hash)| Some((seq.parse().ok()?, hash)));
+    match parsed {
+        Some((seq, hash)) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(audit::Head { seq, hash: hash.to_ascii_lowercase() })
+        }
+        _ => bail!("--head is SEQ:HASH (the seq and the 64 hex digits `tieout audit verify` printed): '{text}'"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -10,6 +10,7 @@
 //! through `tieout-service` (which owns the engines), and it reads no clock or
 //! environment (the binary passes a clock and the settings).
 
+mod audit;
 pub mod auth;
 pub mod openapi;
 pub mod problem;
@@ -67,7 +68,7 @@ const fn route(method: &'static str, path: &'static str, access: Access, summary
 }
 
 use Access::{Public, Signed};
-use Action::{Administer, Import, Read, Resolve};
+use Action::{Administer, Import, Read, Resolve, SignOff};
 
 /// Every route of the API.
 pub const ROUTES: &[RouteSpec] = &[
@@ -115,12 +116,15 @@ pub const ROUTES: &[RouteSpec] = &[
         Signed(Administer),
         "Replace the tenant's matching rules (validated; errors name line and column)",
     ),
+    route("GET", "/api/audit", Signed(SignOff), "The tenant's audit log in seq order (pages: after=SEQ, limit)"),
+    route("GET", "/api/audit/verify", Signed(SignOff), "Verify the audit log's hash chain: first broken link, head"),
 ];
 
 /// The router with every route of [`ROUTES`], request ids, tracing and body limits.
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.upload_bytes_max + 64 * 1024;
     routes::routes()
+        .merge(audit::routes())
         .layer(axum::middleware::map_response(problem::as_problem))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tieout_core::reconcile::Category;
+use tieout_service::audit::actions;
 use tieout_service::differences::{Act, ActError, Resolution};
 use tieout_service::jobs::{JobSpec, NamedText, ProfileChoice};
 use tieout_service::report::Filter;
@@ -22,6 +23,7 @@ use tieout_service::team::{self, Action, LoginError, Principal, Role, TeamError}
 use tieout_service::views::{self, OrderResultView, RenderFormat, ReportName, SettlementView};
 use tieout_service::{ResultFilter, Store};
 
+use crate::audit;
 use crate::auth::{Auth, SESSION_COOKIE};
 use crate::problem::{ApiResult, Problem};
 use crate::{AppState, ROUTES};
@@ -56,7 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/differences/reopen", post(reopen))
         .route("/api/differences/assign", post(assign))
         .route("/api/rules", get(rules).put(replace_rules));
-    debug_assert_eq!(ROUTES.len(), 34, "every route of ROUTES is routed here");
+    debug_assert_eq!(ROUTES.len(), 36, "every route of ROUTES is routed here or in audit::routes");
     router.fallback(|| async { Problem::not_found("no such route") })
 }
 
@@ -228,10 +230,16 @@ async fn create_token(
     auth.require(Action::Read)?;
     let request: TokenRequest = json_body(&headers, &body)?;
     let backend = state.backend.clone();
-    let (tenant, user, now) = (auth.0.tenant.id, auth.0.user.id, (state.clock)());
-    let (id, token) =
-        blocking(move || Ok(team::create_token(backend.control()?.as_mut(), tenant, user, &request.name, now)?))
-            .await?;
+    let principal = auth.0;
+    let (tenant, user, now) = (principal.tenant.id, principal.user.id, (state.clock)());
+    let (id, token) = blocking(move || {
+        let (id, token) = team::create_token(backend.control()?.as_mut(), tenant, user, &request.name, now)?;
+        // The token itself is never recorded.
+        let after = json!({ "name": request.name, "user_id": user });
+        audit::record(&backend, &principal, actions::TOKEN_CREATE, "token", &id.to_string(), None, Some(after), now)?;
+        Ok((id, token))
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "note": "shown once: store it now" })))
         .into_response())
 }
@@ -248,7 +256,11 @@ async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<
         if token.user_id != principal.user.id && !principal.may(Action::Administer) {
             return Err(Problem::not_found(format!("token {id}")));
         }
-        control.revoke_api_token(principal.tenant.id, id, now)?;
+        if control.revoke_api_token(principal.tenant.id, id, now)? {
+            let state = |revoked: bool| json!({ "name": token.name, "user_id": token.user_id, "revoked": revoked });
+            let (before, after) = (Some(state(false)), Some(state(true)));
+            audit::record(&backend, &principal, actions::TOKEN_REVOKE, "token", &id.to_string(), before, after, now)?;
+        }
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -278,9 +290,10 @@ async fn add_user(State(state): State<AppState>, auth: Auth, headers: HeaderMap,
     auth.require(Action::Administer)?;
     let request: UserRequest = json_body(&headers, &body)?;
     let backend = state.backend.clone();
-    let (tenant, now) = (auth.0.tenant.id, (state.clock)());
+    let principal = auth.0;
+    let (tenant, now) = (principal.tenant.id, (state.clock)());
     let user = blocking(move || {
-        team::add_user(
+        let user = team::add_user(
             backend.control()?.as_mut(),
             tenant,
             &request.email,
@@ -289,7 +302,10 @@ async fn add_user(State(state): State<AppState>, auth: Auth, headers: HeaderMap,
             &request.password,
             now,
         )
-        .map_err(team_problem)
+        .map_err(team_problem)?;
+        let after = Some(tieout_service::audit::user_state(&user, &[], &[]));
+        audit::record(&backend, &principal, actions::USER_ADD, "user", &user.id.to_string(), None, after, now)?;
+        Ok(user)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
@@ -314,10 +330,16 @@ async fn change_user(
     auth.require(Action::Administer)?;
     let change: UserChange = json_body(&headers, &body)?;
     let backend = state.backend.clone();
-    let tenant = auth.0.tenant.id;
+    let principal = auth.0;
+    let (tenant, now) = (principal.tenant.id, (state.clock)());
     let user = blocking(move || {
         let mut control = backend.control()?;
-        control.user(tenant, id)?.ok_or_else(|| Problem::not_found(format!("user {id}")))?;
+        let user_state = |control: &mut tieout_service::backend::Control, user: &tieout_service::control::User| {
+            let scope = control.user_scope(tenant, user.id)?;
+            ApiResult::Ok(tieout_service::audit::user_state(user, &scope.organisations, &scope.stores))
+        };
+        let old = control.user(tenant, id)?.ok_or_else(|| Problem::not_found(format!("user {id}")))?;
+        let before = user_state(&mut control, &old)?;
         if let Some(role) = &change.role {
             let role = Role::parse(role).ok_or_else(|| team_problem(TeamError::UnknownRole(role.clone())))?;
             control.set_user_role(tenant, id, role.name())?;
@@ -339,7 +361,14 @@ async fn change_user(
             }
             control.set_user_scope(tenant, id, &scope)?;
         }
-        control.user(tenant, id)?.ok_or_else(|| Problem::not_found(format!("user {id}")))
+        let user = control.user(tenant, id)?.ok_or_else(|| Problem::not_found(format!("user {id}")))?;
+        let after = user_state(&mut control, &user)?;
+        drop(control);
+        if after != before {
+            let (before, after) = (Some(before), Some(after));
+            audit::record(&backend, &principal, actions::USER_CHANGE, "user", &id.to_string(), before, after, now)?;
+        }
+        Ok(user)
     })
     .await?;
     Ok(Json(user_json(&user)))
@@ -1055,14 +1084,30 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
             }
         }
         let mut store = backend.tenant_store(principal.tenant.id)?;
-        tieout_service::differences::act(store.as_mut(), &orders, &act, principal.user.id, now, &|s| {
+        let before = tieout_service::differences::resolutions(store.as_ref())?;
+        let count = tieout_service::differences::act(store.as_mut(), &orders, &act, principal.user.id, now, &|s| {
             principal.sees_store(s)
         })
         .map_err(|error| match error {
             ActError::Store(error) => Problem::internal(error),
             ActError::NotDifferences(_) => Problem::conflict(error.to_string()),
             other => Problem::bad_request(other.to_string()),
-        })
+        })?;
+        let after = tieout_service::differences::resolutions(store.as_ref())?;
+        let actor = (principal.user.id, principal.user.display_name.as_str());
+        let mut control = backend.control()?;
+        let tenant = principal.tenant.id;
+        tieout_service::audit::record_difference_act(
+            control.as_mut(),
+            tenant,
+            actor,
+            &act,
+            &orders,
+            &before,
+            &after,
+            now,
+        )?;
+        Ok(count)
     })
     .await
 }
@@ -1122,10 +1167,17 @@ async fn replace_rules(
     let rules = tieout_service::rules::parse_rules(tieout_service::jobs::RULES_FILE_NAME, &request.text)
         .map_err(|error| Problem::bad_request(error.to_string()))?;
     let backend = state.backend.clone();
-    let (tenant, user, now) = (auth.0.tenant.id, auth.0.user.id, (state.clock)());
+    let principal = auth.0;
+    let (tenant, user, now) = (principal.tenant.id, principal.user.id, (state.clock)());
     let text = request.text.clone();
     blocking(move || {
-        Ok(backend.control()?.set_tenant_setting(tenant, tieout_service::jobs::RULES_SETTING, &text, user, now)?)
+        let key = tieout_service::jobs::RULES_SETTING;
+        let mut control = backend.control()?;
+        let old = control.tenant_setting(tenant, key)?;
+        control.set_tenant_setting(tenant, key, &text, user, now)?;
+        drop(control);
+        let (before, after) = (old.map(Value::String), Some(Value::String(text)));
+        audit::record(&backend, &principal, actions::RULES_REPLACE, "setting", key, before, after, now)
     })
     .await?;
     Ok(Json(json!({

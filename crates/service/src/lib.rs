@@ -5,6 +5,7 @@
 //! What it is not: no command line, no environment variables, no wall clock (callers
 //! pass the time), no HTTP.
 
+pub mod audit;
 pub mod backend;
 pub mod check;
 pub mod config;

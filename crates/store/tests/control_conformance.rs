@@ -11,6 +11,7 @@
 //! its own (`tieout_control_test_<random>`, dropped at its end). An unreachable database
 //! fails the tests: CI starts PostgreSQL (`.ci/run`).
 
+use tieout_store::control::{AuditEntry, NewAuditEntry, AUDIT_GENESIS_HASH};
 use tieout_store::control::{ControlStore, Job, Scope, SqliteControl, JOB_ATTEMPTS_MAX};
 
 #[cfg(feature = "postgres")]
@@ -488,6 +489,85 @@ fn scenario_tenant_isolation(control: &mut dyn ControlStore) {
     assert_eq!(control.failed_logins_since(a, &a_user.email, "192.0.2.9", 0).unwrap(), (1, 0));
 }
 
+/// A stand-in for the service's SHA-256 (the store only stores what the hasher returns):
+/// any deterministic function of (prev_hash, entry, seq) shows the chaining.
+fn toy_hash(prev_hash: &str, entry: &NewAuditEntry, seq: i64) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (prev_hash, seq, entry.at, entry.actor_user, &entry.actor_name, &entry.action).hash(&mut hasher);
+    (&entry.object_kind, &entry.object_id, &entry.before, &entry.after).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+fn audit(action: &str, object_id: &str, actor: Option<i64>, at: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at,
+        actor_user: actor,
+        actor_name: if actor.is_some() { "Anna 安娜".to_owned() } else { "system".to_owned() },
+        action: action.to_owned(),
+        object_kind: "user".to_owned(),
+        object_id: object_id.to_owned(),
+        before: (action != "user.add").then(|| r#"{"role":"viewer"}"#.to_owned()),
+        after: Some(format!(r#"{{"role":"clerk","n":{at}}}"#)),
+    }
+}
+
+/// Each entry follows the one before: seq 1, 2, 3 …, prev_hash the previous hash (the
+/// first: 64 zeros), hash what the hasher gave for it.
+fn assert_chained(entries: &[AuditEntry]) {
+    let mut previous = AUDIT_GENESIS_HASH.to_owned();
+    for (index, entry) in entries.iter().enumerate() {
+        assert_eq!(entry.seq, index as i64 + 1, "seq without gaps");
+        assert_eq!(entry.prev_hash, previous, "seq {}", entry.seq);
+        assert_eq!(entry.hash, toy_hash(&entry.prev_hash, &entry.content(), entry.seq), "seq {}", entry.seq);
+        previous = entry.hash.clone();
+    }
+}
+
+fn scenario_audit_log_is_numbered_and_chained_per_tenant(control: &mut dyn ControlStore) {
+    let (acme, anna) = tenant_with_user(control, "acme");
+    let (globex, _) = tenant_with_user(control, "globex");
+    assert_eq!(AUDIT_GENESIS_HASH, "0".repeat(64));
+    assert!(control.audit_entries(acme, 0, -1).unwrap().is_empty());
+
+    // Appends of two tenants interleaved: each tenant's log counts from 1 on its own.
+    let first = control.append_audit(acme, &audit("user.add", "7", Some(anna), AT), &toy_hash).unwrap();
+    let theirs = control.append_audit(globex, &audit("user.add", "7", None, AT), &toy_hash).unwrap();
+    let second = control.append_audit(acme, &audit("user.change", "7", None, AT + 1), &toy_hash).unwrap();
+    let third = control.append_audit(acme, &audit("rules.replace", "rules", Some(anna), AT + 1), &toy_hash).unwrap();
+    let theirs_second = control.append_audit(globex, &audit("user.change", "8", None, AT + 2), &toy_hash).unwrap();
+    assert_eq!((first.tenant_id, first.seq, second.seq, third.seq), (acme, 1, 2, 3));
+    assert_eq!((theirs.tenant_id, theirs.seq, theirs_second.seq), (globex, 1, 2));
+    assert_eq!(first.prev_hash, AUDIT_GENESIS_HASH);
+    assert_eq!(theirs.prev_hash, AUDIT_GENESIS_HASH, "each tenant's chain starts anew");
+    assert_eq!((second.prev_hash.as_str(), third.prev_hash.as_str()), (first.hash.as_str(), second.hash.as_str()));
+    assert_eq!(theirs_second.prev_hash, theirs.hash);
+
+    // What was appended is what is read, field by field, in seq order.
+    assert_eq!(first.content(), audit("user.add", "7", Some(anna), AT));
+    assert_eq!(first.before, None, "no before: NULL, not empty text");
+    assert_eq!(second.actor_user, None, "the system identity");
+    let all = control.audit_entries(acme, 0, -1).unwrap();
+    assert_eq!(all, vec![first.clone(), second.clone(), third.clone()]);
+    assert_chained(&all);
+    assert_chained(&control.audit_entries(globex, 0, 100).unwrap());
+    assert_eq!(control.audit_entries(globex, 0, 100).unwrap(), vec![theirs, theirs_second]);
+
+    // Pages: after a seq, at most a limit.
+    assert_eq!(control.audit_entries(acme, 1, 1).unwrap(), vec![second.clone()]);
+    assert_eq!(control.audit_entries(acme, 1, 10).unwrap(), vec![second, third.clone()]);
+    assert_eq!(control.audit_entries(acme, 2, -1).unwrap(), vec![third]);
+    assert!(control.audit_entries(acme, 3, 10).unwrap().is_empty());
+    assert!(control.audit_entries(acme, 0, 0).unwrap().is_empty());
+
+    // A tenant that does not exist has no log to append to; nothing is stored.
+    assert!(control.append_audit(globex + acme + 1000, &audit("user.add", "1", None, AT), &toy_hash).is_err());
+    assert_eq!(control.audit_entries(acme, 0, -1).unwrap().len(), 3);
+    // The store keeps counting after a refused append.
+    assert_eq!(control.append_audit(acme, &audit("user.add", "9", None, AT + 3), &toy_hash).unwrap().seq, 4);
+    assert_chained(&control.audit_entries(acme, 0, -1).unwrap());
+}
+
 // ---------------------------------------------------------------------------------------
 // The scenarios on every engine.
 
@@ -549,6 +629,28 @@ fn only_the_owner_progresses_or_finishes_a_job() {
 #[test]
 fn a_tenant_never_reads_or_writes_another_tenants_rows() {
     on_every_engine(scenario_tenant_isolation);
+}
+
+#[test]
+fn the_audit_log_is_numbered_without_gaps_and_chained_per_tenant() {
+    on_every_engine(scenario_audit_log_is_numbered_and_chained_per_tenant);
+}
+
+/// The SQLite control file refuses to change or remove an audit entry (triggers), like
+/// PostgreSQL; tampering means dropping the triggers first.
+#[test]
+fn sqlite_refuses_to_update_or_delete_an_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("control.sqlite");
+    let mut control = SqliteControl::open(&path).unwrap();
+    let (acme, _) = tenant_with_user(&mut control, "acme");
+    control.append_audit(acme, &audit("user.add", "1", None, AT), &toy_hash).unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    for sql in ["UPDATE audit_entry SET actor_name = 'mallory'", "DELETE FROM audit_entry"] {
+        let error = connection.execute(sql, []).unwrap_err().to_string();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    assert_eq!(control.audit_entries(acme, 0, -1).unwrap()[0].actor_name, "system");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -725,9 +827,10 @@ mod pg {
         assert!(failed.error.unwrap_or_default().starts_with("interrupted"));
     }
 
-    const CONTROL_TABLES: [&str; 10] = [
+    const CONTROL_TABLES: [&str; 11] = [
         "api_token",
         "app_user",
+        "audit_entry",
         "job",
         "login_attempt",
         "organisation",
@@ -921,6 +1024,83 @@ mod pg {
             Err(StoreError::Postgres(_)) => {}
             Err(other) => panic!("expected a PostgreSQL error, got {other}"),
             Ok(_) => panic!("connected to a port nothing listens on"),
+        }
+    }
+    #[test]
+    fn concurrent_audit_appends_from_two_connections_keep_seq_gapless_and_the_chain_valid() {
+        for hash_partitions in [None, Some(2)] {
+            let schema = PgSchema::new();
+            let options = PgSchemaOptions { hash_partitions };
+            let mut setup = schema.control(&options);
+            let (acme, _) = tenant_with_user(&mut setup, "acme");
+            let (globex, _) = tenant_with_user(&mut setup, "globex");
+            const EACH: i64 = 40;
+            let start = Arc::new(Barrier::new(3));
+            let appenders: Vec<_> = (0..3)
+                .map(|worker| {
+                    let mut control = schema.control(&options);
+                    let start = Arc::clone(&start);
+                    // Two connections on acme's log, one on globex's beside them.
+                    let tenant = if worker < 2 { acme } else { globex };
+                    std::thread::spawn(move || {
+                        start.wait();
+                        (0..EACH)
+                            .map(|i| {
+                                let entry = audit("user.change", &format!("w{worker}-{i}"), None, AT + i);
+                                control.append_audit(tenant, &entry, &toy_hash).unwrap().seq
+                            })
+                            .collect::<Vec<i64>>()
+                    })
+                })
+                .collect();
+            let seqs: Vec<Vec<i64>> = appenders.into_iter().map(|a| a.join().unwrap()).collect();
+            for own in &seqs {
+                assert!(own.windows(2).all(|w| w[0] < w[1]), "one connection's appends are in order: {own:?}");
+            }
+            let mut acme_seqs: Vec<i64> = seqs[0].iter().chain(&seqs[1]).copied().collect();
+            acme_seqs.sort_unstable();
+            assert_eq!(acme_seqs, (1..=2 * EACH).collect::<Vec<_>>(), "no seq twice, none skipped");
+            assert_eq!(seqs[2], (1..=EACH).collect::<Vec<_>>());
+            let stored = setup.audit_entries(acme, 0, -1).unwrap();
+            assert_eq!(stored.len() as i64, 2 * EACH);
+            assert_chained(&stored);
+            assert_chained(&setup.audit_entries(globex, 0, -1).unwrap());
+        }
+    }
+
+    /// Nothing in tieout changes an audit entry, and the database refuses it to anyone
+    /// else (on every partition, and TRUNCATE too) unless triggers are disabled first.
+    #[test]
+    fn postgresql_refuses_to_update_delete_or_truncate_an_audit_entry() {
+        for hash_partitions in [None, Some(2)] {
+            let schema = PgSchema::new();
+            let mut control = schema.control(&PgSchemaOptions { hash_partitions });
+            let (acme, _) = tenant_with_user(&mut control, "acme");
+            control.append_audit(acme, &audit("user.add", "1", None, AT), &toy_hash).unwrap();
+            let mut client = schema.client();
+            let mut refused = vec![
+                "UPDATE audit_entry SET actor_name = 'mallory'".to_owned(),
+                "DELETE FROM audit_entry".to_owned(),
+                "TRUNCATE audit_entry".to_owned(),
+            ];
+            if hash_partitions.is_some() {
+                // The partition holding the row, reached directly.
+                let partition: String =
+                    client.query_one("SELECT tableoid::regclass::TEXT FROM audit_entry", &[]).unwrap().get(0);
+                assert!(partition.starts_with("audit_entry_p"), "{partition}");
+                refused.push(format!("UPDATE {partition} SET actor_name = 'mallory'"));
+                refused.push(format!("DELETE FROM {partition}"));
+            }
+            for sql in &refused {
+                let error = client.batch_execute(sql).unwrap_err();
+                let message = error.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+                assert!(message.contains("append-only"), "{sql}: {error}");
+            }
+            assert_eq!(control.audit_entries(acme, 0, -1).unwrap()[0].actor_name, "system");
+            // With the triggers disabled (what the tamper tests do) a row can be changed.
+            client.batch_execute("ALTER TABLE audit_entry DISABLE TRIGGER ALL").unwrap();
+            client.batch_execute("UPDATE audit_entry SET actor_name = 'mallory'").unwrap();
+            assert_eq!(control.audit_entries(acme, 0, -1).unwrap()[0].actor_name, "mallory");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The control plane of the team server: tenants, organisations, stores, users and their
-//! roles, sessions, API tokens, login attempts, uploads and jobs.
+//! roles, sessions, API tokens, login attempts, uploads, jobs and each tenant's audit log.
 //!
 //! Reconciliation data lives in a tenant's [`crate::Store`]; this is what says who may
 //! see which tenant's data and what work is queued. Two engines implement
@@ -11,6 +11,12 @@
 //!
 //! Times are Unix seconds (the caller's clock); secrets are stored only as hashes (the
 //! service hashes passwords with Argon2 and tokens with SHA-256 before they get here).
+//!
+//! Each tenant's audit log (`audit_entry`) is append-only: the trait has no method that
+//! changes or removes an entry, and a trigger refuses UPDATE and DELETE of its rows on both
+//! engines. The store numbers and chains entries inside one transaction; the hash itself is
+//! computed by the caller ([`AuditHasher`], the service's SHA-256), so the store crate
+//! carries no hashing dependency and the chain's format is defined in one place.
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -122,6 +128,66 @@ pub struct Job {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
 }
+
+/// What an audit entry says, before the store numbers and chains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// Unix seconds.
+    pub at: i64,
+    /// The acting user; `None`: the system identity (automatic actions).
+    pub actor_user: Option<i64>,
+    pub actor_name: String,
+    /// What was done: `user.add`, `rules.replace`, `difference.resolve` …
+    pub action: String,
+    /// What it was done to (`user`, `setting`, `order` …) and its id.
+    pub object_kind: String,
+    pub object_id: String,
+    /// The object before and after, as JSON text.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One entry of a tenant's audit log: numbered 1, 2, 3 … per tenant, each carrying the
+/// hash of the one before (`prev_hash`; the first carries [`AUDIT_GENESIS_HASH`]) and its
+/// own `hash`, which the service computes over all the other fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub tenant_id: i64,
+    pub seq: i64,
+    pub at: i64,
+    pub actor_user: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The fields the entry was appended with.
+    pub fn content(&self) -> NewAuditEntry {
+        NewAuditEntry {
+            at: self.at,
+            actor_user: self.actor_user,
+            actor_name: self.actor_name.clone(),
+            action: self.action.clone(),
+            object_kind: self.object_kind.clone(),
+            object_id: self.object_id.clone(),
+            before: self.before.clone(),
+            after: self.after.clone(),
+        }
+    }
+}
+
+/// The `prev_hash` of a tenant's first audit entry: 64 zeros.
+pub const AUDIT_GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Computes an audit entry's hash from the previous entry's hash, the entry and its seq
+/// (the service's SHA-256; the store only stores what it returns).
+pub type AuditHasher<'a> = &'a dyn Fn(&str, &NewAuditEntry, i64) -> String;
 
 /// How many times a job is tried before it is failed (a crash mid-job counts as a try).
 pub const JOB_ATTEMPTS_MAX: i64 = 3;
@@ -259,4 +325,18 @@ pub trait ControlStore: Send {
     fn job(&mut self, tenant: i64, id: i64) -> Result<Option<Job>, StoreError>;
     /// The tenant's latest jobs, newest first.
     fn jobs(&mut self, tenant: i64, limit: i64) -> Result<Vec<Job>, StoreError>;
+
+    /// Appends `entry` to the tenant's audit log, in one transaction that serialises the
+    /// tenant's appends: it numbers the entry one after the last (1 for the first), reads
+    /// the last entry's hash (or [`AUDIT_GENESIS_HASH`]), and stores the hash `hash_of`
+    /// computes from (that prev_hash, the entry, its seq). The log has no update or delete.
+    fn append_audit(
+        &mut self,
+        tenant: i64,
+        entry: &NewAuditEntry,
+        hash_of: AuditHasher<'_>,
+    ) -> Result<AuditEntry, StoreError>;
+    /// The tenant's audit entries with seq > `after_seq`, in seq order, at most `limit` (a
+    /// negative limit is none).
+    fn audit_entries(&mut self, tenant: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
 }

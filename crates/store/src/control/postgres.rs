@@ -32,11 +32,20 @@
 //!   leads with `tenant_id` (as every key here does), so that count reads the index of
 //!   every tenant rather than one range of it.
 //! * Text cannot hold U+0000 in PostgreSQL: such a name or e-mail is a database error.
+//!
+//! # The audit log
+//! An entry's seq is not taken from a sequence (that would leave gaps): each append holds
+//! a transaction-scoped advisory lock on (schema, tenant) while it reads the last entry
+//! and inserts the next, so appends from any number of connections take turns per tenant
+//! and never wait for another tenant's.
 
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::JOB_ATTEMPTS_MAX;
-use super::{ApiToken, ControlStore, Job, Organisation, Scope, Session, StoreEntry, Tenant, Upload, User};
+use super::{
+    ApiToken, AuditEntry, AuditHasher, ControlStore, Job, NewAuditEntry, Organisation, Scope, Session, StoreEntry,
+    Tenant, Upload, User, AUDIT_GENESIS_HASH,
+};
 use crate::postgres::{render_migration, PgSchemaOptions};
 use crate::StoreError;
 
@@ -52,6 +61,8 @@ const TOKEN_COLUMNS: &str = "tenant_id, id, user_id, name, secret_hash, created_
 const UPLOAD_COLUMNS: &str = "tenant_id, id, name, sha256, size_bytes, store, created_by, created_at";
 const JOB_COLUMNS: &str = "tenant_id, id, kind, payload, state, attempts, progress_done, progress_total, message, \
                            result, error, created_by, created_at, started_at, finished_at";
+const AUDIT_COLUMNS: &str =
+    "tenant_id, seq, at, actor_user, actor_name, action, object_kind, object_id, before, after, prev_hash, hash";
 
 /// The control plane in a PostgreSQL database (the schema first in the connection's
 /// `search_path`).
@@ -170,6 +181,23 @@ fn job_row(row: &Row) -> Result<Job, StoreError> {
         created_at: row.try_get(12)?,
         started_at: row.try_get(13)?,
         finished_at: row.try_get(14)?,
+    })
+}
+
+fn audit_row(row: &Row) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        tenant_id: row.try_get(0)?,
+        seq: row.try_get(1)?,
+        at: row.try_get(2)?,
+        actor_user: row.try_get(3)?,
+        actor_name: row.try_get(4)?,
+        action: row.try_get(5)?,
+        object_kind: row.try_get(6)?,
+        object_id: row.try_get(7)?,
+        before: row.try_get(8)?,
+        after: row.try_get(9)?,
+        prev_hash: row.try_get(10)?,
+        hash: row.try_get(11)?,
     })
 }
 
@@ -613,6 +641,64 @@ impl ControlStore for PgControl {
         let limit = (limit >= 0).then_some(limit);
         let sql = format!("SELECT {JOB_COLUMNS} FROM job WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
         rows(self.client.query(&sql, &[&tenant, &limit])?, job_row)
+    }
+
+    fn append_audit(
+        &mut self,
+        tenant: i64,
+        entry: &NewAuditEntry,
+        hash_of: AuditHasher<'_>,
+    ) -> Result<AuditEntry, StoreError> {
+        let mut transaction = self.client.transaction()?;
+        // The tenant's appends take turns (a lock per tenant and schema, held until
+        // commit): each reads the last entry only after the one before it committed, so
+        // seq has no gaps or twins and every entry chains from its predecessor. Row locks
+        // cannot do this for a tenant's first entry, which has no row to lock.
+        transaction.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('tieout audit ' || COALESCE(current_schema(), '') || ' ' || $1::BIGINT, 0))",
+            &[&tenant],
+        )?;
+        let last = transaction.query_opt(
+            "SELECT seq, hash FROM audit_entry WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&tenant],
+        )?;
+        let (seq, prev_hash): (i64, String) = match last {
+            Some(row) => (row.try_get::<_, i64>(0)? + 1, row.try_get(1)?),
+            None => (1, AUDIT_GENESIS_HASH.to_owned()),
+        };
+        let hash = hash_of(&prev_hash, entry, seq);
+        let sql = format!(
+            "INSERT INTO audit_entry (tenant_id, seq, at, actor_user, actor_name, action, object_kind, object_id,
+                                      before, after, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {AUDIT_COLUMNS}"
+        );
+        let row = transaction.query_one(
+            &sql,
+            &[
+                &tenant,
+                &seq,
+                &entry.at,
+                &entry.actor_user,
+                &entry.actor_name,
+                &entry.action,
+                &entry.object_kind,
+                &entry.object_id,
+                &entry.before,
+                &entry.after,
+                &prev_hash,
+                &hash,
+            ],
+        )?;
+        let appended = audit_row(&row)?;
+        transaction.commit()?;
+        Ok(appended)
+    }
+
+    fn audit_entries(&mut self, tenant: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = (limit >= 0).then_some(limit);
+        let sql =
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_entry WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+        rows(self.client.query(&sql, &[&tenant, &after_seq, &limit])?, audit_row)
     }
 }
 

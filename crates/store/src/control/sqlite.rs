@@ -5,7 +5,10 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::JOB_ATTEMPTS_MAX;
-use super::{ApiToken, ControlStore, Job, Organisation, Scope, Session, StoreEntry, Tenant, Upload, User};
+use super::{
+    ApiToken, AuditEntry, AuditHasher, ControlStore, Job, NewAuditEntry, Organisation, Scope, Session, StoreEntry,
+    Tenant, Upload, User, AUDIT_GENESIS_HASH,
+};
 use crate::StoreError;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/control/sqlite.sql"))];
@@ -61,6 +64,26 @@ fn job_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         created_at: row.get(12)?,
         started_at: row.get(13)?,
         finished_at: row.get(14)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "tenant_id, seq, at, actor_user, actor_name, action, object_kind, object_id, before, after, prev_hash, hash";
+
+fn audit_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        tenant_id: row.get(0)?,
+        seq: row.get(1)?,
+        at: row.get(2)?,
+        actor_user: row.get(3)?,
+        actor_name: row.get(4)?,
+        action: row.get(5)?,
+        object_kind: row.get(6)?,
+        object_id: row.get(7)?,
+        before: row.get(8)?,
+        after: row.get(9)?,
+        prev_hash: row.get(10)?,
+        hash: row.get(11)?,
     })
 }
 
@@ -590,6 +613,71 @@ impl ControlStore for SqliteControl {
         let sql = format!("SELECT {JOB_COLUMNS} FROM job WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2");
         let mut statement = self.connection.prepare(&sql)?;
         let rows = statement.query_map([tenant, limit], job_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn append_audit(
+        &mut self,
+        tenant: i64,
+        entry: &NewAuditEntry,
+        hash_of: AuditHasher<'_>,
+    ) -> Result<AuditEntry, StoreError> {
+        // IMMEDIATE: the write lock is taken before the last entry is read, so two appends
+        // (from any process) take turns and never number or chain from the same entry.
+        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<(i64, String)> = transaction
+            .query_row(
+                "SELECT seq, hash FROM audit_entry WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [tenant],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, AUDIT_GENESIS_HASH.to_owned()),
+        };
+        let hash = hash_of(&prev_hash, entry, seq);
+        transaction.execute(
+            "INSERT INTO audit_entry (tenant_id, seq, at, actor_user, actor_name, action, object_kind, object_id,
+                                      before, after, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                tenant,
+                seq,
+                entry.at,
+                entry.actor_user,
+                entry.actor_name,
+                entry.action,
+                entry.object_kind,
+                entry.object_id,
+                entry.before,
+                entry.after,
+                prev_hash,
+                hash
+            ],
+        )?;
+        transaction.commit()?;
+        Ok(AuditEntry {
+            tenant_id: tenant,
+            seq,
+            at: entry.at,
+            actor_user: entry.actor_user,
+            actor_name: entry.actor_name.clone(),
+            action: entry.action.clone(),
+            object_kind: entry.object_kind.clone(),
+            object_id: entry.object_id.clone(),
+            before: entry.before.clone(),
+            after: entry.after.clone(),
+            prev_hash,
+            hash,
+        })
+    }
+
+    fn audit_entries(&mut self, tenant: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql =
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_entry WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+        let mut statement = self.connection.prepare(&sql)?;
+        let rows = statement.query_map([tenant, after_seq, limit], audit_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -167,3 +167,38 @@ CREATE TABLE tenant_setting (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, key)
 ) /*PARTITION*/;
+
+-- A tenant's audit log: append-only, numbered 1, 2, 3 … per tenant without gaps (seq is
+-- counted per tenant under a lock, not taken from a sequence), each entry carrying the
+-- previous entry's hash (prev_hash) and its own (hash, SHA-256 of the other fields,
+-- computed by the service). actor_user NULL: the system identity. before and after are
+-- JSON text (kept byte for byte: the hash covers the text as stored).
+CREATE TABLE audit_entry (
+    tenant_id   BIGINT NOT NULL REFERENCES tenant (id),
+    seq         BIGINT NOT NULL,
+    at          BIGINT NOT NULL,
+    actor_user  BIGINT,
+    actor_name  TEXT   NOT NULL,
+    action      TEXT   NOT NULL,
+    object_kind TEXT   NOT NULL,
+    object_id   TEXT   NOT NULL,
+    before      TEXT,
+    after       TEXT,
+    prev_hash   TEXT   NOT NULL,
+    hash        TEXT   NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+) /*PARTITION*/;
+
+-- Defence in depth: tieout never updates or deletes an audit entry, and the database
+-- refuses it to anyone else too (a row trigger is cloned to every partition; TRUNCATE
+-- has its own). Someone who may disable triggers can still tamper: the hash chain is what
+-- makes that visible (`tieout audit verify`).
+CREATE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_entry is append-only: % refused', TG_OP;
+END
+$$;
+CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
+    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
+CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();

@@ -135,3 +135,31 @@ CREATE TABLE tenant_setting (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
+
+-- A tenant's audit log: append-only, numbered 1, 2, 3 … per tenant without gaps, each
+-- entry carrying the previous entry's hash (prev_hash) and its own (hash, SHA-256 of the
+-- other fields, computed by the service). actor_user NULL: the system identity. before and
+-- after are JSON. tieout never updates or deletes a row; the triggers refuse it.
+CREATE TABLE audit_entry (
+    tenant_id   INTEGER NOT NULL REFERENCES tenant (id),
+    seq         INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    actor_user  INTEGER,
+    actor_name  TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    object_kind TEXT    NOT NULL,
+    object_id   TEXT    NOT NULL,
+    before      TEXT,
+    after       TEXT,
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+);
+CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
+BEGIN
+    SELECT RAISE(ABORT, 'audit_entry is append-only: UPDATE refused');
+END;
+CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+BEGIN
+    SELECT RAISE(ABORT, 'audit_entry is append-only: DELETE refused');
+END;
