@@ -2,7 +2,8 @@
 //! tenants and roles, and background jobs.
 //!
 //! What it is: the axum router ([`router`]), authentication ([`auth`]), RFC 9457 errors
-//! ([`problem`]), the OpenAPI document ([`openapi`]) and the job workers ([`spawn_workers`]).
+//! ([`problem`]), the OpenAPI document ([`openapi`]), the job workers ([`spawn_workers`])
+//! and the web UI's files ([`ui`]: a single-page app over the same API, compiled in).
 //! Every route is declared once in [`ROUTES`] with the action it needs, so the router,
 //! the OpenAPI document and the tenancy tests all enumerate the same list.
 //!
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod openapi;
 pub mod problem;
 mod routes;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,11 +122,13 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/audit/verify", Signed(SignOff), "Verify the audit log's hash chain: first broken link, head"),
 ];
 
-/// The router with every route of [`ROUTES`], request ids, tracing and body limits.
+/// The router with every route of [`ROUTES`] and the web UI, request ids, tracing and
+/// body limits.
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.upload_bytes_max + 64 * 1024;
     routes::routes()
         .merge(audit::routes())
+        .merge(ui::routes())
         .layer(axum::middleware::map_response(problem::as_problem))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
