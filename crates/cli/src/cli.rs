@@ -188,6 +188,9 @@ enum Command {
         #[command(subcommand)]
         action: crate::team::UserAction,
     },
+    /// Statements with counterparties (往来对账单): `statement --tenant SLUG --user EMAIL
+    /// draw-up | list | show | transition | import-theirs | resolve | export`.
+    Statement(crate::statements::StatementArgs),
     /// API tokens: `token create --tenant SLUG --email E --name N` prints a token once.
     Token {
         #[command(flatten)]
@@ -281,6 +284,10 @@ pub fn run() -> Result<ExitCode> {
         Command::User { server, action } => crate::team::user(server, action),
         Command::Token { server, action } => crate::team::token(server, action),
         Command::Audit { server, action } => crate::team::audit(server, action),
+        Command::Statement(args) => {
+            let (settings, _) = load_settings(cli.config.as_deref())?;
+            crate::statements::run(args, &settings)
+        }
     }
 }
 

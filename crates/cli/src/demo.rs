@@ -85,6 +85,11 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         jobs.push((files.orders_file.clone(), orders));
         jobs.extend(files.settlement_files.iter().map(|path| (path.clone(), settlements)));
     }
+    // The distributor's and the supplier's documents (statements, below), imported with the
+    // rest so that the reconciliation run has seen every file.
+    let documents_options =
+        ImportOptions { store: None, mapping: None, profile: None, imported_at: imported_at.clone() };
+    jobs.push((manifest.counterparty_files.documents.clone(), &documents_options));
     // Smallest files first: the store starts writing as soon as the first is parsed.
     jobs.sort_by_key(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()));
     if !import_with_progress(&mut store, &jobs, quiet)? {
@@ -309,11 +314,6 @@ fn demo_statements(
     use tieout_service::statements;
     use tieout_service::team::Role;
     let files = &manifest.counterparty_files;
-    let options = ImportOptions { store: None, mapping: None, profile: None, imported_at: now_rfc3339() };
-    let jobs = vec![(files.documents.clone(), &options)];
-    if !import_with_progress(store, &jobs, true)? {
-        bail!("the demo's counterparty documents were refused (a bug: please report it)");
-    }
     let at = chrono::Utc::now().timestamp();
     let last_day = |first: chrono::NaiveDate| {
         first.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(first)

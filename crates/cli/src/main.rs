@@ -9,6 +9,7 @@
 mod cli;
 mod demo;
 mod output;
+mod statements;
 mod team;
 
 use std::process::ExitCode;

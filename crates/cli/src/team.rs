@@ -100,11 +100,11 @@ pub enum AuditAction {
     },
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn backend(args: &ServerArgs) -> Result<Backend> {
+pub fn backend(args: &ServerArgs) -> Result<Backend> {
     match &args.database {
         // Jobs write their scratch files under the data directory's work/ folder.
         Some(url) => Backend::postgres(url, &tieout_service::PgSchemaOptions::default(), &args.data_dir.join("work"))
@@ -114,7 +114,7 @@ fn backend(args: &ServerArgs) -> Result<Backend> {
     }
 }
 
-fn tenant_id(backend: &Backend, slug: &str) -> Result<i64> {
+pub fn tenant_id(backend: &Backend, slug: &str) -> Result<i64> {
     match backend.control()?.tenant_by_slug(slug)? {
         Some(tenant) => Ok(tenant.id),
         None => bail!("no tenant '{slug}' (tieout tenant list)"),

@@ -104,3 +104,81 @@ fn a_new_user_adds_a_tenant_a_user_and_a_token_then_calls_the_server() {
     server.wait().unwrap();
     result.unwrap();
 }
+
+#[test]
+fn statements_from_the_command_line_respect_roles_and_write_off_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(
+        dir.join("tieout.toml"),
+        "[write_off]\naccountant = { USD = \"10.00\" }\napprover = { USD = \"100.00\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("documents.csv"),
+        "counterparty,name,type,number,date,amount,currency\n\
+         D-001,Distributor One,invoice,INV-1,2026-10-03,1000.00,USD\n\
+         D-001,Distributor One,invoice,INV-2,2026-10-13,500.00,USD\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("theirs.csv"),
+        "counterparty,type,number,date,amount,currency\nD-001,invoice,INV-1,2026-10-03,1000.00,USD\nD-001,invoice,INV-2,2026-10-13,450.00,USD\n",
+    )
+    .unwrap();
+    assert_eq!(tieout(dir, &["tenant", "add", "acme", "Acme Trading"], "").0, 0);
+    for role in ["clerk", "accountant", "approver"] {
+        let email = format!("{role}@acme.test");
+        let (code, _, err) = tieout(
+            dir,
+            &["user", "add", "--tenant", "acme", "--email", &email, "--role", role],
+            "a long enough password\n",
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let statement = |user: &str, args: &[&str]| {
+        let email = format!("{user}@acme.test");
+        let mut all = vec!["statement", "--tenant", "acme", "--user", email.as_str()];
+        all.extend_from_slice(args);
+        tieout(dir, &all, "")
+    };
+    let (code, out, err) = statement("clerk", &["import-documents", "documents.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 document(s)"), "{out}");
+    let (code, out, err) = statement(
+        "clerk",
+        &[
+            "draw-up",
+            "--counterparty",
+            "D-001",
+            "--side",
+            "receivable",
+            "--currency",
+            "USD",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("statement 1 drawn up") && out.contains("due 1500.00"), "{out}");
+    assert_eq!(statement("clerk", &["transition", "1", "pending_review"]).0, 0);
+    let (code, _, err) = statement("clerk", &["transition", "1", "reviewed"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("may not"), "{err}");
+    assert_eq!(statement("accountant", &["transition", "1", "reviewed"]).0, 0);
+    let (code, out, err) = statement("clerk", &["import-theirs", "1", "theirs.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 difference(s)"), "{out}");
+    let (code, _, err) = statement("accountant", &["resolve", "1", "INV-2", "write_off", "--reason", "goodwill"]);
+    assert_eq!(code, 2, "50.00 is over the accountant's 10.00");
+    assert!(err.contains("over your limit"), "{err}");
+    assert_eq!(statement("approver", &["resolve", "1", "INV-2", "write_off", "--reason", "goodwill"]).0, 0);
+    let (code, out, _) = statement("clerk", &["list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("reviewed") && out.contains("1500.00"), "{out}");
+    assert_eq!(statement("clerk", &["export", "1", "--format", "html", "-o", "statement.html"]).0, 0);
+    let page = std::fs::read_to_string(dir.join("statement.html")).unwrap();
+    assert!(page.contains("签字盖章") && page.contains("Distributor One"), "{page}");
+}

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod openapi;
 pub mod problem;
 mod routes;
+mod statements;
 pub mod ui;
 
 use std::net::SocketAddr;
@@ -120,6 +121,33 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route("GET", "/api/audit", Signed(SignOff), "The tenant's audit log in seq order (pages: after=SEQ, limit)"),
     route("GET", "/api/audit/verify", Signed(SignOff), "Verify the audit log's hash chain: first broken link, head"),
+    route("GET", "/api/statements", Signed(Read), "Statements with counterparties (往来对账单)"),
+    route("POST", "/api/statements", Signed(Import), "Draw up a statement for a counterparty and period"),
+    route(
+        "GET",
+        "/api/statements/{id}",
+        Signed(Read),
+        "A statement: lines, totals, differences with the counterparty's",
+    ),
+    route(
+        "POST",
+        "/api/statements/{id}/transition",
+        Signed(Read),
+        "Move a statement (each transition needs its own role)",
+    ),
+    route(
+        "POST",
+        "/api/statements/{id}/counterparty",
+        Signed(Import),
+        "Import the counterparty's own statement (text/csv)",
+    ),
+    route(
+        "POST",
+        "/api/statements/{id}/resolve",
+        Signed(Resolve),
+        "Accept, adjust or write off a difference (within limits)",
+    ),
+    route("GET", "/api/statements/{id}/export", Signed(Read), "A statement as XLSX, CSV or a printable page (html)"),
 ];
 
 /// The router with every route of [`ROUTES`] and the web UI, request ids, tracing and
@@ -127,6 +155,7 @@ pub const ROUTES: &[RouteSpec] = &[
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.upload_bytes_max + 64 * 1024;
     routes::routes()
+        .merge(statements::routes())
         .merge(audit::routes())
         .merge(ui::routes())
         .layer(axum::middleware::map_response(problem::as_problem))

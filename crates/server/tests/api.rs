@@ -12,6 +12,16 @@ use support::*;
 use tieout_server::{Access, ROUTES};
 use tieout_service::team::{Role, LOGIN_FAILURES_MAX, SESSION_SECONDS};
 
+/// Documents of a distributor and a supplier (invoices, a refund, a purchase).
+const DOCUMENTS: &str = "\
+counterparty,name,type,number,date,amount,currency,description
+D-001,Distributor One,invoice,INV-099,2026-09-28,300.00,USD,September order
+D-001,Distributor One,invoice,INV-101,2026-10-03,1200.00,USD,40 chargers
+D-001,Distributor One,invoice,INV-102,2026-10-22,800.50,USD,20 cables
+D-001,Distributor One,refund,CN-7,2026-10-25,100.50,USD,damaged cables
+S-01,Shenzhen Supplier,purchase,PO-55,2026-10-05,5000.00,CNY,batch 55
+";
+
 struct Fixture {
     server: TestServer,
     months: HashMap<&'static str, (tieout_demo::DemoManifest, tempfile::TempDir)>,
@@ -66,6 +76,29 @@ fn two_tenants(start: fn(tieout_service::config::Settings, &str, usize) -> TestS
         bolt_only.insert("/api/orders/{order_id}/explain", order);
         let settlement = bolt.stores[0].settlement_files[0].file_stem().unwrap().to_string_lossy().into_owned();
         bolt_only.insert("/api/settlements/{id}/explain", settlement);
+        // Statements: bolt draws up three; acme has none.
+        let documents = bolt_dir.path().join("documents.csv");
+        std::fs::write(&documents, DOCUMENTS).unwrap();
+        let job = bolt_admin.upload(&[], &[("file", &documents)]).json()["id"].as_i64().unwrap();
+        assert_eq!(bolt_admin.wait_job(job)["result"]["refused"], 0);
+        let mut statement = 0;
+        for (from, to) in [("2026-09-01", "2026-09-30"), ("2026-10-01", "2026-10-15"), ("2026-10-16", "2026-10-31")] {
+            let drawn = bolt_admin.post_json(
+                "/api/statements",
+                &json!({ "counterparty": "D-001", "side": "receivable", "currency": "USD", "from": from, "to": to }),
+            );
+            assert_eq!(drawn.status, 201, "{}", drawn.text());
+            statement = drawn.json()["id"].as_i64().unwrap();
+        }
+        for path in [
+            "/api/statements/{id}",
+            "/api/statements/{id}/transition",
+            "/api/statements/{id}/counterparty",
+            "/api/statements/{id}/resolve",
+            "/api/statements/{id}/export",
+        ] {
+            bolt_only.insert(path, statement.to_string());
+        }
         let mut months = HashMap::new();
         months.insert("acme", (acme, acme_dir));
         months.insert("bolt", (bolt, bolt_dir));
@@ -174,11 +207,22 @@ fn a_tenant_never_reaches_another_tenants_objects_on_any_route() {
             .get(path)
             .unwrap_or_else(|| panic!("the tenancy test knows no object of tenant bolt for {path}: add one"));
         let url = concrete(path, &fixture.bolt_only);
-        let body = match (route.method, path) {
-            ("PATCH", "/api/users/{id}") => json!({ "role": "admin" }).to_string(),
-            _ => String::new(),
+        // A well-formed request, so that only the object decides the answer.
+        let (content_type, body) = match (route.method, path) {
+            ("PATCH", "/api/users/{id}") => ("application/json", json!({ "role": "admin" }).to_string()),
+            ("POST", "/api/statements/{id}/transition") => {
+                ("application/json", json!({ "to": "pending_review" }).to_string())
+            }
+            ("POST", "/api/statements/{id}/resolve") => {
+                ("application/json", json!({ "number": "INV-101", "kind": "accept" }).to_string())
+            }
+            ("POST", "/api/statements/{id}/counterparty") => (
+                "text/csv",
+                "counterparty,type,number,date,amount,currency\nD-001,invoice,INV-101,2026-10-03,1.00,USD\n".to_owned(),
+            ),
+            _ => ("application/json", String::new()),
         };
-        let response = acme.request(route.method, &url, Some("application/json"), body.as_bytes());
+        let response = acme.request(route.method, &url, Some(content_type), body.as_bytes());
         assert!(
             response.status == 404 || response.status == 403,
             "{} {url} ({value}) as acme's admin answered {}: {}",
@@ -555,4 +599,106 @@ fn an_admin_replaces_the_rules_and_the_next_run_uses_them() {
     let receipts = admin.all_pages("/api/receipts", 1000);
     assert!(!receipts.is_empty());
     assert!(receipts.iter().all(|r| !r["status"].as_str().unwrap().starts_with("received")), "{receipts:?}");
+}
+
+#[test]
+fn a_statement_goes_from_draft_to_closed_by_role_payments_and_the_counterpartys_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo_month(dir.path(), 13);
+    let (_, text) = settings_of(&manifest);
+    // The demo's tieout.toml sets [write_off]: accountant USD 10.00, approver 100.00, auto 0.50.
+    assert!(text.contains("[write_off]"));
+    let settings = tieout_service::config::Settings::parse("tieout.toml", &text).unwrap();
+    let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+    server.tenant("acme");
+    let clerk = server.signed_in("acme", "clerk");
+    let accountant = server.signed_in("acme", "accountant");
+    let approver = server.signed_in("acme", "approver");
+    let viewer = server.signed_in("acme", "viewer");
+    let documents = dir.path().join("documents.csv");
+    std::fs::write(&documents, DOCUMENTS).unwrap();
+    let job = clerk.upload(&[], &[("file", &documents)]).json()["id"].as_i64().unwrap();
+    let job = clerk.wait_job(job);
+    assert_eq!(job["result"]["files"][0]["outcome"], "imported", "{job}");
+
+    let draw = |client: &support::Client| {
+        client.post_json(
+            "/api/statements",
+            &json!({ "counterparty": "D-001", "side": "receivable", "currency": "USD", "from": "2026-10-01", "to": "2026-10-31" }),
+        )
+    };
+    draw(&viewer).assert_problem(403);
+    let drawn = draw(&clerk);
+    assert_eq!(drawn.status, 201, "{}", drawn.text());
+    let statement = drawn.json();
+    let id = statement["id"].as_i64().unwrap();
+    assert_eq!(
+        (statement["due"].as_str(), statement["opening"].as_str(), statement["state"].as_str()),
+        (Some("1900.00"), Some("0.00"), Some("draft"))
+    );
+
+    let move_to = |client: &support::Client, to: &str| {
+        client.post_json(&format!("/api/statements/{id}/transition"), &json!({ "to": to }))
+    };
+    move_to(&viewer, "pending_review").assert_problem(403);
+    assert_eq!(move_to(&clerk, "pending_review").json()["state"], "pending_review");
+    move_to(&clerk, "reviewed").assert_problem(403);
+    move_to(&accountant, "settled").assert_problem(409);
+    assert_eq!(move_to(&accountant, "reviewed").json()["state"], "reviewed");
+
+    // The counterparty's statement: one small difference written off by the system, one over the accountant's limit.
+    let theirs = "counterparty,type,number,date,amount,currency\nD-001,invoice,INV-101,2026-10-03,1199.70,USD\nD-001,invoice,INV-102,2026-10-22,780.00,USD\nD-001,refund,CN-7,2026-10-25,100.50,USD\n";
+    let imported =
+        clerk.request("POST", &format!("/api/statements/{id}/counterparty"), Some("text/csv"), theirs.as_bytes());
+    assert_eq!(imported.status, 200, "{}", imported.text());
+    assert_eq!(imported.json()["written_off_automatically"], 1);
+    let resolve = |client: &support::Client, number: &str| {
+        client.post_json(
+            &format!("/api/statements/{id}/resolve"),
+            &json!({ "number": number, "kind": "write_off", "reason": "rounding" }),
+        )
+    };
+    let over = resolve(&accountant, "INV-102").assert_problem(403);
+    assert!(over["detail"].as_str().unwrap().contains("over your limit"), "{over}");
+    assert_eq!(resolve(&approver, "INV-102").status, 200);
+    let shown = viewer.get(&format!("/api/statements/{id}")).json();
+    assert!(shown["differences"].as_array().unwrap().iter().all(|d| !d["resolution"].is_null()), "{shown}");
+    assert_eq!(shown["resolutions"].as_array().unwrap().len(), 2);
+
+    // Payments move it by themselves: partially paid, then settled; then an approver closes it.
+    let pay = |amount: &str, number: &str| {
+        let path = dir.path().join(format!("{number}.csv"));
+        std::fs::write(
+            &path,
+            format!("counterparty,type,number,date,amount,currency\nD-001,receipt,{number},2026-11-10,{amount},USD\n"),
+        )
+        .unwrap();
+        let job = clerk.upload(&[], &[("file", &path)]).json()["id"].as_i64().unwrap();
+        clerk.wait_job(job);
+    };
+    pay("1000.00", "RC-1");
+    assert_eq!(viewer.get(&format!("/api/statements/{id}")).json()["state"], "partially_paid");
+    pay("900.00", "RC-2");
+    assert_eq!(viewer.get(&format!("/api/statements/{id}")).json()["state"], "settled");
+    move_to(&accountant, "closed").assert_problem(403);
+    assert_eq!(move_to(&approver, "closed").json()["state"], "closed");
+    move_to(&approver, "void").assert_problem(409);
+
+    // Exports.
+    let xlsx = viewer.get(&format!("/api/statements/{id}/export?format=xlsx"));
+    assert!(xlsx.body.starts_with(b"PK"));
+    let page = viewer.get(&format!("/api/statements/{id}/export?format=html")).text();
+    assert!(page.contains("签字盖章") && page.contains("Distributor One") && page.contains("1900.00"), "{page}");
+    let csv = viewer.get(&format!("/api/statements/{id}/export?format=csv")).text();
+    assert!(csv.starts_with("number,date,type,description,amount"), "{csv}");
+    viewer.get("/api/statements/999").assert_problem(404);
+
+    // The audit log holds every change, by whom.
+    let audit = approver.get("/api/audit?limit=1000").json();
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["statement.draw_up", "statement.transition", "statement.import_counterparty", "statement.write_off"]
+    {
+        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+    }
+    assert_eq!(approver.get("/api/audit/verify").json()["ok"], true);
 }

@@ -117,7 +117,17 @@ pub fn check(store: &dyn Store) -> Result<CheckReport, StoreError> {
     }
     if !differing.is_empty() {
         let last_file = store.run_last_file_id(run.id)?;
-        let newer = store.files()?.into_iter().filter(|f| f.id > last_file).count();
+        // Counterparty documents and statements do not feed a reconciliation run.
+        let feeds_a_run = |format: &str| {
+            !matches!(
+                tieout_core::records::SourceFormat::from_name(format),
+                Some(
+                    tieout_core::records::SourceFormat::LedgerDocuments
+                        | tieout_core::records::SourceFormat::CounterpartyStatement
+                )
+            )
+        };
+        let newer = store.files()?.into_iter().filter(|f| f.id > last_file && feeds_a_run(&f.format)).count();
         let count = differing.len();
         if newer > 0 {
             report.stale = Some(format!(

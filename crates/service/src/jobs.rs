@@ -209,6 +209,10 @@ fn run(
             let options = ImportOptions { store: None, mapping, profile, imported_at: rfc3339(now()) };
             let result = import_uploads(control, store.as_mut(), job, uploads, &options, &dir, owner, now);
             let _ = std::fs::remove_dir_all(&dir);
+            // Payments among the documents pay the reviewed statements they belong to.
+            if matches!(result, Ok(Ok(_))) {
+                crate::statements::apply_waiting_payments(store.as_mut(), now())?;
+            }
             result
         }
     }

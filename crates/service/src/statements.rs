@@ -390,6 +390,9 @@ pub fn import_theirs(
     if statement.state == State::Draft.name() || statement.state == State::Void.name() {
         return Err(StatementError::NotLocked(statement.state));
     }
+    if let Some(earlier) = store.file_by_sha256(&meta.sha256)? {
+        return Err(StatementError::Invalid(format!("this file was imported already (as {})", earlier.name)));
+    }
     let file = tieout_formats::ledger::read_documents(&meta.name, bytes);
     if !file.diagnostics.is_empty() {
         return Ok(Err(file.diagnostics));
@@ -622,4 +625,18 @@ pub fn print_view(view: &StatementView, company: &str) -> String {
 /// The statement's document type list (for pages and the CLI).
 pub fn doc_types() -> Vec<&'static str> {
     DocType::ALL.iter().map(|t| t.name()).collect()
+}
+
+/// What a counterparty's statement file is stored as.
+pub fn counterparty_meta(name: &str, sha256: &str, size_bytes: u64, at: i64) -> FileMeta {
+    FileMeta {
+        sha256: sha256.to_owned(),
+        name: name.to_owned(),
+        format: tieout_core::records::SourceFormat::CounterpartyStatement,
+        store: None,
+        size_bytes,
+        imported_at: chrono::DateTime::from_timestamp(at, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
 }
