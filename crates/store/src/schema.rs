@@ -20,6 +20,19 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    // Up to date (the usual case when a server opens a tenant's file per request): only read.
+    let exists: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migration')",
+        [],
+        |row| row.get(0),
+    )?;
+    if exists {
+        let current: i64 =
+            connection.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migration", [], |row| row.get(0))?;
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+    }
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
     )?;

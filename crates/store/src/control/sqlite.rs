@@ -110,7 +110,25 @@ impl SqliteControl {
     fn with_connection(mut connection: Connection) -> Result<SqliteControl, StoreError> {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         // WAL: many short reads (sessions) beside short writes from several threads.
-        connection.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
+        connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+        // Every request opens the control database: when it is in WAL and up to date (the
+        // usual case), opening only reads, so requests never queue for the write lock.
+        let wal: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if wal != "wal" {
+            connection.execute_batch("PRAGMA journal_mode = WAL;")?;
+        }
+        let migrated: Option<i64> = connection
+            .query_row(
+                "SELECT MAX(version) FROM control_migration WHERE EXISTS
+                    (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'control_migration')",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .unwrap_or(None);
+        if migrated == MIGRATIONS.last().map(|m| m.0) {
+            return Ok(SqliteControl { connection });
+        }
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS control_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
         )?;
