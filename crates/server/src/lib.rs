@@ -11,6 +11,7 @@
 //! through `tieout-service` (which owns the engines), and it reads no clock or
 //! environment (the binary passes a clock and the settings).
 
+mod alerts;
 mod audit;
 pub mod auth;
 pub mod openapi;
@@ -148,6 +149,14 @@ pub const ROUTES: &[RouteSpec] = &[
         "Accept, adjust or write off a difference (within limits)",
     ),
     route("GET", "/api/statements/{id}/export", Signed(Read), "A statement as XLSX, CSV or a printable page (html)"),
+    route("GET", "/api/alerts/config", Signed(Administer), "The tenant's alert configuration (TOML; secrets masked)"),
+    route(
+        "PUT",
+        "/api/alerts/config",
+        Signed(Administer),
+        "Replace the alert configuration (validated; errors name line and column; a masked secret keeps the stored one)",
+    ),
+    route("GET", "/api/alerts/deliveries", Signed(SignOff), "The alert delivery log: webhooks and e-mails, attempts, errors"),
 ];
 
 /// The router with every route of [`ROUTES`] and the web UI, request ids, tracing and
@@ -157,6 +166,7 @@ pub fn router(state: AppState) -> Router {
     routes::routes()
         .merge(statements::routes())
         .merge(audit::routes())
+        .merge(alerts::routes())
         .merge(ui::routes())
         .layer(axum::middleware::map_response(problem::as_problem))
         .layer(DefaultBodyLimit::max(upload_limit))
@@ -188,8 +198,12 @@ impl MakeRequestId for Sequential {
 }
 
 /// Starts `count` job workers: each claims a job from the database, runs it on a blocking
-/// thread, and sleeps a moment when the queue is empty. They stop when `stop` is set.
+/// thread, and sleeps a moment when the queue is empty. With any worker, one more loop
+/// delivers due alerts ([`spawn_alert_deliverer`]). They stop when `stop` is set.
 pub fn spawn_workers(state: &AppState, count: usize, stop: tokio::sync::watch::Receiver<bool>) {
+    if count > 0 {
+        spawn_alert_deliverer(state, stop.clone());
+    }
     for index in 0..count {
         let state = state.clone();
         let mut stop = stop.clone();
@@ -228,6 +242,48 @@ pub fn spawn_workers(state: &AppState, count: usize, stop: tokio::sync::watch::R
             }
         });
     }
+}
+
+/// Alert deliveries attempted per turn of the deliverer before it looks at `stop` again.
+const DELIVERIES_PER_TURN: usize = 20;
+
+/// Starts the loop that delivers due alerts (webhooks and e-mails) on a blocking thread,
+/// a turn at a time, sleeping a moment when nothing is due; deliveries are claimed in the
+/// database, so the loops of several server processes share the work.
+pub fn spawn_alert_deliverer(state: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let state = state.clone();
+    let owner = format!("{}-alerts", std::process::id());
+    tokio::spawn(async move {
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let backend = state.backend.clone();
+            let clock = state.clock.clone();
+            let owner = owner.clone();
+            let ran = tokio::task::spawn_blocking(move || {
+                tieout_service::alerts::deliver_due(&backend, &owner, &*clock, DELIVERIES_PER_TURN)
+            })
+            .await;
+            let idle = match ran {
+                Ok(Ok(attempted)) => attempted < DELIVERIES_PER_TURN,
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "alert deliverer: store error");
+                    true
+                }
+                Err(error) => {
+                    tracing::error!(%error, "alert deliverer panicked");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    });
 }
 
 /// Serves until `shutdown` completes, with `workers` job workers.

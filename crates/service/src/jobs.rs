@@ -1,6 +1,7 @@
 //! Work run in the background by the team server: imports of uploaded files and
 //! reconciliation runs, queued in the control database so that any server process can
-//! claim them (see [`tieout_store::control::ControlStore::claim_job`]).
+//! claim them (see [`tieout_store::control::ControlStore::claim_job`]). A reconciliation
+//! run that succeeds queues the alerts it raises ([`crate::alerts::after_reconcile`]).
 //!
 //! A job is safe to run twice: an import stores each file in one transaction and skips a
 //! file already stored (same SHA-256), and a reconciliation run replaces the previous run
@@ -190,6 +191,17 @@ fn run(
                 reconcile_run(store.as_mut(), &config, &settings.settings_text, &rfc3339(now()), Some(setup))?;
             let categories: serde_json::Map<String, serde_json::Value> =
                 summary.by_category.iter().map(|(c, n)| (c.name().to_owned(), serde_json::json!(n))).collect();
+            // The run is saved: what it raises is queued for delivery, once per job (a job
+            // run again after a crash saves its run again and raises the same alerts).
+            let raised = crate::alerts::after_reconcile(
+                control,
+                store.as_ref(),
+                job.tenant_id,
+                &format!("job-{}", job.id),
+                summary.as_of,
+                settings.settings.aging.alert_after_days,
+                now(),
+            )?;
             Ok(Ok(serde_json::json!({
                 "run_id": summary.run_id,
                 "as_of": summary.as_of.to_string(),
@@ -198,6 +210,9 @@ fn run(
                 "differences": summary.difference_count(),
                 "categories": categories,
                 "receipt_differences": receipts.map_or(0, |r| r.difference_count()),
+                "alerts": raised.alerts,
+                "alert_deliveries": raised.deliveries,
+                "alerts_error": raised.config_error,
             })))
         }
         JobSpec::Import { uploads, mapping, profile } => {

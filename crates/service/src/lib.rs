@@ -3,8 +3,10 @@
 //! domain (`tieout-core`).
 //!
 //! What it is not: no command line, no environment variables, no wall clock (callers
-//! pass the time), no HTTP.
+//! pass the time), no HTTP server. Its one use of the network is sending alerts
+//! ([`alerts`]: plain HTTP/1.1 webhooks and SMTP to a relay).
 
+pub mod alerts;
 pub mod audit;
 pub mod backend;
 pub mod check;

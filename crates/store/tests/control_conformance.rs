@@ -11,6 +11,7 @@
 //! its own (`tieout_control_test_<random>`, dropped at its end). An unreachable database
 //! fails the tests: CI starts PostgreSQL (`.ci/run`).
 
+use tieout_store::control::{AlertDelivery, AttemptOutcome, NewDelivery, DELIVERY_ATTEMPTS_MAX};
 use tieout_store::control::{AuditEntry, NewAuditEntry, AUDIT_GENESIS_HASH};
 use tieout_store::control::{ControlStore, Job, Scope, SqliteControl, JOB_ATTEMPTS_MAX};
 
@@ -489,6 +490,114 @@ fn scenario_tenant_isolation(control: &mut dyn ControlStore) {
     assert_eq!(control.failed_logins_since(a, &a_user.email, "192.0.2.9", 0).unwrap(), (1, 0));
 }
 
+fn new_delivery(key: &str, channel: &str, target: &str) -> NewDelivery {
+    NewDelivery {
+        dedup_key: key.to_owned(),
+        kind: "payout_missing".to_owned(),
+        channel: channel.to_owned(),
+        target: target.to_owned(),
+        payload: format!(r#"{{"id":"{key}","kind":"payout_missing"}}"#),
+    }
+}
+
+fn scenario_alert_deliveries_are_queued_once_and_claimed_when_due(control: &mut dyn ControlStore) {
+    let acme = control.create_tenant("acme", "Acme", AT).unwrap().id;
+    let globex = control.create_tenant("globex", "Globex", AT).unwrap().id;
+    assert!(control.deliveries(acme, 10).unwrap().is_empty());
+    assert_eq!(control.claim_delivery("w1", 1000, 1060).unwrap(), None);
+
+    // Queued in the order given; a key the tenant has (or that repeats in the batch) is
+    // skipped; another tenant may use the same key.
+    let hook = new_delivery("run-1/payout_missing/payout:7/webhook", "webhook", "http://127.0.0.1:9/hook");
+    let mail = new_delivery("run-1/payout_missing/payout:7/email", "email", "ops@acme.example, 财务@acme.example");
+    let queued = control.enqueue_deliveries(acme, &[hook.clone(), mail.clone(), hook.clone()], 100).unwrap();
+    assert_eq!(queued.len(), 2);
+    let (first, second) = (queued[0].clone(), queued[1].clone());
+    assert!(second.id > first.id);
+    assert_eq!((first.tenant_id, first.kind.as_str(), first.channel.as_str()), (acme, "payout_missing", "webhook"));
+    assert_eq!((first.target.as_str(), first.payload.as_str()), (hook.target.as_str(), hook.payload.as_str()));
+    assert_eq!((first.state.as_str(), first.attempts, first.next_attempt_at), ("pending", 0, 100));
+    assert_eq!((first.last_error.as_deref(), first.created_at, first.delivered_at), (None, 100, None));
+    assert_eq!(second.target, "ops@acme.example, 财务@acme.example");
+    assert!(
+        control.enqueue_deliveries(acme, std::slice::from_ref(&mail), 150).unwrap().is_empty(),
+        "sent once per key"
+    );
+    let theirs = control.enqueue_deliveries(globex, std::slice::from_ref(&hook), 100).unwrap();
+    assert_eq!(theirs.len(), 1);
+    let theirs = theirs[0].clone();
+    let ids = |list: Vec<AlertDelivery>| list.iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(ids(control.deliveries(acme, 10).unwrap()), vec![second.id, first.id], "newest first");
+    assert_eq!(ids(control.deliveries(acme, 1).unwrap()), vec![second.id]);
+    assert_eq!(control.deliveries(acme, -1).unwrap().len(), 2);
+    assert_eq!(control.delivery(acme, first.id).unwrap(), Some(first.clone()));
+    assert_eq!(control.delivery(globex, second.id).unwrap(), None, "another tenant's delivery");
+    assert_eq!(ids(control.deliveries(globex, 10).unwrap()), vec![theirs.id]);
+
+    // Due first, then tenant, then id; a claim counts an attempt and holds a lease.
+    assert_eq!(control.claim_delivery("w1", 99, 159).unwrap(), None, "not due yet");
+    let claimed = control.claim_delivery("w1", 100, 160).unwrap().unwrap();
+    assert_eq!((claimed.tenant_id, claimed.id, claimed.attempts), (acme, first.id, 1));
+    assert_eq!(control.claim_delivery("w1", 100, 160).unwrap().unwrap().id, second.id);
+    let claimed_theirs = control.claim_delivery("w2", 100, 160).unwrap().unwrap();
+    assert_eq!((claimed_theirs.tenant_id, claimed_theirs.id), (globex, theirs.id));
+    assert_eq!(control.claim_delivery("w2", 150, 210).unwrap(), None, "all held");
+
+    // Outcomes: only the holder records one, once; a retry is due again later.
+    let retry = AttemptOutcome::Retry { error: "HTTP 500 Internal Server Error", next_attempt_at: 130 };
+    assert!(!control.finish_delivery_attempt(acme, first.id, "w2", retry, 101).unwrap(), "not w2's");
+    assert!(!control.finish_delivery_attempt(globex, second.id, "w1", AttemptOutcome::Delivered, 101).unwrap());
+    assert!(control.finish_delivery_attempt(acme, first.id, "w1", retry, 101).unwrap());
+    let retried = control.delivery(acme, first.id).unwrap().unwrap();
+    assert_eq!((retried.state.as_str(), retried.attempts, retried.next_attempt_at), ("pending", 1, 130));
+    assert_eq!(retried.last_error.as_deref(), Some("HTTP 500 Internal Server Error"));
+    assert!(control.finish_delivery_attempt(acme, second.id, "w1", AttemptOutcome::Delivered, 102).unwrap());
+    assert!(!control.finish_delivery_attempt(acme, second.id, "w1", AttemptOutcome::Delivered, 103).unwrap());
+    let delivered = control.delivery(acme, second.id).unwrap().unwrap();
+    assert_eq!((delivered.state.as_str(), delivered.delivered_at, delivered.attempts), ("delivered", Some(102), 1));
+    let refused = AttemptOutcome::Failed { error: "https:// is not supported" };
+    assert!(control.finish_delivery_attempt(globex, theirs.id, "w2", refused, 104).unwrap());
+    let failed = control.delivery(globex, theirs.id).unwrap().unwrap();
+    assert_eq!((failed.state.as_str(), failed.last_error.as_deref()), ("failed", Some("https:// is not supported")));
+    // Neither delivered nor failed deliveries are claimed again, however late.
+    assert_eq!(control.claim_delivery("w3", 129, 189).unwrap(), None);
+
+    // The retry is due at 130; its holder dies, and the lease running out frees it.
+    assert_eq!(control.claim_delivery("w3", 130, 190).unwrap().unwrap().attempts, 2);
+    assert_eq!(control.claim_delivery("w4", 190, 250).unwrap(), None, "a lease holds until its last second");
+    let again = control.claim_delivery("w4", 191, 251).unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (first.id, 3));
+    assert!(!control.finish_delivery_attempt(acme, first.id, "w3", AttemptOutcome::Delivered, 192).unwrap());
+    // Retried up to the last attempt, then failed for good.
+    let mut now = 200;
+    for attempt in 3..DELIVERY_ATTEMPTS_MAX {
+        let retry = AttemptOutcome::Retry { error: "timed out", next_attempt_at: now + 10 };
+        assert!(control.finish_delivery_attempt(acme, first.id, "w4", retry, now).unwrap());
+        now += 10;
+        let claimed = control.claim_delivery("w4", now, now + 60).unwrap().unwrap();
+        assert_eq!((claimed.id, claimed.attempts), (first.id, attempt + 1));
+    }
+    let last = AttemptOutcome::Retry { error: "timed out", next_attempt_at: now + 10 };
+    assert!(control.finish_delivery_attempt(acme, first.id, "w4", last, now).unwrap());
+    let exhausted = control.delivery(acme, first.id).unwrap().unwrap();
+    assert_eq!((exhausted.state.as_str(), exhausted.attempts), ("failed", DELIVERY_ATTEMPTS_MAX));
+    assert_eq!(control.claim_delivery("w4", now + 1000, now + 1060).unwrap(), None);
+
+    // A delivery whose process keeps dying is failed once out of attempts.
+    let doomed = control.enqueue_deliveries(acme, &[new_delivery("doomed", "webhook", "http://x/")], now).unwrap();
+    let doomed = doomed[0].clone();
+    for attempt in 1..=DELIVERY_ATTEMPTS_MAX {
+        now += 100;
+        let claimed = control.claim_delivery("dying", now, now + 60).unwrap().unwrap();
+        assert_eq!((claimed.id, claimed.attempts), (doomed.id, attempt));
+    }
+    assert_eq!(control.claim_delivery("w5", now + 61, now + 121).unwrap(), None);
+    let doomed = control.delivery(acme, doomed.id).unwrap().unwrap();
+    assert_eq!(doomed.state, "failed");
+    assert!(doomed.last_error.unwrap_or_default().starts_with("interrupted"));
+    assert!(!control.finish_delivery_attempt(acme, doomed.id, "dying", AttemptOutcome::Delivered, now + 200).unwrap());
+}
+
 /// A stand-in for the service's SHA-256 (the store only stores what the hasher returns):
 /// any deterministic function of (prev_hash, entry, seq) shows the chaining.
 fn toy_hash(prev_hash: &str, entry: &NewAuditEntry, seq: i64) -> String {
@@ -629,6 +738,11 @@ fn only_the_owner_progresses_or_finishes_a_job() {
 #[test]
 fn a_tenant_never_reads_or_writes_another_tenants_rows() {
     on_every_engine(scenario_tenant_isolation);
+}
+
+#[test]
+fn alert_deliveries_are_queued_once_claimed_when_due_and_retried_until_the_attempts_limit() {
+    on_every_engine(scenario_alert_deliveries_are_queued_once_and_claimed_when_due);
 }
 
 #[test]
@@ -785,6 +899,46 @@ mod pg {
     }
 
     #[test]
+    fn two_connections_claiming_deliveries_at_once_never_take_the_same_one() {
+        let schema = PgSchema::new();
+        let options = PgSchemaOptions { hash_partitions: Some(2) };
+        let queued: HashSet<(i64, i64)> = {
+            let mut control = schema.control(&options);
+            let (acme, _) = tenant_with_user(&mut control, "acme");
+            let (globex, _) = tenant_with_user(&mut control, "globex");
+            (0..20)
+                .flat_map(|i| {
+                    let tenant = if i % 3 == 0 { globex } else { acme };
+                    let delivery = new_delivery(&format!("key-{i}"), "webhook", "http://127.0.0.1:9/");
+                    control.enqueue_deliveries(tenant, &[delivery], 100 + i / 4).unwrap()
+                })
+                .map(|d| (d.tenant_id, d.id))
+                .collect()
+        };
+        assert_eq!(queued.len(), 20);
+        let start = Arc::new(Barrier::new(2));
+        let claimers: Vec<_> = (0..2)
+            .map(|worker| {
+                let mut control = schema.control(&options);
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    let owner = format!("worker-{worker}");
+                    start.wait();
+                    let mut claimed = Vec::new();
+                    while let Some(delivery) = control.claim_delivery(&owner, AT, AT + 120).unwrap() {
+                        assert_eq!(delivery.attempts, 1);
+                        claimed.push((delivery.tenant_id, delivery.id));
+                    }
+                    claimed
+                })
+            })
+            .collect();
+        let claims: Vec<(i64, i64)> = claimers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+        assert_eq!(claims.len(), 20, "{claims:?}");
+        assert_eq!(claims.iter().copied().collect::<HashSet<_>>(), queued, "each claimed once");
+    }
+
+    #[test]
     fn a_job_another_claimer_holds_is_skipped_not_waited_for() {
         let schema = PgSchema::new();
         let options = PgSchemaOptions { hash_partitions: Some(2) };
@@ -827,7 +981,8 @@ mod pg {
         assert!(failed.error.unwrap_or_default().starts_with("interrupted"));
     }
 
-    const CONTROL_TABLES: [&str; 11] = [
+    const CONTROL_TABLES: [&str; 12] = [
+        "alert_delivery",
         "api_token",
         "app_user",
         "audit_entry",

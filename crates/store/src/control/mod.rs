@@ -192,6 +192,63 @@ pub type AuditHasher<'a> = &'a dyn Fn(&str, &NewAuditEntry, i64) -> String;
 /// How many times a job is tried before it is failed (a crash mid-job counts as a try).
 pub const JOB_ATTEMPTS_MAX: i64 = 3;
 
+/// One alert on its way to one channel: a row of the delivery log. Deliveries are queued
+/// in the database, like jobs, so that any server process may send them and none is lost
+/// when one stops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertDelivery {
+    pub tenant_id: i64,
+    pub id: i64,
+    /// What the alert is about (the service's names: `payout_missing`, …).
+    pub kind: String,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The webhook's URL, or the e-mail's recipients.
+    pub target: String,
+    /// The alert, as JSON (what a webhook receives).
+    pub payload: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts made (a claim counts one, so an attempt a crash cut short counts too).
+    pub attempts: i64,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// A delivery to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Names the alert, its run and its channel and target: a tenant's second delivery
+    /// with the same key is not queued (an alert is sent once per run and target).
+    pub dedup_key: String,
+    pub kind: String,
+    pub channel: String,
+    pub target: String,
+    pub payload: String,
+}
+
+/// How a claimed delivery attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome<'a> {
+    Delivered,
+    /// Failed; try again at `next_attempt_at` (failed for good when this was the last
+    /// attempt, [`DELIVERY_ATTEMPTS_MAX`]).
+    Retry {
+        error: &'a str,
+        next_attempt_at: i64,
+    },
+    /// Failed for good (the target refuses it whatever the time).
+    Failed {
+        error: &'a str,
+    },
+}
+
+/// How many times a delivery is attempted before it is failed.
+pub const DELIVERY_ATTEMPTS_MAX: i64 = 6;
+
 /// The control plane's storage. Methods that name a tenant never touch another tenant's
 /// rows.
 pub trait ControlStore: Send {
@@ -339,4 +396,32 @@ pub trait ControlStore: Send {
     /// The tenant's audit entries with seq > `after_seq`, in seq order, at most `limit` (a
     /// negative limit is none).
     fn audit_entries(&mut self, tenant: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Queues deliveries, due at `at`, in the order given; one whose `dedup_key` the
+    /// tenant already has (or that repeats one earlier in `deliveries`) is skipped.
+    /// Returns the deliveries queued.
+    fn enqueue_deliveries(
+        &mut self,
+        tenant: i64,
+        deliveries: &[NewDelivery],
+        at: i64,
+    ) -> Result<Vec<AlertDelivery>, StoreError>;
+    /// Claims the pending delivery due first (`next_attempt_at <= now`, then tenant, then
+    /// id) that no live lease holds, counting one attempt; the claim holds until
+    /// `lease_until`. A delivery whose lease ran out on its last attempt (its process
+    /// died) is failed instead.
+    fn claim_delivery(&mut self, owner: &str, now: i64, lease_until: i64) -> Result<Option<AlertDelivery>, StoreError>;
+    /// Records how the attempt this owner claimed ended; `false` when the delivery is no
+    /// longer this owner's or no longer pending.
+    fn finish_delivery_attempt(
+        &mut self,
+        tenant: i64,
+        id: i64,
+        owner: &str,
+        outcome: AttemptOutcome<'_>,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    fn delivery(&mut self, tenant: i64, id: i64) -> Result<Option<AlertDelivery>, StoreError>;
+    /// The tenant's latest deliveries, newest first (a negative limit is none).
+    fn deliveries(&mut self, tenant: i64, limit: i64) -> Result<Vec<AlertDelivery>, StoreError>;
 }

@@ -20,6 +20,11 @@
 //! are SQLite's: fail what ran out of tries, then take the oldest job that is queued or
 //! whose lease expired.
 //!
+//! Alert deliveries ([`ControlStore::claim_delivery`]) are a second queue, claimed the
+//! same way: deliveries out of attempts whose lease ran out are failed, then the one due
+//! first is locked `FOR UPDATE SKIP LOCKED` and taken; a claimer never waits and no two
+//! send the same delivery at once.
+//!
 //! # Where it differs from SQLite
 //! * Ids come from sequences shared by all tenants: a tenant's ids grow in insertion
 //!   order, with gaps, where SQLite numbers each tenant's rows 1, 2, …
@@ -42,6 +47,7 @@
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::JOB_ATTEMPTS_MAX;
+use super::{AlertDelivery, AttemptOutcome, NewDelivery, DELIVERY_ATTEMPTS_MAX};
 use super::{
     ApiToken, AuditEntry, AuditHasher, ControlStore, Job, NewAuditEntry, Organisation, Scope, Session, StoreEntry,
     Tenant, Upload, User, AUDIT_GENESIS_HASH,
@@ -198,6 +204,26 @@ fn audit_row(row: &Row) -> Result<AuditEntry, StoreError> {
         after: row.try_get(9)?,
         prev_hash: row.try_get(10)?,
         hash: row.try_get(11)?,
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "tenant_id, id, kind, channel, target, payload, state, attempts, next_attempt_at, \
+                                last_error, created_at, delivered_at";
+
+fn delivery_row(row: &Row) -> Result<AlertDelivery, StoreError> {
+    Ok(AlertDelivery {
+        tenant_id: row.try_get(0)?,
+        id: row.try_get(1)?,
+        kind: row.try_get(2)?,
+        channel: row.try_get(3)?,
+        target: row.try_get(4)?,
+        payload: row.try_get(5)?,
+        state: row.try_get(6)?,
+        attempts: row.try_get(7)?,
+        next_attempt_at: row.try_get(8)?,
+        last_error: row.try_get(9)?,
+        created_at: row.try_get(10)?,
+        delivered_at: row.try_get(11)?,
     })
 }
 
@@ -641,6 +667,125 @@ impl ControlStore for PgControl {
         let limit = (limit >= 0).then_some(limit);
         let sql = format!("SELECT {JOB_COLUMNS} FROM job WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
         rows(self.client.query(&sql, &[&tenant, &limit])?, job_row)
+    }
+
+    fn enqueue_deliveries(
+        &mut self,
+        tenant: i64,
+        deliveries: &[NewDelivery],
+        at: i64,
+    ) -> Result<Vec<AlertDelivery>, StoreError> {
+        let mut transaction = self.client.transaction()?;
+        let insert = transaction.prepare(&format!(
+            "INSERT INTO alert_delivery
+                 (tenant_id, dedup_key, kind, channel, target, payload, state, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)
+             ON CONFLICT (tenant_id, dedup_key) DO NOTHING
+             RETURNING {DELIVERY_COLUMNS}"
+        ))?;
+        let mut queued = Vec::new();
+        for delivery in deliveries {
+            let row = transaction.query_opt(
+                &insert,
+                &[
+                    &tenant,
+                    &delivery.dedup_key,
+                    &delivery.kind,
+                    &delivery.channel,
+                    &delivery.target,
+                    &delivery.payload,
+                    &at,
+                ],
+            )?;
+            if let Some(row) = row {
+                queued.push(delivery_row(&row)?);
+            }
+        }
+        transaction.commit()?;
+        Ok(queued)
+    }
+
+    fn claim_delivery(&mut self, owner: &str, now: i64, lease_until: i64) -> Result<Option<AlertDelivery>, StoreError> {
+        let mut transaction = self.client.transaction()?;
+        // Out of attempts after a crash: failed (those another claimer holds are skipped;
+        // the next claim fails them), as jobs are.
+        transaction.execute(
+            "UPDATE alert_delivery SET state = 'failed', lease_owner = NULL, lease_until = NULL,
+                    last_error = 'interrupted on attempt ' || attempts || ' (the server stopped while delivering); not retried'
+             WHERE (tenant_id, id) IN (
+                 SELECT tenant_id, id FROM alert_delivery
+                 WHERE state = 'pending' AND lease_until < $1 AND attempts >= $2
+                 FOR UPDATE SKIP LOCKED)",
+            &[&now, &DELIVERY_ATTEMPTS_MAX],
+        )?;
+        let next = transaction.query_opt(
+            "SELECT tenant_id, id FROM alert_delivery
+             WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+               AND attempts < $2
+             ORDER BY next_attempt_at, tenant_id, id LIMIT 1
+             FOR UPDATE SKIP LOCKED",
+            &[&now, &DELIVERY_ATTEMPTS_MAX],
+        )?;
+        let Some(next) = next else {
+            transaction.commit()?;
+            return Ok(None);
+        };
+        let (tenant, id): (i64, i64) = (next.try_get(0)?, next.try_get(1)?);
+        let sql = format!(
+            "UPDATE alert_delivery SET attempts = attempts + 1, lease_owner = $3, lease_until = $4
+             WHERE tenant_id = $1 AND id = $2 RETURNING {DELIVERY_COLUMNS}"
+        );
+        let delivery = delivery_row(&transaction.query_one(&sql, &[&tenant, &id, &owner, &lease_until])?)?;
+        transaction.commit()?;
+        Ok(Some(delivery))
+    }
+
+    fn finish_delivery_attempt(
+        &mut self,
+        tenant: i64,
+        id: i64,
+        owner: &str,
+        outcome: AttemptOutcome<'_>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const HELD: &str = "WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'pending'";
+        let changed = match outcome {
+            AttemptOutcome::Delivered => self.client.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = 'delivered', delivered_at = $4, last_error = NULL,
+                            lease_owner = NULL, lease_until = NULL {HELD}"
+                ),
+                &[&tenant, &id, &owner, &at],
+            )?,
+            AttemptOutcome::Retry { error, next_attempt_at } => self.client.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = CASE WHEN attempts >= $6 THEN 'failed' ELSE 'pending' END,
+                            last_error = $4, next_attempt_at = $5, lease_owner = NULL, lease_until = NULL {HELD}"
+                ),
+                &[&tenant, &id, &owner, &error, &next_attempt_at, &DELIVERY_ATTEMPTS_MAX],
+            )?,
+            AttemptOutcome::Failed { error } => self.client.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = 'failed', last_error = $4, lease_owner = NULL, lease_until = NULL
+                     {HELD}"
+                ),
+                &[&tenant, &id, &owner, &error],
+            )?,
+        };
+        Ok(changed == 1)
+    }
+
+    fn delivery(&mut self, tenant: i64, id: i64) -> Result<Option<AlertDelivery>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = $1 AND id = $2");
+        self.client.query_opt(&sql, &[&tenant, &id])?.as_ref().map(delivery_row).transpose()
+    }
+
+    fn deliveries(&mut self, tenant: i64, limit: i64) -> Result<Vec<AlertDelivery>, StoreError> {
+        // A negative limit is no limit, as in SQLite (`LIMIT NULL` in PostgreSQL).
+        let limit = (limit >= 0).then_some(limit);
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2");
+        rows(self.client.query(&sql, &[&tenant, &limit])?, delivery_row)
     }
 
     fn append_audit(

@@ -5,6 +5,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::JOB_ATTEMPTS_MAX;
+use super::{AlertDelivery, AttemptOutcome, NewDelivery, DELIVERY_ATTEMPTS_MAX};
 use super::{
     ApiToken, AuditEntry, AuditHasher, ControlStore, Job, NewAuditEntry, Organisation, Scope, Session, StoreEntry,
     Tenant, Upload, User, AUDIT_GENESIS_HASH,
@@ -84,6 +85,26 @@ fn audit_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         after: row.get(9)?,
         prev_hash: row.get(10)?,
         hash: row.get(11)?,
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "tenant_id, id, kind, channel, target, payload, state, attempts, next_attempt_at, \
+                                last_error, created_at, delivered_at";
+
+fn delivery_row(row: &Row<'_>) -> rusqlite::Result<AlertDelivery> {
+    Ok(AlertDelivery {
+        tenant_id: row.get(0)?,
+        id: row.get(1)?,
+        kind: row.get(2)?,
+        channel: row.get(3)?,
+        target: row.get(4)?,
+        payload: row.get(5)?,
+        state: row.get(6)?,
+        attempts: row.get(7)?,
+        next_attempt_at: row.get(8)?,
+        last_error: row.get(9)?,
+        created_at: row.get(10)?,
+        delivered_at: row.get(11)?,
     })
 }
 
@@ -631,6 +652,121 @@ impl ControlStore for SqliteControl {
         let sql = format!("SELECT {JOB_COLUMNS} FROM job WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2");
         let mut statement = self.connection.prepare(&sql)?;
         let rows = statement.query_map([tenant, limit], job_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn enqueue_deliveries(
+        &mut self,
+        tenant: i64,
+        deliveries: &[NewDelivery],
+        at: i64,
+    ) -> Result<Vec<AlertDelivery>, StoreError> {
+        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut queued = Vec::new();
+        for delivery in deliveries {
+            let id = next_id(&transaction, "alert_delivery", tenant)?;
+            let inserted = transaction.execute(
+                "INSERT INTO alert_delivery
+                     (tenant_id, id, dedup_key, kind, channel, target, payload, state, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)
+                 ON CONFLICT (tenant_id, dedup_key) DO NOTHING",
+                params![
+                    tenant,
+                    id,
+                    delivery.dedup_key,
+                    delivery.kind,
+                    delivery.channel,
+                    delivery.target,
+                    delivery.payload,
+                    at
+                ],
+            )?;
+            if inserted == 1 {
+                let sql = format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = ?1 AND id = ?2");
+                queued.push(transaction.query_row(&sql, [tenant, id], delivery_row)?);
+            }
+        }
+        transaction.commit()?;
+        Ok(queued)
+    }
+
+    fn claim_delivery(&mut self, owner: &str, now: i64, lease_until: i64) -> Result<Option<AlertDelivery>, StoreError> {
+        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute(
+            "UPDATE alert_delivery SET state = 'failed', lease_owner = NULL, lease_until = NULL,
+                    last_error = 'interrupted on attempt ' || attempts || ' (the server stopped while delivering); not retried'
+             WHERE state = 'pending' AND lease_until < ?1 AND attempts >= ?2",
+            params![now, DELIVERY_ATTEMPTS_MAX],
+        )?;
+        let next: Option<(i64, i64)> = transaction
+            .query_row(
+                "SELECT tenant_id, id FROM alert_delivery
+                 WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
+                 ORDER BY next_attempt_at, tenant_id, id LIMIT 1",
+                [now],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((tenant, id)) = next else {
+            transaction.commit()?;
+            return Ok(None);
+        };
+        transaction.execute(
+            "UPDATE alert_delivery SET attempts = attempts + 1, lease_owner = ?3, lease_until = ?4
+             WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant, id, owner, lease_until],
+        )?;
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = ?1 AND id = ?2");
+        let delivery = transaction.query_row(&sql, [tenant, id], delivery_row)?;
+        transaction.commit()?;
+        Ok(Some(delivery))
+    }
+
+    fn finish_delivery_attempt(
+        &mut self,
+        tenant: i64,
+        id: i64,
+        owner: &str,
+        outcome: AttemptOutcome<'_>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const HELD: &str = "WHERE tenant_id = ?1 AND id = ?2 AND lease_owner = ?3 AND state = 'pending'";
+        let changed = match outcome {
+            AttemptOutcome::Delivered => self.connection.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = 'delivered', delivered_at = ?4, last_error = NULL,
+                            lease_owner = NULL, lease_until = NULL {HELD}"
+                ),
+                params![tenant, id, owner, at],
+            )?,
+            AttemptOutcome::Retry { error, next_attempt_at } => self.connection.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = CASE WHEN attempts >= ?6 THEN 'failed' ELSE 'pending' END,
+                            last_error = ?4, next_attempt_at = ?5, lease_owner = NULL, lease_until = NULL {HELD}"
+                ),
+                params![tenant, id, owner, error, next_attempt_at, DELIVERY_ATTEMPTS_MAX],
+            )?,
+            AttemptOutcome::Failed { error } => self.connection.execute(
+                &format!(
+                    "UPDATE alert_delivery SET state = 'failed', last_error = ?4, lease_owner = NULL, lease_until = NULL
+                     {HELD}"
+                ),
+                params![tenant, id, owner, error],
+            )?,
+        };
+        Ok(changed == 1)
+    }
+
+    fn delivery(&mut self, tenant: i64, id: i64) -> Result<Option<AlertDelivery>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = ?1 AND id = ?2");
+        Ok(self.connection.query_row(&sql, [tenant, id], delivery_row).optional()?)
+    }
+
+    fn deliveries(&mut self, tenant: i64, limit: i64) -> Result<Vec<AlertDelivery>, StoreError> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM alert_delivery WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2");
+        let mut statement = self.connection.prepare(&sql)?;
+        let rows = statement.query_map([tenant, limit], delivery_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

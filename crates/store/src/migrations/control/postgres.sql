@@ -202,3 +202,30 @@ CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
     FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
 CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
     FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
+
+-- Alerts on their way to a webhook or to e-mail recipients: the delivery log and its queue
+-- (claimed FOR UPDATE SKIP LOCKED under a lease, as jobs are). dedup_key names the alert,
+-- its run, channel and target: an alert is queued once per run and target. state:
+-- pending, delivered or failed; next_attempt_at: when a pending one is due.
+CREATE SEQUENCE alert_delivery_id_seq;
+CREATE TABLE alert_delivery (
+    tenant_id       BIGINT NOT NULL REFERENCES tenant (id),
+    id              BIGINT NOT NULL DEFAULT nextval('alert_delivery_id_seq'),
+    dedup_key       TEXT   NOT NULL,
+    kind            TEXT   NOT NULL,
+    channel         TEXT   NOT NULL,
+    target          TEXT   NOT NULL,
+    payload         TEXT   NOT NULL,
+    state           TEXT   NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    last_error      TEXT,
+    created_at      BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    lease_owner     TEXT,
+    lease_until     BIGINT,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, dedup_key)
+) /*PARTITION*/;
+-- The queue: only pending deliveries, so claiming reads what is left to send, not the log.
+CREATE INDEX alert_delivery_due ON alert_delivery (tenant_id, next_attempt_at, id) WHERE state = 'pending';

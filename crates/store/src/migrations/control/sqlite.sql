@@ -163,3 +163,28 @@ CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
 BEGIN
     SELECT RAISE(ABORT, 'audit_entry is append-only: DELETE refused');
 END;
+
+-- Alerts on their way to a webhook or to e-mail recipients: the delivery log and its queue
+-- (any server process claims what is due, under a lease, as with jobs). dedup_key names
+-- the alert, its run, channel and target: an alert is queued once per run and target.
+-- state: pending, delivered or failed; next_attempt_at: when a pending one is due.
+CREATE TABLE alert_delivery (
+    tenant_id       INTEGER NOT NULL REFERENCES tenant (id),
+    id              INTEGER NOT NULL,
+    dedup_key       TEXT    NOT NULL,
+    kind            TEXT    NOT NULL,
+    channel         TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    payload         TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, dedup_key)
+);
+CREATE INDEX alert_delivery_due ON alert_delivery (state, next_attempt_at);
