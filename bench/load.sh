@@ -45,9 +45,19 @@ for n in $(seq 1 "$users"); do
   "$bin/tieout" user add "${server_args[@]}" --tenant "$tenant" --email "viewer$n@$tenant.test" --role viewer >/dev/null
 done
 
-"$bin/tieout" serve "${server_args[@]}" --listen 127.0.0.1:0 --upload-max-mib 1024 >"$out/serve.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+# The API in one process; the job worker in another, at the lowest priority, so that
+# requests keep the processor while the import runs (BENCH_WORKER=inline: one process).
+if [ "${BENCH_WORKER:-separate}" = inline ]; then
+  "$bin/tieout" serve "${server_args[@]}" --listen 127.0.0.1:0 --upload-max-mib 1024 >"$out/serve.log" 2>&1 &
+  server=$!
+  worker=""
+else
+  "$bin/tieout" serve "${server_args[@]}" --workers 0 --listen 127.0.0.1:0 --upload-max-mib 1024 >"$out/serve.log" 2>&1 &
+  server=$!
+  nice -n 19 "$bin/tieout" work "${server_args[@]}" >"$out/work.log" 2>&1 &
+  worker=$!
+fi
+trap 'kill $server $worker 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do
   url=$(grep -so 'http://[0-9.:]*' "$out/serve.log" || true)
   [ -n "$url" ] && break
@@ -63,3 +73,4 @@ echo "== load: $users readers while $orders orders are imported"
 mapfile -t big < <(specs "bench/out/m$orders")
 "$bin/tieout-load" "$url" "$tenant" "$TIEOUT_PASSWORD" "$users" 20 -- "${big[@]}"
 grep -o 'VmHWM:.*' "/proc/$server/status" | sed 's/^/server /'
+if [ -n "$worker" ]; then grep -o 'VmHWM:.*' "/proc/$worker/status" | sed 's/^/worker /'; fi

@@ -173,6 +173,19 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
     },
+    /// Run job workers only (imports, reconciliations, alert deliveries) on the team
+    /// server's data, beside `tieout serve --workers 0`: several processes share the queue,
+    /// and a worker started with `nice` leaves the processor to requests during a large import.
+    Work {
+        #[command(flatten)]
+        server: crate::team::ServerArgs,
+        /// Job workers in this process.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Payout ↔ receipt matching rules (TOML) for reconciliations; default: built in.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
     /// Tenants of the team server: `tenant add SLUG NAME`, `tenant list`.
     Tenant {
         #[command(flatten)]
@@ -279,6 +292,11 @@ pub fn run() -> Result<ExitCode> {
             let rules = load_rules(rules.as_deref())?;
             let (settings, text) = load_settings(cli.config.as_deref())?;
             crate::team::serve(server, listen, *workers, *upload_max_mib, *secure_cookies, settings, text, rules)
+        }
+        Command::Work { server, workers, rules } => {
+            let rules = load_rules(rules.as_deref())?;
+            let (settings, text) = load_settings(cli.config.as_deref())?;
+            crate::team::work(server, (*workers).max(1), settings, text, rules)
         }
         Command::Tenant { server, action } => crate::team::tenant(server, action),
         Command::User { server, action } => crate::team::user(server, action),

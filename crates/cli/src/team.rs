@@ -291,3 +291,34 @@ pub fn serve(
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `tieout work`: job workers without the HTTP API, until interrupted.
+pub fn work(
+    args: &ServerArgs,
+    workers: usize,
+    settings: Settings,
+    settings_text: String,
+    rules: ReceiptRules,
+) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    let engine = backend.engine();
+    let state = tieout_server::AppState {
+        backend: Arc::new(backend),
+        clock: Arc::new(now),
+        settings: Arc::new(JobSettings { settings, settings_text, rules }),
+        upload_bytes_max: 0,
+        secure_cookies: false,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let (stop_sender, stop) = tokio::sync::watch::channel(false);
+        tieout_server::spawn_workers(&state, workers, stop);
+        println!("tieout working: {workers} job worker(s) on {engine}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_sender.send(true);
+    });
+    Ok(ExitCode::SUCCESS)
+}

@@ -29,14 +29,64 @@ pub struct Backend {
     work_dir: PathBuf,
 }
 
+/// Idle SQLite connections kept per database file: opening one reads the file's schema,
+/// which costs more than most requests' queries.
+pub const SQLITE_IDLE_CONNECTIONS_MAX: usize = 16;
+
+/// Idle SQLite connections, given back when their handle is dropped.
+#[derive(Default)]
+struct SqlitePool {
+    control: std::sync::Mutex<Vec<SqliteControl>>,
+    tenants: std::sync::Mutex<std::collections::HashMap<i64, Vec<SqliteStore>>>,
+}
+
+/// A tenant's SQLite store that goes back to the pool when dropped.
+pub struct PooledSqliteStore {
+    store: Option<SqliteStore>,
+    tenant: i64,
+    pool: Arc<SqlitePool>,
+}
+
+impl Drop for PooledSqliteStore {
+    fn drop(&mut self) {
+        if let Some(mut store) = self.store.take() {
+            store.forget_caches();
+            if let Ok(mut tenants) = self.pool.tenants.lock() {
+                let idle = tenants.entry(self.tenant).or_default();
+                if idle.len() < SQLITE_IDLE_CONNECTIONS_MAX {
+                    idle.push(store);
+                }
+            }
+        }
+    }
+}
+
+/// The SQLite control plane, back to the pool when dropped.
+pub struct PooledSqliteControl {
+    control: Option<SqliteControl>,
+    pool: Arc<SqlitePool>,
+}
+
+impl Drop for PooledSqliteControl {
+    fn drop(&mut self) {
+        if let Some(control) = self.control.take() {
+            if let Ok(mut idle) = self.pool.control.lock() {
+                if idle.len() < SQLITE_IDLE_CONNECTIONS_MAX {
+                    idle.push(control);
+                }
+            }
+        }
+    }
+}
+
 enum Engine {
-    Sqlite { dir: PathBuf },
+    Sqlite { dir: PathBuf, pool: Arc<SqlitePool> },
     Postgres { pool: Arc<PgPool> },
 }
 
 /// One tenant's data, on whichever engine: use it as `&dyn Store`.
 pub enum TenantStore {
-    Sqlite(SqliteStore),
+    Sqlite(PooledSqliteStore),
     Postgres(PooledStore),
 }
 
@@ -56,7 +106,7 @@ impl Deref for TenantStore {
     type Target = dyn Store;
     fn deref(&self) -> &(dyn Store + 'static) {
         match self {
-            TenantStore::Sqlite(store) => store,
+            TenantStore::Sqlite(store) => store.store.as_ref().expect("present until dropped"),
             TenantStore::Postgres(store) => &**store,
         }
     }
@@ -65,7 +115,7 @@ impl Deref for TenantStore {
 impl DerefMut for TenantStore {
     fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
         match self {
-            TenantStore::Sqlite(store) => store,
+            TenantStore::Sqlite(store) => store.store.as_mut().expect("present until dropped"),
             TenantStore::Postgres(store) => &mut **store,
         }
     }
@@ -73,7 +123,7 @@ impl DerefMut for TenantStore {
 
 /// The control plane, on whichever engine: use it as `&mut dyn ControlStore`.
 pub enum Control {
-    Sqlite(SqliteControl),
+    Sqlite(PooledSqliteControl),
     Postgres(PooledControl),
 }
 
@@ -87,7 +137,7 @@ impl Deref for Control {
     type Target = dyn ControlStore;
     fn deref(&self) -> &(dyn ControlStore + 'static) {
         match self {
-            Control::Sqlite(control) => control,
+            Control::Sqlite(control) => control.control.as_ref().expect("present until dropped"),
             Control::Postgres(control) => &**control,
         }
     }
@@ -96,7 +146,7 @@ impl Deref for Control {
 impl DerefMut for Control {
     fn deref_mut(&mut self) -> &mut (dyn ControlStore + 'static) {
         match self {
-            Control::Sqlite(control) => control,
+            Control::Sqlite(control) => control.control.as_mut().expect("present until dropped"),
             Control::Postgres(control) => &mut **control,
         }
     }
@@ -112,7 +162,8 @@ impl Backend {
         create(&dir.join("tenants"))?;
         create(&dir.join("work"))?;
         SqliteControl::open(&dir.join("control.sqlite"))?;
-        Ok(Backend { engine: Engine::Sqlite { dir: dir.to_owned() }, work_dir: dir.join("work") })
+        let pool = Arc::new(SqlitePool::default());
+        Ok(Backend { engine: Engine::Sqlite { dir: dir.to_owned(), pool }, work_dir: dir.join("work") })
     }
 
     /// The PostgreSQL deployment at `url` (schemas brought up to date); jobs write their
@@ -136,7 +187,14 @@ impl Backend {
 
     pub fn control(&self) -> Result<Control, StoreError> {
         match &self.engine {
-            Engine::Sqlite { dir } => Ok(Control::Sqlite(SqliteControl::open(&dir.join("control.sqlite"))?)),
+            Engine::Sqlite { dir, pool } => {
+                let idle = pool.control.lock().ok().and_then(|mut idle| idle.pop());
+                let control = match idle {
+                    Some(control) => control,
+                    None => SqliteControl::open(&dir.join("control.sqlite"))?,
+                };
+                Ok(Control::Sqlite(PooledSqliteControl { control: Some(control), pool: pool.clone() }))
+            }
             Engine::Postgres { pool } => Ok(Control::Postgres(pool.control()?)),
         }
     }
@@ -144,9 +202,13 @@ impl Backend {
     /// One tenant's data. The caller has checked that the request may see this tenant.
     pub fn tenant_store(&self, tenant: i64) -> Result<TenantStore, StoreError> {
         match &self.engine {
-            Engine::Sqlite { dir } => {
-                let path = dir.join("tenants").join(format!("{tenant}.sqlite"));
-                Ok(TenantStore::Sqlite(SqliteStore::open_concurrent(&path)?))
+            Engine::Sqlite { dir, pool } => {
+                let idle = pool.tenants.lock().ok().and_then(|mut tenants| tenants.get_mut(&tenant).and_then(Vec::pop));
+                let store = match idle {
+                    Some(store) => store,
+                    None => SqliteStore::open_concurrent(&dir.join("tenants").join(format!("{tenant}.sqlite")))?,
+                };
+                Ok(TenantStore::Sqlite(PooledSqliteStore { store: Some(store), tenant, pool: pool.clone() }))
             }
             Engine::Postgres { pool } => Ok(TenantStore::Postgres(pool.tenant_store(tenant)?)),
         }

@@ -526,6 +526,13 @@ impl SqliteStore {
 
     /// After a failed (rolled back) transaction the cached dictionary may hold ids of
     /// words that were never committed: drop it, to be reloaded on next use.
+    /// Forgets what this connection has cached of the database (the dictionary of texts),
+    /// so that it can be used again after other connections have written: a server keeps
+    /// connections open between requests.
+    pub fn forget_caches(&mut self) {
+        self.dictionary = None;
+    }
+
     fn forget_dictionary_on_error<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if result.is_err() {
             self.dictionary = None;
