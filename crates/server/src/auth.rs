@@ -54,17 +54,28 @@ impl FromRequestParts<AppState> for Auth {
         let cookie = session_cookie(parts);
         let backend = state.backend.clone();
         let now = (state.clock)();
-        let principal = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, Problem> {
-            let mut control = backend.control()?;
-            if let Some(token) = bearer {
-                return Ok(team::principal_of_token(control.as_mut(), &token)?);
+        let key = bearer.as_deref().or(cookie.as_deref()).map(|credential| cache_key(state, credential));
+        let cached = key.as_ref().and_then(|key| cached_principal(key, now));
+        let lookup_key = key.clone();
+        let principal = if cached.is_some() {
+            cached
+        } else {
+            let found = tokio::task::spawn_blocking(move || -> Result<Option<Principal>, Problem> {
+                let mut control = backend.control()?;
+                if let Some(token) = bearer {
+                    return Ok(team::principal_of_token(control.as_mut(), &token)?);
+                }
+                match cookie {
+                    Some(cookie) => Ok(team::principal_of_session(control.as_mut(), &cookie, now)?),
+                    None => Ok(None),
+                }
+            })
+            .await??;
+            if let (Some(key), Some(principal)) = (lookup_key, &found) {
+                remember_principal(key, principal.clone(), now);
             }
-            match cookie {
-                Some(cookie) => Ok(team::principal_of_session(control.as_mut(), &cookie, now)?),
-                None => Ok(None),
-            }
-        })
-        .await??;
+            found
+        };
         let principal = principal.ok_or_else(Problem::unauthorized)?;
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if unsafe_method {
@@ -78,5 +89,49 @@ impl FromRequestParts<AppState> for Auth {
             }
         }
         Ok(Auth(principal))
+    }
+}
+
+/// How long a looked-up principal is reused without asking the database again. Signing out,
+/// revoking a token and changing a user forget every cached principal of this process at
+/// once ([`forget_principals`]); another server process sharing the database notices such a
+/// change within this many seconds.
+pub const PRINCIPAL_CACHE_SECONDS: i64 = 5;
+const PRINCIPAL_CACHE_ENTRIES_MAX: usize = 10_000;
+
+type PrincipalCache = std::sync::Mutex<std::collections::HashMap<String, (Principal, i64)>>;
+
+fn principal_cache() -> &'static PrincipalCache {
+    static CACHE: std::sync::OnceLock<PrincipalCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The credential's SHA-256 (the secret itself is not kept), for this server's backend.
+fn cache_key(state: &AppState, credential: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let backend = std::sync::Arc::as_ptr(&state.backend) as usize;
+    let digest: String = Sha256::digest(credential.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("{backend:x}:{digest}")
+}
+
+fn cached_principal(key: &str, now: i64) -> Option<Principal> {
+    let cache = principal_cache().lock().ok()?;
+    let (principal, at) = cache.get(key)?;
+    (now >= *at && now < at + PRINCIPAL_CACHE_SECONDS).then(|| principal.clone())
+}
+
+fn remember_principal(key: String, principal: Principal, now: i64) {
+    if let Ok(mut cache) = principal_cache().lock() {
+        if cache.len() >= PRINCIPAL_CACHE_ENTRIES_MAX {
+            cache.clear();
+        }
+        cache.insert(key, (principal, now));
+    }
+}
+
+/// Forgets every cached principal: after a sign-out, a token revoked, a user changed.
+pub fn forget_principals() {
+    if let Ok(mut cache) = principal_cache().lock() {
+        cache.clear();
     }
 }

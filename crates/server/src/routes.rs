@@ -180,6 +180,7 @@ async fn logout(State(state): State<AppState>, auth: Auth, headers: HeaderMap) -
     if let Some(cookie) = cookie {
         blocking(move || Ok(team::logout(backend.control()?.as_mut(), &cookie)?)).await?;
     }
+    crate::auth::forget_principals();
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -255,7 +256,9 @@ async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<
         if token.user_id != principal.user.id && !principal.may(Action::Administer) {
             return Err(Problem::not_found(format!("token {id}")));
         }
-        if control.revoke_api_token(principal.tenant.id, id, now)? {
+        let revoked = control.revoke_api_token(principal.tenant.id, id, now)?;
+        crate::auth::forget_principals();
+        if revoked {
             let state = |revoked: bool| json!({ "name": token.name, "user_id": token.user_id, "revoked": revoked });
             let (before, after) = (Some(state(false)), Some(state(true)));
             audit::record(&backend, &principal, actions::TOKEN_REVOKE, "token", &id.to_string(), before, after, now)?;
@@ -370,6 +373,7 @@ async fn change_user(
         Ok(user)
     })
     .await?;
+    crate::auth::forget_principals();
     Ok(Json(user_json(&user)))
 }
 
