@@ -204,6 +204,12 @@ pub fn run(args: &StatementArgs, settings: &tieout_service::config::Settings) ->
             let to = State::parse(to).with_context(|| format!("unknown state {to}"))?;
             let after = statements::transition(store.as_mut(), *id, to, role, at)?;
             audit("statement.transition", *id, serde_json::json!({ "state": after.name() }))?;
+            if after == State::PendingReview {
+                if let Some(record) = store.counterparty_statements()?.into_iter().find(|s| s.id == *id) {
+                    let mut control = backend.control()?;
+                    statements::alert_awaiting_review(control.as_mut(), tenant, &args.tenant, &record, at)?;
+                }
+            }
             println!("statement {id} is {}", after.name());
         }
         StatementAction::ImportTheirs { id, file } => {

@@ -222,6 +222,20 @@ async fn transition(
             Some(json!({ "state": after.name() })),
             now,
         )?;
+        if after == StatementState::PendingReview {
+            let record = store
+                .counterparty_statements()?
+                .into_iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| Problem::not_found(format!("statement {id}")))?;
+            tieout_service::statements::alert_awaiting_review(
+                backend.control()?.as_mut(),
+                principal.tenant.id,
+                &principal.tenant.slug,
+                &record,
+                now,
+            )?;
+        }
         Ok(Json(json!({ "id": id, "state": after.name() })))
     })
     .await

@@ -641,7 +641,17 @@ fn a_statement_goes_from_draft_to_closed_by_role_payments_and_the_counterpartys_
         client.post_json(&format!("/api/statements/{id}/transition"), &json!({ "to": to }))
     };
     move_to(&viewer, "pending_review").assert_problem(403);
+    // With an alert configuration, submitting for review queues the alert for reviewers.
+    let admin = server.signed_in("acme", "admin");
+    let config =
+        json!({ "text": "[[webhook]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"a-long-enough-secret\"\n" });
+    let configured =
+        admin.request("PUT", "/api/alerts/config", Some("application/json"), config.to_string().as_bytes());
+    assert_eq!(configured.status, 200, "{}", configured.text());
     assert_eq!(move_to(&clerk, "pending_review").json()["state"], "pending_review");
+    let deliveries = approver.get("/api/alerts/deliveries").json();
+    let review = deliveries["items"].as_array().unwrap().iter().find(|d| d["kind"] == "statement_awaiting_review");
+    assert!(review.is_some(), "{deliveries}");
     move_to(&clerk, "reviewed").assert_problem(403);
     move_to(&accountant, "settled").assert_problem(409);
     assert_eq!(move_to(&accountant, "reviewed").json()["state"], "reviewed");

@@ -640,3 +640,20 @@ pub fn counterparty_meta(name: &str, sha256: &str, size_bytes: u64, at: i64) -> 
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
+
+/// Queues the "statement awaiting review" alert for a statement just submitted (to the
+/// tenant's webhooks and e-mail, when it has an alert configuration).
+pub fn alert_awaiting_review(
+    control: &mut dyn tieout_store::control::ControlStore,
+    tenant: i64,
+    tenant_slug: &str,
+    statement: &StatementRecord,
+    at: i64,
+) -> Result<(), StoreError> {
+    let Ok(currency) = Currency::from_code(&statement.currency) else { return Ok(()) };
+    let total = tieout_core::Money { amount_minor: statement.due_minor, currency };
+    let alert = crate::alerts::statement_awaiting_review(tenant_slug, statement.id, &statement.counterparty, total);
+    // One alert per submission (a statement sent back and submitted again alerts again).
+    crate::alerts::raise(control, tenant, &[alert], &format!("statement-{}-review-{at}", statement.id), at)?;
+    Ok(())
+}
