@@ -10,6 +10,7 @@
 //! optional `mapping=` prefix: `store:acme-us:mapping:PATH:FILE`), waits for every job,
 //! keeps reading for at least SECONDS_MIN, then stops the readers and prints one line:
 //! `phase=load users=… requests=… errors=… p50_ms=… p99_ms=… max_ms=… import_seconds=…`.
+//! Readers keep their connection alive, as browsers do; uploads use one connection each.
 //! With TIEOUT_LOAD_RECONCILE=DATE it reconciles as of DATE after the imports (setup).
 //! Loopback only; bounded in time (connections time out after 30 s).
 
@@ -73,6 +74,91 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[(end + 4 + size).min(data.len())..];
     }
     out
+}
+
+/// A reader's connection, kept alive between requests as a browser keeps it.
+struct KeepAlive {
+    address: SocketAddr,
+    stream: Option<std::io::BufReader<TcpStream>>,
+}
+
+impl KeepAlive {
+    /// GET `path`; returns the status and the body. Reconnects when the server closed.
+    fn get(&mut self, path: &str, headers: &[(String, String)]) -> std::io::Result<(u16, Vec<u8>)> {
+        use std::io::BufRead;
+        for attempt in 0..2 {
+            if self.stream.is_none() {
+                let stream = TcpStream::connect_timeout(&self.address, Duration::from_secs(30))?;
+                stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+                stream.set_nodelay(true)?;
+                self.stream = Some(std::io::BufReader::new(stream));
+            }
+            let reader = self.stream.as_mut().expect("connected");
+            let mut head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", self.address);
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let sent = reader.get_mut().write_all(head.as_bytes());
+            let mut status_line = String::new();
+            let read = sent.and_then(|()| reader.read_line(&mut status_line));
+            if read.is_err() || status_line.is_empty() {
+                // The server closed an idle connection: once more on a new one.
+                self.stream = None;
+                if attempt == 0 {
+                    continue;
+                }
+                return Err(std::io::Error::other("the server closed the connection"));
+            }
+            let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let mut length = 0usize;
+            let mut chunked = false;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line)?;
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                    chunked = true;
+                }
+            }
+            let mut body = vec![0u8; length];
+            if chunked {
+                body.clear();
+                loop {
+                    let mut size = String::new();
+                    reader.read_line(&mut size)?;
+                    let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                    let mut chunk = vec![0u8; size + 2];
+                    reader.read_exact(&mut chunk)?;
+                    if size == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..size]);
+                }
+            } else {
+                reader.read_exact(&mut body)?;
+            }
+            return Ok((status, body));
+        }
+        Err(std::io::Error::other("unreachable"))
+    }
+}
+
+/// The `next_cursor` of a page, found without parsing the whole page (the load generator
+/// shares the machine's two cores with the server: it must cost little).
+fn next_cursor(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let at = text.rfind("\"next_cursor\":")? + "\"next_cursor\":".len();
+    let rest = text[at..].trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
 }
 
 struct Session {
@@ -154,6 +240,7 @@ fn main() {
         .map(|session| {
             let (stop, latencies, errors) = (stop.clone(), latencies.clone(), errors.clone());
             std::thread::spawn(move || {
+                let mut connection = KeepAlive { address, stream: None };
                 let mut cursor: Option<String> = None;
                 while !stop.load(Ordering::Relaxed) {
                     let path = match &cursor {
@@ -161,24 +248,19 @@ fn main() {
                         None => "/api/differences?limit=50".to_owned(),
                     };
                     let started = Instant::now();
-                    let result = request(address, "GET", &path, &session.headers, b"");
+                    let result = connection.get(&path, &session.headers);
                     let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
                     latencies.lock().unwrap().push(micros);
                     match result {
-                        Ok(response) if response.status == 200 => {
-                            let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+                        Ok((200, body)) => {
                             // Next page, then back to the first (a reader skimming).
                             cursor = match cursor {
                                 Some(_) => None,
-                                None => json["next_cursor"].as_str().map(str::to_owned),
+                                None => next_cursor(&body),
                             };
                         }
-                        Ok(response) => {
-                            errors.lock().unwrap().push(format!(
-                                "{} {}",
-                                response.status,
-                                String::from_utf8_lossy(&response.body)
-                            ));
+                        Ok((status, body)) => {
+                            errors.lock().unwrap().push(format!("{status} {}", String::from_utf8_lossy(&body)));
                             cursor = None;
                         }
                         Err(error) => {
