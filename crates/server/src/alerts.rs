@@ -16,6 +16,7 @@ use tieout_service::views::amount;
 
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
+use crate::routes::blocking;
 use crate::AppState;
 
 /// Rows of the delivery log one request lists at most.
@@ -45,10 +46,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/alerts/config", get(config).put(replace_config))
         .route("/api/alerts/deliveries", get(deliveries))
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work).await?
 }
 
 /// The configuration as the API shows it: the text with secrets masked, and what it says.

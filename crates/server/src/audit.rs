@@ -14,14 +14,11 @@ use tieout_service::team::{Action, Principal};
 
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
+use crate::routes::blocking;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/audit", get(list)).route("/api/audit/verify", get(verify))
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work).await?
 }
 
 /// Appends an entry acted by the signed-in user (on a blocking thread already).

@@ -62,7 +62,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Runs store work on a blocking thread.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
     tokio::task::spawn_blocking(work).await?
 }
 
@@ -75,7 +75,8 @@ fn team_problem(error: TeamError) -> Problem {
     }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+/// The request body as JSON: 415 unless it says application/json, 400 when it does not parse.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

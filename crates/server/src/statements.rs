@@ -20,6 +20,7 @@ use tieout_service::views::{self, RenderFormat};
 
 use crate::auth::Auth;
 use crate::problem::{ApiResult, Problem};
+use crate::routes::{blocking, json_body};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -30,10 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/statements/{id}/counterparty", post(import_theirs))
         .route("/api/statements/{id}/resolve", post(resolve))
         .route("/api/statements/{id}/export", get(export))
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work).await?
 }
 
 fn problem(error: StatementError) -> Problem {
@@ -48,22 +45,6 @@ fn problem(error: StatementError) -> Problem {
         StatementError::Store(error) => Problem::internal(error),
         other => Problem::bad_request(other.to_string()),
     }
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the body as application/json",
-        ));
-    }
-    serde_json::from_slice(body).map_err(|error| Problem::bad_request(format!("the JSON body is not right: {error}")))
 }
 
 fn audit(
