@@ -1089,12 +1089,21 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
         }
         let mut store = backend.tenant_store(principal.tenant.id)?;
         let before = tieout_service::differences::resolutions(store.as_ref())?;
-        let count = tieout_service::differences::act(store.as_mut(), &orders, &act, principal.user.id, now, &|s| {
-            principal.sees_store(s)
-        })
+        let limits = &state.settings.settings.write_off;
+        let role = principal.role.name();
+        let count = tieout_service::differences::act(
+            store.as_mut(),
+            &orders,
+            &act,
+            principal.user.id,
+            now,
+            &|s| principal.sees_store(s),
+            &|currency| limits.limit_minor(role, currency),
+        )
         .map_err(|error| match error {
             ActError::Store(error) => Problem::internal(error),
             ActError::NotDifferences(_) => Problem::conflict(error.to_string()),
+            ActError::OverLimit(_) => Problem::forbidden(error.to_string()),
             other => Problem::bad_request(other.to_string()),
         })?;
         let after = tieout_service::differences::resolutions(store.as_ref())?;

@@ -36,6 +36,8 @@ pub enum ActError {
     OrderCount,
     #[error("not differences of the latest reconciliation (or not visible to you): {0}")]
     NotDifferences(String),
+    #[error("writing these off is over your limit (the [write_off] limit of your role in their currency): {0}")]
+    OverLimit(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,7 +80,11 @@ pub fn resolutions(store: &dyn Store) -> Result<HashMap<OrderId, Resolution>, St
 }
 
 /// Applies `act` to `orders` (all of them or none), by `user` at `at`. Every order must be
-/// a difference of the latest run in a store `visible` accepts.
+/// a difference of the latest run in a store `visible` accepts. Resolving with the reason
+/// `written_off` writes off the order's amount in question (see
+/// [`crate::alerts::amount_in_question_minor`]): each must be within `write_off_limit` of
+/// its currency (the acting role's `[write_off]` limit; `None`: may not write off).
+#[allow(clippy::too_many_arguments)]
 pub fn act(
     store: &mut dyn Store,
     orders: &[String],
@@ -86,6 +92,7 @@ pub fn act(
     user: i64,
     at: i64,
     visible: &dyn Fn(&str) -> bool,
+    write_off_limit: &dyn Fn(tieout_core::Currency) -> Option<i64>,
 ) -> Result<usize, ActError> {
     if orders.is_empty() || orders.len() > ORDERS_PER_ACTION_MAX {
         return Err(ActError::OrderCount);
@@ -103,12 +110,25 @@ pub fn act(
     if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_CHARS_MAX) {
         return Err(ActError::CommentTooLong);
     }
+    let writing_off = matches!(act, Act::Resolve { reason, .. } if reason == "written_off");
+    let mut over_limit = Vec::new();
     let mut actions = Vec::with_capacity(orders.len());
     let mut refused = Vec::new();
     for text in orders {
         let result = OrderId::parse(text).map(|id| store.order_results(Some(&id)).map(|r| (id, r))).transpose()?;
         match result {
             Some((id, results)) if results.first().is_some_and(|r| r.category.is_difference() && visible(&r.store)) => {
+                if writing_off {
+                    let row = &results[0];
+                    let amount = crate::alerts::amount_in_question_minor(row).unwrap_or(0);
+                    if !tieout_core::counterparty::write_off_allowed(write_off_limit(row.currency), amount) {
+                        over_limit.push(format!(
+                            "{text} ({} {})",
+                            crate::views::amount(amount, row.currency),
+                            row.currency
+                        ));
+                    }
+                }
                 actions.push(DifferenceAction {
                     order_id: id,
                     action: action.to_owned(),
@@ -128,6 +148,9 @@ pub fn act(
             shown.push(format!("and {} more", refused.len() - 10));
         }
         return Err(ActError::NotDifferences(shown.join(", ")));
+    }
+    if !over_limit.is_empty() {
+        return Err(ActError::OverLimit(over_limit.join(", ")));
     }
     store.add_difference_actions(&actions)?;
     Ok(actions.len())
