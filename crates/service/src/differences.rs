@@ -3,8 +3,9 @@
 //!
 //! Actions are appended to the tenant's store, never changed: an order's state is its
 //! latest `resolve` or `reopen` (none: open), its assignee its latest `assign`. Only an
-//! order whose latest result is a difference can be acted on. (Issue 8 extends this with
-//! accepting, adjusting and writing off within role limits, and an audit chain.)
+//! order whose latest result is a difference can be acted on. Resolving with the reason
+//! `written_off` is held to the acting role's `[write_off]` limit (see [`act`]); the audit
+//! log records every action (`crate::audit::record_difference_act`).
 
 use std::collections::HashMap;
 
