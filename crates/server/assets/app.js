@@ -17,6 +17,7 @@ import * as reports from './pages/reports.js';
 import * as settings from './pages/settings.js';
 import * as settlements from './pages/settlements.js';
 import * as signin from './pages/signin.js';
+import * as statements from './pages/statements.js';
 
 const LEAST = { read: 'viewer', import: 'clerk', resolve: 'accountant', administer: 'admin' };
 
@@ -30,6 +31,8 @@ const PAGES = [
   { path: /^\/settlements$/, page: settlements.list, nav: 'nav.settlements' },
   { path: /^\/settlements\/([^/]+)$/, page: explain.settlement },
   { path: /^\/receipts$/, page: settlements.receipts, nav: 'nav.receipts' },
+  { path: /^\/statements$/, page: statements.list, nav: 'nav.statements' },
+  { path: /^\/statements\/([^/]+)$/, page: statements.detail },
   { path: /^\/reports\/receivables$/, page: reports.receivables, nav: 'nav.receivables' },
   { path: /^\/reports\/aging$/, page: reports.aging, nav: 'nav.aging' },
   { path: /^\/settings$/, page: settings.render, nav: 'nav.settings', needs: 'administer' },
@@ -40,6 +43,7 @@ const NAV = [
   ['/differences', 'nav.differences'],
   ['/settlements', 'nav.settlements'],
   ['/receipts', 'nav.receipts'],
+  ['/statements', 'nav.statements'],
   ['/reports/receivables', 'nav.receivables'],
   ['/reports/aging', 'nav.aging'],
   ['/settings', 'nav.settings', 'administer'],

@@ -55,6 +55,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/settlements.js", JS),
     asset!("pages/reports.js", JS),
     asset!("pages/settings.js", JS),
+    asset!("pages/statements.js", JS),
 ];
 
 fn find(name: &str) -> Option<&'static Asset> {
