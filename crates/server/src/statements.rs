@@ -47,6 +47,7 @@ fn problem(error: StatementError) -> Problem {
     }
 }
 
+/// A statement change in the tenant's audit log, by the signed-in user.
 fn audit(
     backend: &tieout_service::backend::Backend,
     principal: &Principal,
@@ -56,19 +57,7 @@ fn audit(
     after: Option<Value>,
     at: i64,
 ) -> ApiResult<()> {
-    let mut control = backend.control()?;
-    tieout_service::audit::record(
-        control.as_mut(),
-        principal.tenant.id,
-        Some((principal.user.id, &principal.user.display_name)),
-        action,
-        "statement",
-        &id.to_string(),
-        before,
-        after,
-        at,
-    )?;
-    Ok(())
+    crate::audit::record(backend, principal, action, "statement", &id.to_string(), before, after, at)
 }
 
 async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
