@@ -9,6 +9,8 @@
 import { ApiError, ROLES, get, post, setCsrfToken, whenUnauthorized } from './api.js';
 import { alertBox, clear, field, h, select } from './dom.js';
 import { LANGUAGES, lang, setLang, t } from './i18n.js';
+import * as alerts from './pages/alerts.js';
+import * as audit from './pages/audit.js';
 import * as dashboard from './pages/dashboard.js';
 import * as differences from './pages/differences.js';
 import * as explain from './pages/explain.js';
@@ -19,7 +21,7 @@ import * as settlements from './pages/settlements.js';
 import * as signin from './pages/signin.js';
 import * as statements from './pages/statements.js';
 
-const LEAST = { read: 'viewer', import: 'clerk', resolve: 'accountant', administer: 'admin' };
+const LEAST = { read: 'viewer', import: 'clerk', resolve: 'accountant', sign_off: 'approver', administer: 'admin' };
 
 const PAGES = [
   { path: /^\/$/, page: dashboard.render, nav: 'nav.dashboard' },
@@ -35,6 +37,8 @@ const PAGES = [
   { path: /^\/statements\/([^/]+)$/, page: statements.detail },
   { path: /^\/reports\/receivables$/, page: reports.receivables, nav: 'nav.receivables' },
   { path: /^\/reports\/aging$/, page: reports.aging, nav: 'nav.aging' },
+  { path: /^\/audit$/, page: audit.render, nav: 'nav.audit', needs: 'sign_off' },
+  { path: /^\/alerts$/, page: alerts.render, nav: 'nav.alerts', needs: 'sign_off' },
   { path: /^\/settings$/, page: settings.render, nav: 'nav.settings', needs: 'administer' },
 ];
 const NAV = [
@@ -46,6 +50,8 @@ const NAV = [
   ['/statements', 'nav.statements'],
   ['/reports/receivables', 'nav.receivables'],
   ['/reports/aging', 'nav.aging'],
+  ['/audit', 'nav.audit', 'sign_off'],
+  ['/alerts', 'nav.alerts', 'sign_off'],
   ['/settings', 'nav.settings', 'administer'],
 ];
 

@@ -47,6 +47,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("i18n.js", JS),
     asset!("table.js", JS),
     asset!("chart.js", JS),
+    asset!("editor.js", JS),
     asset!("pages/signin.js", JS),
     asset!("pages/dashboard.js", JS),
     asset!("pages/imports.js", JS),
@@ -56,6 +57,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/reports.js", JS),
     asset!("pages/settings.js", JS),
     asset!("pages/statements.js", JS),
+    asset!("pages/audit.js", JS),
+    asset!("pages/alerts.js", JS),
 ];
 
 fn find(name: &str) -> Option<&'static Asset> {

@@ -7,10 +7,15 @@
 // For each tenant of the plan, in its language (zh-CN, en): sign in as a clerk and upload
 // the demo month (one upload by drag and drop) and a file tieout refuses; reconcile; the
 // dashboard's figures equal GET /api/dashboard; as an accountant, filter, sort and select
-// differences, explain one and resolve it; download the receivables XLSX and check the
-// CSV's roll-forward; as an admin, the settings (rules refused with line and column); as a
-// viewer, no resolve button, and the server answers 403 to the action anyway. Every page
-// is written as a screenshot. Prints "e2e: all passed" and exits 0, or exits 1.
+// differences, explain one and resolve it; draw up a statement, submit it, import the
+// counterparty's statement and resolve its differences (a write-off within the limit, one
+// over it refused, an accept); download the receivables XLSX and check the CSV's
+// roll-forward; as an admin, the settings (rules refused with line and column), the audit
+// log (the steps above in it, the chain verified with the API's head) and the alerts
+// (configuration refused with line and column, then stored with its secret masked; the
+// delivery log); as an approver, the delivery log without the configuration; as a viewer,
+// no resolve button, no audit log, and the server answers 403 anyway. Every page is
+// written as a screenshot. Prints "e2e: all passed" and exits 0, or exits 1.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -114,6 +119,44 @@ function apiFromPage(page, path, method = 'GET', body = undefined) {
       return { status: response.status, type: response.headers.get('content-type'), text, json: text && /json/.test(response.headers.get('content-type') || '') ? JSON.parse(text) : null };
     },
     { path, method, body },
+  );
+}
+
+/** Uploads a document CSV (invoices, refunds… of counterparties) through the API, as the
+ * upload form would, and waits for its import job. */
+function uploadDocuments(page, csv, name = 'documents.csv') {
+  return page.evaluate(
+    async ({ csv, name }) => {
+      const me = await (await fetch('/api/me')).json();
+      const form = new FormData();
+      form.append('file', new File([csv], name, { type: 'text/csv' }));
+      const response = await fetch('/api/uploads', { method: 'POST', headers: { Accept: 'application/json', 'X-CSRF-Token': me.csrf_token }, body: form });
+      const job = await response.json();
+      if (!response.ok) return job;
+      for (;;) {
+        const now = await (await fetch(`/api/jobs/${job.id}`)).json();
+        if (now.state === 'succeeded' || now.state === 'failed') return now;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    { csv, name },
+  );
+}
+
+/** Imports the counterparty's own statement of statement `id` (a document CSV) through
+ * the API: POST /api/statements/{id}/counterparty with the CSV as the body. */
+function importTheirStatement(page, id, csv) {
+  return page.evaluate(
+    async ({ id, csv }) => {
+      const me = await (await fetch('/api/me')).json();
+      const response = await fetch(`/api/statements/${id}/counterparty`, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'text/csv', 'X-CSRF-Token': me.csrf_token, 'X-File-Name': 'their-statement.csv' },
+        body: csv,
+      });
+      return { status: response.status, json: await response.json() };
+    },
+    { id, csv },
   );
 }
 
@@ -346,19 +389,7 @@ async function run(browser, tenant) {
 
   // Statements (往来对账单): upload a counterparty's documents and draw one up through the
   // API, then the page lists it, its detail shows the lines with file:line, and a move works.
-  const uploaded = await page.evaluate(async (csv) => {
-    const me = await (await fetch('/api/me')).json();
-    const form = new FormData();
-    form.append('file', new File([csv], 'documents.csv', { type: 'text/csv' }));
-    const response = await fetch('/api/uploads', { method: 'POST', headers: { Accept: 'application/json', 'X-CSRF-Token': me.csrf_token }, body: form });
-    const job = await response.json();
-    if (!response.ok) return job;
-    for (;;) {
-      const now = await (await fetch(`/api/jobs/${job.id}`)).json();
-      if (now.state === 'succeeded' || now.state === 'failed') return now;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }, 'counterparty,name,type,number,date,amount,currency\nD-001,Distributor One,invoice,INV-1,2026-10-03,1000.00,USD\n');
+  const uploaded = await uploadDocuments(page, 'counterparty,name,type,number,date,amount,currency\nD-001,Distributor One,invoice,INV-1,2026-10-03,1000.00,USD\n');
   assert.equal(uploaded.result?.files?.[0]?.outcome, 'imported', JSON.stringify(uploaded));
   const drawn = await apiFromPage(page, '/api/statements', 'POST', { counterparty: 'D-001', side: 'receivable', currency: 'USD', from: '2026-10-01', to: '2026-10-31' });
   assert.equal(drawn.status, 201, drawn.text);
@@ -385,6 +416,68 @@ async function run(browser, tenant) {
   assert.equal(await page.locator('#statement-actions button[data-to="reviewed"]').count(), 1);
   assert.match(await page.getAttribute('#export-xlsx', 'href'), new RegExp(`/api/statements/${statementId}/export\\?format=xlsx`));
   await shot(page, lang, '09b-statement');
+  // The counterparty's own statement (imported through the API once ours is submitted):
+  // INV-1 for 5.00 less than ours, and two documents we do not have — 250.00, and 0.30,
+  // which the system writes off by itself (within [write_off].auto, USD 0.50).
+  const theirs = await importTheirStatement(
+    page,
+    statementId,
+    'counterparty,name,type,number,date,amount,currency\n' +
+      'D-001,Distributor One,invoice,INV-1,2026-10-03,995.00,USD\n' +
+      'D-001,Distributor One,invoice,INV-7,2026-10-20,250.00,USD\n' +
+      'D-001,Distributor One,invoice,INV-8,2026-10-21,0.30,USD\n',
+  );
+  assert.equal(theirs.status, 200, JSON.stringify(theirs.json));
+  assert.equal(theirs.json.written_off_automatically, 1, JSON.stringify(theirs.json));
+  await goto(page, `/statements/${statementId}`);
+  const differenceRow = (number) => `#statement-differences tbody tr[data-number="${number}"]`;
+  await page.waitForSelector(differenceRow('INV-1'));
+  assert.equal(await page.locator('#statement-differences tbody tr[data-number]').count(), 3);
+  assert.equal(await page.getAttribute(differenceRow('INV-8'), 'data-resolution'), 'write_off', 'written off by the system');
+  assert.equal((await page.textContent(`${differenceRow('INV-1')} td[data-column="difference"]`)).trim(), await money(page, lang, '5.00', 'USD'));
+  assert.equal((await page.textContent('#statement-totals [data-total="their_total"]')).trim(), await money(page, lang, '1245.30', 'USD'));
+  await checkAccessible(page, lang, 'statement with differences');
+  // Writing off 250.00 is over the accountant's limit (USD 10.00): refused, the server's
+  // reason shown, nothing recorded.
+  await page.selectOption('#resolve-number', 'INV-7');
+  await page.selectOption('#resolve-kind', 'write_off');
+  assert.ok(await page.isVisible('#resolve-reason'), 'a write-off asks for its reason code');
+  await page.selectOption('#resolve-reason', 'goodwill');
+  await page.click('#resolve-submit');
+  await page.waitForSelector('#statement-message .alert');
+  const overLimit = await page.textContent('#statement-message .alert');
+  assert.match(overLimit, /250\.00/);
+  assert.match(overLimit, /10\.00/);
+  assert.equal(await page.getAttribute(differenceRow('INV-7'), 'data-resolution'), '');
+  await shot(page, lang, '09c-statement-differences');
+  // INV-1's 5.00 is within it: written off as bank charges.
+  await page.selectOption('#resolve-number', 'INV-1');
+  await page.selectOption('#resolve-kind', 'write_off');
+  await page.selectOption('#resolve-reason', 'bank_charges');
+  await page.fill('#resolve-comment', lang === 'en' ? 'Their bank kept a transfer fee' : '对方银行扣了汇款手续费');
+  await page.click('#resolve-submit');
+  await page.waitForSelector(`${differenceRow('INV-1')}[data-resolution="write_off"]`);
+  await settle(page);
+  // INV-7: theirs is right (accept); a reason code is only asked of a write-off.
+  await page.selectOption('#resolve-number', 'INV-7');
+  await page.selectOption('#resolve-kind', 'accept');
+  assert.ok(await page.isHidden('#resolve-reason'), 'no reason code for accept');
+  await page.click('#resolve-submit');
+  await page.waitForSelector(`${differenceRow('INV-7')}[data-resolution="accept"]`);
+  await settle(page);
+  assert.equal(await page.locator('#resolve-difference').count(), 0, 'nothing is left to resolve');
+  assert.equal(await page.locator('#statement-differences .badge.warn').count(), 0, 'no difference is shown unresolved');
+  assert.equal(await page.locator('#statement-resolutions tbody tr').count(), 3);
+  const settledUp = (await apiFromPage(page, `/api/statements/${statementId}`)).json;
+  assert.deepEqual(
+    Object.fromEntries(settledUp.differences.map((d) => [d.number, [d.resolution, d.resolved_by_system]])),
+    { 'INV-1': ['write_off', false], 'INV-7': ['accept', false], 'INV-8': ['write_off', true] },
+  );
+  const byNumber = Object.fromEntries(settledUp.resolutions.map((r) => [r.number, r]));
+  assert.equal(byNumber['INV-1'].reason, 'bank_charges');
+  assert.equal(byNumber['INV-1'].amount_minor, 500);
+  assert.equal(byNumber['INV-7'].reason, null);
+  await shot(page, lang, '09d-statement-resolved');
 
   // Reports: the receivables XLSX downloads; the CSV's roll-forward ties out.
   await follow(page, 'nav a[href^="/reports/receivables"]');
@@ -442,11 +535,132 @@ async function run(browser, tenant) {
   await page.fill('#rules-text', rules);
   await page.click('#save-rules');
   await page.waitForSelector('#rules-error .ok');
+
+  // The audit log: the first page is the API's; the chain verifies, with the API's head;
+  // the newest entries hold what the steps above did, each with its before and after.
+  await follow(page, 'nav a[href^="/audit"]');
+  await page.waitForSelector('#audit tbody tr[data-seq]');
+  await checkAccessible(page, lang, 'audit');
+  const auditFirst = (await apiFromPage(page, '/api/audit?after=0&limit=100')).json;
+  assert.equal(await page.locator('#audit tbody tr[data-seq]').count(), auditFirst.items.length);
+  assert.equal(await page.getAttribute('#audit tbody tr[data-seq]', 'data-seq'), String(auditFirst.items[0].seq));
+  const verifyChain = async () => {
+    await page.click('#verify-chain');
+    await page.waitForSelector('#verify-result .verification');
+    const verified = (await apiFromPage(page, '/api/audit/verify')).json;
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.equal(await page.getAttribute('#verify-result .verification', 'data-ok'), 'true', await page.textContent('#verify-result'));
+    assert.match(await page.textContent('#verify-result .ok'), lang === 'en' ? /chain is valid/ : /哈希链完整/);
+    assert.equal((await page.textContent('#verify-result [data-fact="head-seq"]')).trim(), String(verified.head.seq));
+    assert.equal((await page.textContent('#verify-result [data-fact="head-hash"]')).trim(), verified.head.hash);
+    assert.equal(await page.locator('#verify-result .alert').count(), 0);
+    return verified;
+  };
+  const verified = await verifyChain();
+  await follow(page, '#newest-page');
+  const newest = (await apiFromPage(page, `/api/audit?after=${Math.max(0, verified.head.seq - 100)}&limit=100`)).json.items;
+  assert.equal(await page.locator('#audit tbody tr[data-seq]').count(), newest.length);
+  assert.equal(await page.locator(`#audit tbody tr[data-seq="${verified.head.seq}"]`).count(), 1, 'the newest page ends at the head');
+  const statementObject = `statement:${statementId}`;
+  const writtenOff = newest.find((e) => e.action === 'statement.write_off' && e.object.id === String(statementId) && e.actor.user_id !== null);
+  assert.ok(writtenOff, 'the write-off done in the browser is in the log');
+  assert.equal(await page.locator(`#audit tbody tr[data-action="statement.resolve"][data-object="${statementObject}"]`).count(), 1, 'the accepted difference');
+  assert.equal(await page.locator(`#audit tbody tr[data-action="statement.write_off"][data-object="${statementObject}"]`).count(), 2, "the system's write-off and the accountant's");
+  const writeOffRow = page.locator(`#audit tbody tr[data-seq="${writtenOff.seq}"]`);
+  assert.equal((await writeOffRow.locator('td[data-column="actor"]').textContent()).trim(), 'accountant');
+  await writeOffRow.locator('details summary').click();
+  const after = await writeOffRow.locator('pre[data-side="after"]').textContent();
+  assert.deepEqual(JSON.parse(after), writtenOff.after, 'the details show the entry as recorded');
+  assert.equal(after.includes('"reason": "bank_charges"'), true, after);
+  assert.equal((await writeOffRow.locator('pre[data-side="before"]').textContent()).trim(), lang === 'en' ? '(none)' : '（无）');
+  await verifyChain();
+  await shot(page, lang, '14-audit');
+  // Filtering within the page by action, and by object.
+  await page.selectOption('#audit-action', 'statement.write_off');
+  assert.equal(await page.locator('#audit tbody tr[data-seq]').count(), newest.filter((e) => e.action === 'statement.write_off').length);
+  assert.match(page.url(), /action=statement\.write_off/);
+  await page.selectOption('#audit-action', '');
+  await page.fill('#audit-object', statementObject);
+  assert.equal(await page.locator('#audit tbody tr[data-seq]').count(), newest.filter((e) => e.object.kind === 'statement' && e.object.id === String(statementId)).length);
+
+  // Alerts: a configuration with a mistake is refused with its line and column and nothing
+  // is stored; a right one is stored, its secret shown masked; the delivery log renders.
+  await follow(page, 'nav a[href^="/alerts"]');
+  await page.waitForSelector('#alerts-text');
+  await checkAccessible(page, lang, 'alerts');
+  const alertsBefore = (await apiFromPage(page, '/api/alerts/config')).json;
+  assert.equal(alertsBefore.configured, false);
+  assert.equal(await page.inputValue('#alerts-text'), alertsBefore.text);
+  const deliveriesBefore = (await apiFromPage(page, '/api/alerts/deliveries')).json.items;
+  assert.equal(await page.locator('#deliveries tbody tr[data-delivery]').count(), deliveriesBefore.length);
+  if (!deliveriesBefore.length) {
+    assert.equal((await page.textContent('#deliveries tbody td.empty')).trim(), lang === 'en' ? 'Nothing here.' : '没有记录。');
+  }
+  const hook = 'http://127.0.0.1:9/hooks/tieout';
+  const hookSecret = 'the relay shares this secret';
+  const goodAlerts = `[[webhook]]\nurl = "${hook}"\nsecret = "${hookSecret}"\n\n[thresholds]\ndifference_above = { USD = "100.00" }\naging_days = 45\n`;
+  await page.fill('#alerts-text', goodAlerts.replace('aging_days = 45', 'aging_days = "soon"'));
+  await page.click('#save-alerts');
+  await page.waitForSelector('#alerts-error .alert');
+  const alertsError = await page.textContent('#alerts-error .alert');
+  assert.equal(await page.getAttribute('#alerts-error .alert', 'data-line'), '7', alertsError);
+  assert.match(alertsError, lang === 'en' ? /^Line 7, column \d+:/ : /^第 7 行第 \d+ 列：/);
+  assert.equal(await page.getAttribute('#alerts-text', 'aria-invalid'), 'true');
+  assert.deepEqual((await apiFromPage(page, '/api/alerts/config')).json, alertsBefore, 'nothing was stored');
+  await shot(page, lang, '15-alerts-refused');
+  await page.fill('#alerts-text', goodAlerts);
+  await page.click('#save-alerts');
+  await page.waitForSelector('#alerts-error .ok');
+  const alertsSaved = (await apiFromPage(page, '/api/alerts/config')).json;
+  assert.equal(alertsSaved.configured, true);
+  assert.deepEqual(alertsSaved.webhooks, [{ url: hook, secret: '********' }]);
+  assert.equal(alertsSaved.thresholds.difference_above.USD, '100.00');
+  assert.equal(alertsSaved.thresholds.aging_days, 45);
+  assert.ok(alertsSaved.text.includes('secret = "********"') && !alertsSaved.text.includes(hookSecret), alertsSaved.text);
+  assert.equal(await page.inputValue('#alerts-text'), alertsSaved.text, 'the editor shows the stored text, masked');
+  assert.equal(await page.getAttribute('#alerts-text', 'aria-invalid'), null);
+  assert.match(await page.textContent('#alerts-summary [data-fact="webhooks"]'), /127\.0\.0\.1:9/);
+  // A statement submitted now is an alert for the webhook: a row in the delivery log.
+  const second = await uploadDocuments(page, 'counterparty,name,type,number,date,amount,currency\nD-002,Distributor Two,invoice,INV-20,2026-10-05,80.00,USD\n', 'documents-2.csv');
+  assert.equal(second.result?.files?.[0]?.outcome, 'imported', JSON.stringify(second));
+  const secondStatement = await apiFromPage(page, '/api/statements', 'POST', { counterparty: 'D-002', side: 'receivable', currency: 'USD', from: '2026-10-01', to: '2026-10-31' });
+  assert.equal(secondStatement.status, 201, secondStatement.text);
+  const submitted = await apiFromPage(page, `/api/statements/${secondStatement.json.id}/transition`, 'POST', { to: 'pending_review' });
+  assert.equal(submitted.status, 200, submitted.text);
+  // Give the job worker a moment to try it (the port refuses), so the log shows an attempt.
+  for (let i = 0; i < 20; i += 1) {
+    const items = (await apiFromPage(page, '/api/alerts/deliveries')).json.items;
+    if (items.some((d) => d.attempts > 0)) break;
+    await page.waitForTimeout(250);
+  }
+  await goto(page, '/alerts');
+  await page.waitForSelector('#deliveries tbody tr[data-delivery]');
+  const deliveries = (await apiFromPage(page, '/api/alerts/deliveries')).json.items;
+  assert.equal(await page.locator('#deliveries tbody tr[data-delivery]').count(), deliveries.length);
+  const queued = deliveries.find((d) => d.kind === 'statement_awaiting_review' && d.target === hook);
+  assert.ok(queued, JSON.stringify(deliveries));
+  const queuedRow = page.locator(`#deliveries tbody tr[data-delivery="${queued.id}"]`);
+  assert.equal((await queuedRow.locator('td[data-column="target"]').textContent()).trim(), hook);
+  assert.equal((await queuedRow.locator('td[data-column="kind"]').textContent()).trim(), lang === 'en' ? 'Statement awaiting review' : '对账单待审核');
+  assert.match(await queuedRow.locator('td[data-column="title"]').textContent(), /D-002/);
+  assert.equal(await queuedRow.getAttribute('data-state'), queued.state);
+  await checkAccessible(page, lang, 'alerts with deliveries');
+  await shot(page, lang, '16-alerts');
+  await signOut(page);
+
+  // An approver sees the audit log and the delivery log, not the alert configuration.
+  await signIn(page, slug, 'approver');
+  assert.equal(await page.locator('nav a[href^="/audit"]').count(), 1);
+  await follow(page, 'nav a[href^="/alerts"]');
+  await page.waitForSelector('#deliveries tbody tr[data-delivery]');
+  assert.equal(await page.locator('#alerts-text').count(), 0, 'no configuration editor for an approver');
+  assert.equal(await page.locator('#alerts-admin-only').count(), 1);
   await signOut(page);
 
   // A viewer sees no way to act, and the server refuses anyway.
   await signIn(page, slug, 'viewer');
   assert.equal(await page.locator('nav a[href^="/settings"]').count(), 0, 'no settings for a viewer');
+  assert.equal(await page.locator('nav a[href^="/audit"], nav a[href^="/alerts"]').count(), 0, 'no audit log or alerts for a viewer');
   await goto(page, '/differences?state=open');
   await page.waitForSelector('#results tbody tr[data-order]');
   assert.equal(await page.locator('#resolve-selected').count(), 0, 'no resolve button');
@@ -464,6 +678,10 @@ async function run(browser, tenant) {
   await shot(page, lang, '13-viewer-explain');
   await goto(page, '/settings');
   assert.equal(await page.locator('main .alert').count(), 1, 'the settings page refuses a viewer');
+  await goto(page, '/audit');
+  assert.equal(await page.locator('main .alert').count(), 1, 'the audit page refuses a viewer');
+  const auditRefused = await apiFromPage(page, '/api/audit');
+  assert.equal(auditRefused.status, 403, auditRefused.text);
   await signOut(page);
   // A session that ends (here: its cookie is gone) sends the user to sign in, and back.
   await signIn(page, slug, 'viewer');

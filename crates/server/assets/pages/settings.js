@@ -4,6 +4,7 @@
 
 import { ApiError, ROLES, api, get, post } from '../api.js';
 import { alertBox, field, h, select } from '../dom.js';
+import { clearEditorError, showEditorError } from '../editor.js';
 import { t } from '../i18n.js';
 import { dataTable, scroller } from '../table.js';
 
@@ -161,30 +162,14 @@ function rulesSection(ctx, rules) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    error.replaceChildren();
-    editor.removeAttribute('aria-invalid');
+    clearEditorError(editor, error);
     try {
       await api('/api/rules', { method: 'PUT', body: { text: editor.value } });
       error.append(h('p', { class: 'ok', role: 'status' }, t('settings.rules_saved')));
       origin.textContent = t('settings.rules_own');
     } catch (problem) {
-      editor.setAttribute('aria-invalid', 'true');
-      const detail = problem instanceof ApiError ? problem.message : String(problem);
-      // "rules.toml:2:6: error: …": say where in the user's words, and put the cursor there.
-      const at = /^[^:]*:(\d+):(\d+):\s*(?:error:\s*)?([\s\S]*)$/.exec(detail);
-      if (!at) {
-        error.append(alertBox(detail));
-        return;
-      }
-      const [line, column] = [Number(at[1]), Number(at[2])];
-      const box = alertBox(`${t('settings.rules_error_at', { line, column })} ${at[3]}`);
-      box.dataset.line = line;
-      box.dataset.column = column;
-      error.append(box);
-      const lines = editor.value.split('\n');
-      const offset = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0) + Math.max(0, column - 1);
-      editor.focus();
-      editor.setSelectionRange(offset, offset);
+      // "rules.toml:2:6: error: …": said in the user's words, the cursor put there.
+      showEditorError(editor, error, problem);
     }
   });
   return h('section', { class: 'settings-section', id: 'settings-rules' }, h('h2', {}, t('settings.rules_title')), form);
