@@ -59,7 +59,8 @@ enum Command {
         /// order rows that name none.
         #[arg(long, value_name = "NAME")]
         store: Option<String>,
-        /// Column mapping (TOML) for CSV/XLSX order exports.
+        /// Column mapping (TOML) for CSV/XLSX order exports, or for counterparty documents
+        /// (`[source] kind = "documents"`) whose headers are not tieout's.
         #[arg(long, value_name = "FILE")]
         mapping: Option<PathBuf>,
         /// Statement profile (TOML) for a payment-tool or bank statement in CSV/XLSX
@@ -352,7 +353,8 @@ pub fn read_profile(name_or_path: &str) -> Result<tieout_formats::statement_prof
         .map_err(|d| anyhow::anyhow!("{d}"))
 }
 
-pub fn read_mapping(path: &Path) -> Result<tieout_formats::mapping::Mapping> {
+/// A mapping file: an order export's, or counterparty documents' (`[source] kind`).
+pub fn read_mapping(path: &Path) -> Result<tieout_formats::mapping::ImportMapping> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read mapping {}", path.display()))?;
     parse_mapping(&path.display().to_string(), &text).map_err(|d| anyhow::anyhow!("{d}"))
 }

@@ -30,11 +30,15 @@ pub struct StatementArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum StatementAction {
-    /// Import documents (invoices, refunds, payments, purchases …: a documents CSV); payments
-    /// among them pay the reviewed statements they belong to.
+    /// Import documents (invoices, refunds, payments, purchases …: a documents CSV or XLSX);
+    /// payments among them pay the reviewed statements they belong to.
     ImportDocuments {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Documents mapping (TOML, `[source] kind = "documents"`) for an ERP export whose
+        /// headers are not tieout's.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
     },
     /// Draw up a statement (a draft) from the counterparty's documents of a period.
     DrawUp {
@@ -108,13 +112,24 @@ pub fn run(args: &StatementArgs, settings: &tieout_service::config::Settings) ->
         Ok(())
     };
     match &args.action {
-        StatementAction::ImportDocuments { files } => {
+        StatementAction::ImportDocuments { files, mapping } => {
             if !role.allows(tieout_service::team::Action::Import) {
                 bail!("the role {} may not import (clerk or above)", role.name());
             }
+            let mapping = match mapping {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read mapping {}", path.display()))?;
+                    let mapping: tieout_formats::ledger_mapping::DocumentMapping =
+                        tieout_formats::mapping::parse_mapping(&path.display().to_string(), &text)
+                            .map_err(|d| anyhow::anyhow!("{d}"))?;
+                    Some(mapping.into())
+                }
+            };
             let options = tieout_service::import::ImportOptions {
                 store: None,
-                mapping: None,
+                mapping,
                 profile: None,
                 imported_at: crate::cli::now_rfc3339(),
             };

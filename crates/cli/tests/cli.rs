@@ -924,3 +924,53 @@ fn the_transaction_reports_alone_or_with_the_settlement_files_give_the_same_mont
         }
     }
 }
+
+#[test]
+fn statement_import_documents_reads_an_erp_export_through_a_documents_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(
+        dir.join("docs.toml"),
+        "[source]\nkind = \"documents\"\ndelimiter = \";\"\nnumber_style = \"comma\"\ndate_format = \"%d/%m/%Y\"\ncurrency = \"EUR\"\n\
+         [columns]\ncounterparty = \"Kunde\"\ntype = \"Art\"\nnumber = \"Beleg\"\ndate = \"Datum\"\namount = \"Betrag\"\n\
+         [types]\n\"Rechnung\" = \"invoice\"\n\"Zahlung\" = \"receipt\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("belege.csv"),
+        "Kunde;Art;Beleg;Datum;Betrag\nK-1;Rechnung;RE-1;03/10/2026;1.234,50\nK-1;Zahlung;ZA-1;20/10/2026;1.000,00\n",
+    )
+    .unwrap();
+    let team = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_tieout"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("TIEOUT_DATABASE_URL")
+            .env_remove("TIEOUT_CONFIG")
+            .env("TIEOUT_PASSWORD", "a long enough password")
+            .output()
+            .expect("the binary runs");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    };
+    assert_eq!(team(&["tenant", "add", "acme", "Acme Trading"]).0, 0);
+    let (code, _, err) = team(&["user", "add", "--tenant", "acme", "--email", "clerk@acme.test", "--role", "clerk"]);
+    assert_eq!(code, 0, "{err}");
+    let import = ["statement", "--tenant", "acme", "--user", "clerk@acme.test", "import-documents", "--mapping"];
+    let (code, out, err) = team(&[&import[..], &["docs.toml", "belege.csv"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 document(s) of 1 counterparty"), "{out}");
+    let (code, out, _) = team(&[&import[..], &["docs.toml", "belege.csv"]].concat());
+    assert_eq!(code, 0);
+    assert!(out.contains("already imported"), "{out}");
+    // An order export's mapping is not a documents mapping: named at its key.
+    std::fs::write(dir.join("orders.toml"), "[columns]\norder_id = \"a\"\n").unwrap();
+    let (code, _, err) = team(&[&import[..], &["orders.toml", "belege.csv"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("orders.toml:1:1: error: `source.kind`: this is an order export's mapping"), "{err}");
+
+    // `tieout import` takes the same mapping.
+    let run = tieout(dir, &["import", "--mapping", "docs.toml", "belege.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("2 document(s) of 1 counterparty"), "{}", run.stderr);
+}

@@ -2,6 +2,11 @@
 //! of the tab-separated Amazon reports names them; a CSV or XLSX order export is
 //! recognised when a column mapping is given. Amazon's Date Range transaction reports are
 //! recognised by [`detect_amazon_transactions`] (their header follows a preamble).
+//! Counterparty documents are recognised by their header (a type, a number and an amount
+//! column, see [`crate::ledger`]), in a CSV or in the first row of an XLSX workbook's
+//! first sheet: for a workbook, detection opens it and reads that one row (the shared
+//! strings are read too; the import skips detection when a mapping or profile already
+//! says how to read a workbook).
 
 use tieout_core::records::SourceFormat;
 
@@ -19,6 +24,9 @@ pub enum Detected {
 /// Detects the format of a file from its first bytes.
 pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.starts_with(b"PK\x03\x04") {
+        if crate::ledger::looks_like_xlsx(bytes) {
+            return Detected::Known(SourceFormat::LedgerDocuments);
+        }
         return Detected::Tabular;
     }
     if detect_amazon_transactions(bytes).is_some() || looks_like_transaction_report(bytes) {

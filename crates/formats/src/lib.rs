@@ -12,6 +12,7 @@ pub mod camt053;
 pub mod dates;
 pub mod detect;
 pub mod ledger;
+pub mod ledger_mapping;
 mod local_date;
 pub mod mapping;
 pub mod mt940;

@@ -2,10 +2,16 @@
 //! which field of an [`OrderItem`](tieout_core::records::OrderItem), written by the user
 //! as a small TOML file, plus the built-in mapping of Amazon's "All Orders" report.
 //!
+//! A mapping file may instead describe counterparty documents (`[source] kind =
+//! "documents"`, see [`crate::ledger_mapping`]); [`parse_mapping`] reads either kind when
+//! the caller asks for an [`ImportMapping`], and only an order mapping when it asks for a
+//! [`Mapping`].
+//!
 //! # The mapping file
 //!
 //! ```toml
 //! [source]
+//! kind = "orders"           # optional: "orders" (the default) | "documents"
 //! format = "csv"            # "csv" | "xlsx"; optional, detected from content
 //! delimiter = ","           # csv only, one ASCII character; default ","
 //! sheet = "Orders"          # xlsx only; default: the first sheet
@@ -49,11 +55,13 @@
 //!   ([`OrderStatus::parse`]); an alias must name a tieout status.
 //! * Header names are matched case-insensitively and trimmed (see `orders`).
 
+use crate::ledger_mapping::{parse_document_mapping, DocumentMapping};
 use crate::toml_position::{line_column, parse_toml};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 use tieout_core::limits;
 use tieout_core::money::Currency;
@@ -232,11 +240,133 @@ impl Mapping {
     }
 }
 
-/// Reads and validates a mapping file. The error names the key, with the line and
-/// column of the mapping file.
-pub fn parse_mapping(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
+/// A mapping file of either kind, as the import takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportMapping {
+    /// An order export's columns (`kind = "orders"`, or no `kind`).
+    Orders(Mapping),
+    /// Counterparty documents' columns (`kind = "documents"`).
+    Documents(DocumentMapping),
+}
+
+impl ImportMapping {
+    /// The mapping file's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ImportMapping::Orders(mapping) => &mapping.name,
+            ImportMapping::Documents(mapping) => &mapping.name,
+        }
+    }
+}
+
+impl From<Mapping> for ImportMapping {
+    fn from(mapping: Mapping) -> ImportMapping {
+        ImportMapping::Orders(mapping)
+    }
+}
+
+impl From<DocumentMapping> for ImportMapping {
+    fn from(mapping: DocumentMapping) -> ImportMapping {
+        ImportMapping::Documents(mapping)
+    }
+}
+
+/// What a mapping file can be read into: an order [`Mapping`], a [`DocumentMapping`], or
+/// either ([`ImportMapping`]).
+pub trait FromMappingFile: Sized {
+    /// Reads and validates `text`; the error names the key, line and column.
+    fn from_mapping_file(file_name: &str, text: &str) -> Result<Self, Diagnostic>;
+}
+
+/// Reads and validates a mapping file into what the caller needs (an order [`Mapping`],
+/// a [`DocumentMapping`] or either as an [`ImportMapping`], decided by `[source] kind`).
+/// The error names the key, with the line and column of the mapping file; a mapping of
+/// the other kind than the one asked for is refused at its `source.kind`.
+pub fn parse_mapping<M: FromMappingFile>(file_name: &str, text: &str) -> Result<M, Diagnostic> {
+    M::from_mapping_file(file_name, text)
+}
+
+impl FromMappingFile for Mapping {
+    fn from_mapping_file(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
+        match mapping_kind(file_name, text)? {
+            (MappingKind::Orders, _) => parse_order_mapping(file_name, text),
+            (MappingKind::Documents, span) => wrong_kind(
+                file_name,
+                text,
+                span,
+                "this is a documents mapping (counterparty documents); an order export's mapping is needed here",
+            ),
+        }
+    }
+}
+
+impl FromMappingFile for DocumentMapping {
+    fn from_mapping_file(file_name: &str, text: &str) -> Result<DocumentMapping, Diagnostic> {
+        match mapping_kind(file_name, text)? {
+            (MappingKind::Documents, _) => parse_document_mapping(file_name, text),
+            (MappingKind::Orders, span) => wrong_kind(
+                file_name,
+                text,
+                span,
+                "this is an order export's mapping; a documents mapping (`[source] kind = \"documents\"`) is needed here",
+            ),
+        }
+    }
+}
+
+impl FromMappingFile for ImportMapping {
+    fn from_mapping_file(file_name: &str, text: &str) -> Result<ImportMapping, Diagnostic> {
+        match mapping_kind(file_name, text)? {
+            (MappingKind::Orders, _) => parse_order_mapping(file_name, text).map(ImportMapping::Orders),
+            (MappingKind::Documents, _) => parse_document_mapping(file_name, text).map(ImportMapping::Documents),
+        }
+    }
+}
+
+fn parse_order_mapping(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
     let raw: RawMapping = parse_toml(file_name, text)?;
     Validator { file_name, text }.mapping(raw)
+}
+
+fn wrong_kind<T>(file_name: &str, text: &str, span: Option<Range<usize>>, message: &str) -> Result<T, Diagnostic> {
+    let (line, column) = span.map_or((1, 1), |span| line_column(text, span.start));
+    Err(Diagnostic::error(file_name, line, column, format!("`source.kind`: {message}")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MappingKind {
+    Orders,
+    Documents,
+}
+
+/// `[source] kind`, read before the rest (each kind refuses the other's keys), with where
+/// it is written (`None`: not written, an order mapping).
+fn mapping_kind(file_name: &str, text: &str) -> Result<(MappingKind, Option<Range<usize>>), Diagnostic> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        source: PeekSource,
+    }
+    #[derive(Deserialize, Default)]
+    struct PeekSource {
+        kind: Option<Spanned<String>>,
+    }
+    let peek: Peek = parse_toml(file_name, text)?;
+    let Some(kind) = peek.source.kind else { return Ok((MappingKind::Orders, None)) };
+    let span = kind.span();
+    match kind.get_ref().trim().to_ascii_lowercase().as_str() {
+        "orders" => Ok((MappingKind::Orders, Some(span))),
+        "documents" => Ok((MappingKind::Documents, Some(span))),
+        other => {
+            let (line, column) = line_column(text, span.start);
+            Err(Diagnostic::error(
+                file_name,
+                line,
+                column,
+                format!("`source.kind`: '{other}' is not a kind of mapping: \"orders\" (an order export, the default) or \"documents\" (counterparty documents)"),
+            ))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -255,6 +385,9 @@ struct RawMapping {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
+    /// Checked by [`mapping_kind`] before this is read.
+    #[serde(rename = "kind")]
+    _kind: Option<IgnoredAny>,
     format: Option<Spanned<RawFormat>>,
     delimiter: Option<Spanned<String>>,
     sheet: Option<Spanned<String>>,
@@ -582,7 +715,7 @@ refunded_amount = "Erstattet"
 
     #[test]
     fn full_mapping() {
-        let mapping = parse_mapping("de.toml", FULL).unwrap();
+        let mapping: Mapping = parse_mapping("de.toml", FULL).unwrap();
         assert_eq!(mapping.source.format, Some(FileKind::Csv));
         assert_eq!(mapping.source.delimiter, b';');
         assert_eq!(mapping.source.header_row, 3);
@@ -608,7 +741,7 @@ refunded_amount = "Erstattet"
     #[test]
     fn minimal_mapping_has_defaults() {
         let text = "[columns]\norder_id = \"no\"\npurchase_date = \"date\"\nstatus = \"st\"\namount = \"total\"\ncurrency = \"cur\"\n";
-        let mapping = parse_mapping("m.toml", text).unwrap();
+        let mapping: Mapping = parse_mapping("m.toml", text).unwrap();
         assert_eq!(mapping.source.format, None);
         assert_eq!(mapping.source.delimiter, b',');
         assert!(mapping.source.quoting);
@@ -619,7 +752,7 @@ refunded_amount = "Erstattet"
 
     /// (mapping text, line, column, message fragment)
     fn check_error(text: &str, line: u32, column: u32, fragment: &str) {
-        let error = parse_mapping("m.toml", text).unwrap_err();
+        let error = parse_mapping::<Mapping>("m.toml", text).unwrap_err();
         assert!(error.message.contains(fragment), "{text}\n→ {error}\nlacks {fragment:?}");
         assert_eq!((error.line, error.column), (line, column), "{text}\n→ {error}");
         assert_eq!(error.file, "m.toml");

@@ -16,7 +16,7 @@ use tieout_core::limits;
 use tieout_core::records::{line_keys, stable_hash, LineKeys, OrderFile, SettlementFile, SourceFormat};
 use tieout_core::statement::StatementFile;
 use tieout_formats::detect::{detect, Detected};
-use tieout_formats::mapping::Mapping;
+use tieout_formats::mapping::{ImportMapping, Mapping};
 use tieout_formats::statement_profile::{read_with_profile, StatementProfile};
 use tieout_formats::{alipay, amazon_settlement, camt053, mt940, orders, wechatpay};
 use tieout_store::{FileMeta, ImportedFile, Store, StoreError};
@@ -29,8 +29,9 @@ pub struct ImportOptions {
     /// The store (seller account) settlement files belong to; order exports name their
     /// own store per row (or through their mapping), and this is their fallback.
     pub store: Option<String>,
-    /// Column mapping for CSV/XLSX order exports, with the mapping file's name.
-    pub mapping: Option<Mapping>,
+    /// Column mapping for CSV/XLSX order exports or counterparty documents (the file's
+    /// `[source] kind` says which), with the mapping file's name.
+    pub mapping: Option<ImportMapping>,
     /// Statement profile for tabular payment-tool and bank statements.
     pub profile: Option<StatementProfile>,
     /// The caller's clock, RFC 3339.
@@ -195,7 +196,11 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
         return parsed;
     }
     let _span = tracing::info_span!("parse", file = %name).entered();
-    parsed.result = match detect(&bytes) {
+    // A workbook given with a mapping or a profile is read with it whatever its header
+    // says, so detection (which opens a workbook to read its header) is skipped.
+    let given = options.mapping.is_some() || options.profile.is_some();
+    let detected = if given && bytes.starts_with(b"PK\x03\x04") { Detected::Tabular } else { detect(&bytes) };
+    parsed.result = match detected {
         Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) => {
             parsed.format = Some(format);
             let file = amazon_settlement::read_settlement(&name, &bytes);
@@ -277,7 +282,16 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
                     parsed.format = Some(SourceFormat::ProfileStatement);
                     statements_or_errors(read_with_profile(&name, &bytes, profile))
                 }
-                (Some(mapping), None) => {
+                (Some(ImportMapping::Documents(mapping)), None) => {
+                    parsed.format = Some(SourceFormat::LedgerDocuments);
+                    let file = tieout_formats::ledger::read_documents_with_mapping(&name, &bytes, mapping);
+                    if has_errors(&file.diagnostics) {
+                        Err(file.diagnostics)
+                    } else {
+                        Ok(Parsed::Documents(file.documents))
+                    }
+                }
+                (Some(ImportMapping::Orders(mapping)), None) => {
                     parsed.format = Some(SourceFormat::ErpOrders);
                     let file = orders::read_orders(&name, &bytes, mapping, options.store.as_deref());
                     if has_errors(&file.diagnostics) {
@@ -291,7 +305,7 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
                     1,
                     0,
                     format!(
-                        "a table tieout does not recognise by its header: if it is an order export, give its column mapping with --mapping FILE; if it is a payment-tool or bank statement, its statement profile with --profile FILE. Formats tieout recognises: {}",
+                        "a table tieout does not recognise by its header: if it is an order export or counterparty documents, give its column mapping with --mapping FILE; if it is a payment-tool or bank statement, its statement profile with --profile FILE. Formats tieout recognises: {}",
                         known_formats()
                     ),
                 )]),

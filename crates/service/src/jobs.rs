@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tieout_store::control::Job;
 use tieout_store::StoreError;
 
-use tieout_formats::mapping::{parse_mapping, Mapping};
+use tieout_formats::mapping::{parse_mapping, ImportMapping};
 use tieout_formats::statement_profile::{builtin_profiles, parse_profile, StatementProfile};
 
 use crate::backend::Backend;
@@ -33,8 +33,8 @@ pub const LEASE_SECONDS: i64 = 120;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobSpec {
-    /// Import these uploads, in this order, with an order-export mapping or a statement
-    /// profile when the files need one.
+    /// Import these uploads, in this order, with a mapping (of an order export or of
+    /// counterparty documents) or a statement profile when the files need one.
     Import {
         uploads: Vec<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,11 +70,12 @@ pub enum ProfileChoice {
     File(NamedText),
 }
 
-/// The mapping and profile of an import, read; an error names the file, line and column.
+/// The mapping (of an order export or of counterparty documents, as its `[source] kind`
+/// says) and profile of an import, read; an error names the file, line and column.
 pub fn import_settings(
     mapping: Option<&NamedText>,
     profile: Option<&ProfileChoice>,
-) -> Result<(Option<Mapping>, Option<StatementProfile>), String> {
+) -> Result<(Option<ImportMapping>, Option<StatementProfile>), String> {
     let mapping = mapping.map(|m| parse_mapping(&m.name, &m.text).map_err(|d| d.to_string())).transpose()?;
     let profile = match profile {
         None => None,

@@ -12,7 +12,7 @@ use tieout_core::ids::OrderId;
 use tieout_core::money::Currency;
 use tieout_core::reconcile::{Category, ReconcileConfig};
 use tieout_core::records::{OrderStatus, SourceFormat};
-use tieout_formats::mapping::{parse_mapping, Mapping};
+use tieout_formats::mapping::{parse_mapping, ImportMapping, Mapping};
 use tieout_service::config::Settings;
 use tieout_service::import::{import_files, FileReport, ImportOptions, Outcome, Progress};
 use tieout_service::reconcile::reconcile;
@@ -34,6 +34,7 @@ fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
 }
 
 fn options(store: Option<&str>, mapping: Option<Mapping>) -> ImportOptions {
+    let mapping = mapping.map(ImportMapping::Orders);
     ImportOptions { store: store.map(str::to_owned), mapping, profile: None, imported_at: IMPORTED_AT.to_owned() }
 }
 
@@ -538,6 +539,174 @@ fn an_unknown_format_and_a_csv_without_mapping_are_refused_with_what_to_do() {
     assert_eq!((diagnostics[0].file.as_str(), diagnostics[0].line), ("orders.csv", 1));
 
     assert!(store.counts().unwrap().iter().all(|(_, n)| *n == 0), "{:?}", store.counts().unwrap());
+}
+
+// ---------------------------------------------------------------------------------------
+// Counterparty documents from an ERP's workbook, through a documents mapping.
+
+const DOCUMENTS_MAPPING: &str = r#"
+[source]
+kind = "documents"
+sheet = "单据"
+header_row = 2
+currency = "CNY"
+negative = "reverse"
+[columns]
+counterparty = "客户编码"
+counterparty_name = "客户名称"
+type = "单据类型"
+number = "单据号"
+date = "业务日期"
+amount = "价税合计"
+description = "摘要"
+[types]
+"销售出库单" = "invoice"
+"收款单" = "receipt"
+"#;
+
+/// (number, type, day of October 2026 as a date cell, amount as a number cell)
+fn documents_workbook(rows: &[(&str, &str, u8, f64)]) -> Vec<u8> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet().set_name("单据").unwrap();
+    sheet.write_string(0, 0, "销售单据 2026年10月").unwrap();
+    for (column, name) in
+        ["单据号", "业务日期", "客户编码", "客户名称", "单据类型", "价税合计", "摘要"].iter().enumerate()
+    {
+        sheet.write_string(1, column as u16, *name).unwrap();
+    }
+    let date_format = Format::new().set_num_format("yyyy-mm-dd");
+    for (index, (number, doc_type, day, amount)) in rows.iter().enumerate() {
+        let row = index as u32 + 2;
+        sheet.write_string(row, 0, *number).unwrap();
+        let date = ExcelDateTime::from_ymd(2026, 10, *day).unwrap();
+        sheet.write_date_with_format(row, 1, date, &date_format).unwrap();
+        sheet.write_string(row, 2, "C-001").unwrap();
+        sheet.write_string(row, 3, "华东经销").unwrap();
+        sheet.write_string(row, 4, *doc_type).unwrap();
+        sheet.write_number(row, 5, *amount).unwrap();
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+fn documents_options() -> ImportOptions {
+    // Read as the server's import job reads the mapping sent with an upload.
+    let text = tieout_service::jobs::NamedText { name: "docs.toml".into(), text: DOCUMENTS_MAPPING.into() };
+    let (mapping, _) = tieout_service::jobs::import_settings(Some(&text), None).unwrap();
+    assert!(matches!(mapping, Some(ImportMapping::Documents(_))));
+    ImportOptions { store: None, mapping, profile: None, imported_at: IMPORTED_AT.to_owned() }
+}
+
+#[test]
+fn a_mapped_xlsx_of_documents_is_imported_once_with_its_rows() {
+    let temp = tempfile::tempdir().unwrap();
+    let rows = [
+        ("XS-001", "销售出库单", 3, 1200.5),
+        ("SK-001", "收款单", 20, 800.0),
+        ("XS-002", "销售出库单", 21, -150.0),
+        ("XS-003", "invoice", 22, 0.1 + 0.2),
+    ];
+    let path = write(temp.path(), "销售单据.xlsx", documents_workbook(&rows));
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let options = documents_options();
+    let (reports, _) = import(&mut store, std::slice::from_ref(&path), &options);
+    let Outcome::Imported { format, summary, warnings } = &reports[0].outcome else {
+        panic!("{:?}", reports[0].outcome);
+    };
+    assert_eq!(*format, SourceFormat::LedgerDocuments);
+    assert!(summary.contains("4 document(s) of 1 counterparty"), "{summary}");
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    // Provenance: the file (SHA-256) and each document's sheet row.
+    let files = store.files().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(Some(&files[0].sha256), reports[0].sha256.as_ref());
+    assert_eq!(files[0].name, "销售单据.xlsx");
+    let mut stored: Vec<String> = store
+        .documents(None)
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let doc = &d.document;
+            format!(
+                "{} {} {} {} {} {} {} {}",
+                d.file_name,
+                doc.line,
+                doc.counterparty,
+                doc.doc_type.name(),
+                doc.number,
+                doc.date,
+                doc.amount_minor,
+                doc.currency
+            )
+        })
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        [
+            "销售单据.xlsx 3 C-001 invoice XS-001 2026-10-03 120050 CNY",
+            "销售单据.xlsx 4 C-001 receipt SK-001 2026-10-20 80000 CNY",
+            "销售单据.xlsx 5 C-001 refund XS-002 2026-10-21 15000 CNY",
+            "销售单据.xlsx 6 C-001 invoice XS-003 2026-10-22 30 CNY",
+        ]
+    );
+
+    // The same file again, and the same documents in another file: nothing added.
+    let (reports, _) = import(&mut store, &[path], &options);
+    assert!(matches!(reports[0].outcome, Outcome::AlreadyImported { .. }), "{:?}", reports[0].outcome);
+    let copy = write(temp.path(), "again.xlsx", documents_workbook(&rows[..2]));
+    let (reports, _) = import(&mut store, &[copy], &options);
+    let Outcome::Imported { warnings, .. } = &reports[0].outcome else { panic!("{:?}", reports[0].outcome) };
+    assert!(warnings[0].message.contains("2 document(s) already imported"), "{warnings:?}");
+    assert_eq!(store.documents(None).unwrap().len(), 4);
+}
+
+#[test]
+fn a_mapped_documents_file_with_a_bad_row_stores_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    // Row 4: a negative receipt (only invoices and purchases are reversed); row 5: a
+    // type the mapping does not know.
+    let rows = [
+        ("XS-001", "销售出库单", 3, 1200.5),
+        ("SK-001", "收款单", 20, -800.0),
+        ("DB-001", "调拨单", 21, 5.0),
+        ("XS-003", "invoice", 22, 12.0),
+    ];
+    let path = write(temp.path(), "bad.xlsx", documents_workbook(&rows));
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let (reports, _) = import(&mut store, &[path], &documents_options());
+    let (format, diagnostics) = refusal(&reports[0]);
+    assert_eq!(format, Some(SourceFormat::LedgerDocuments));
+    let places: Vec<(&str, u32, u32, Option<&str>)> =
+        diagnostics.iter().map(|d| (d.file.as_str(), d.line, d.column, d.column_name.as_deref())).collect();
+    assert_eq!(
+        places,
+        [("bad.xlsx", 4, 6, Some("价税合计")), ("bad.xlsx", 5, 5, Some("单据类型"))],
+        "{diagnostics:#?}"
+    );
+    assert!(store.documents(None).unwrap().is_empty());
+    assert!(store.files().unwrap().is_empty());
+}
+
+#[test]
+fn a_documents_workbook_with_tieouts_headers_is_detected_without_a_mapping() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, name) in ["客户", "类型", "单号", "日期", "金额", "币种"].iter().enumerate() {
+        sheet.write_string(0, column as u16, *name).unwrap();
+    }
+    for (column, text) in ["C-9", "发票", "FP-9", "2026-10-09"].iter().enumerate() {
+        sheet.write_string(1, column as u16, *text).unwrap();
+    }
+    sheet.write_number(1, 4, 99.9).unwrap();
+    sheet.write_string(1, 5, "CNY").unwrap();
+    let path = write(temp.path(), "单据.xlsx", workbook.save_to_buffer().unwrap());
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    import_all(&mut store, &[path], &options(None, None));
+    let documents = store.documents(None).unwrap();
+    assert_eq!(documents.len(), 1);
+    assert_eq!((documents[0].document.line, documents[0].document.amount_minor), (2, 9990));
 }
 
 // ---------------------------------------------------------------------------------------
