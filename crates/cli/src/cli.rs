@@ -205,6 +205,10 @@ enum Command {
     /// Statements with counterparties (往来对账单): `statement --tenant SLUG --user EMAIL
     /// draw-up | list | show | transition | import-theirs | resolve | export`.
     Statement(crate::statements::StatementArgs),
+    /// Differences of the latest reconciliation on the team server's data: `difference
+    /// --tenant SLUG --user EMAIL resolve ORDER… --as accept|adjust|write_off --reason R`,
+    /// `reopen ORDER…`, `resolutions` (every resolution, with automatic write-offs).
+    Difference(crate::differences::DifferenceArgs),
     /// API tokens: `token create --tenant SLUG --email E --name N` prints a token once.
     Token {
         #[command(flatten)]
@@ -250,6 +254,10 @@ enum ReportKind {
     /// Aging as of --as-of: orders shipped and not settled, settlements posted and not
     /// transferred, in buckets of 0-14, 15-30, 31-60, 61-90 and over 90 days, with alerts.
     Aging,
+    /// Every resolved difference: accepted, adjusted (ours, theirs and the adjustment) or
+    /// written off (by a person, or automatically within [write_off].auto: by `system`),
+    /// with totals per resolution and currency.
+    Resolutions,
 }
 
 fn parse_month(text: &str) -> Result<(i32, u32), String> {
@@ -306,6 +314,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Statement(args) => {
             let (settings, _) = load_settings(cli.config.as_deref())?;
             crate::statements::run(args, &settings)
+        }
+        Command::Difference(args) => {
+            let (settings, _) = load_settings(cli.config.as_deref())?;
+            crate::differences::run(args, &settings)
         }
     }
 }
@@ -505,13 +517,26 @@ fn reconcile(
     let (summary, receipts) =
         tieout_service::reconcile::reconcile_run(&mut store, &config, &text, &now_rfc3339(), Some(setup))?;
     let receipts = receipts.expect("receipts were reconciled");
+    let written = auto_write_off(&mut store, &settings)?;
     spinner.finish_and_clear();
     if !cli.quiet {
         print!("{}", crate::output::render_summary(&summary));
         print!("{}", crate::output::render_receipts(&receipts));
+        print!("{}", crate::output::render_auto_write_offs(&written));
     }
     let clean = summary.is_clean() && receipts.difference_count() == 0;
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Writes off the small differences of the run just saved, under the system identity,
+/// within `[write_off].auto` (none configured: none).
+pub fn auto_write_off(
+    store: &mut SqliteStore,
+    settings: &tieout_service::config::Settings,
+) -> Result<Vec<tieout_service::differences::DifferenceAction>> {
+    let limits = &settings.write_off;
+    let at = chrono::Utc::now().timestamp();
+    Ok(tieout_service::differences::auto_write_off(store, &|c| limits.limit_minor("auto", c), at)?)
 }
 
 fn write_report(
@@ -557,6 +582,10 @@ fn write_report(
         ReportKind::Settlements => vec![report::settlements_table(&store, filter)?],
         ReportKind::Summary => vec![report::summary_table(&store, filter)?],
         ReportKind::Receipts => vec![report::receipts_table(&store, filter)?],
+        ReportKind::Resolutions => {
+            let visible = |s: &str| filter.store.as_deref().is_none_or(|wanted| wanted == s);
+            vec![tieout_service::differences::resolutions_table(&store, &visible, &|_| None)?]
+        }
     };
     let name = format!("{kind:?}").to_lowercase();
     let sources = report::sources(&store)?;

@@ -106,10 +106,12 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let (summary, receipts) =
         tieout_service::reconcile::reconcile_run(&mut store, &config, &text, &now_rfc3339(), Some(setup))?;
     let receipts = receipts.expect("receipts were reconciled");
+    let written = crate::cli::auto_write_off(&mut store, &settings)?;
     spinner.finish_and_clear();
     say(format!("  reconciled in {:.1} s", reconcile_started.elapsed().as_secs_f32()));
     print!("{}", render_summary(&summary));
     print!("{}", crate::output::render_receipts(&receipts));
+    print!("{}", crate::output::render_auto_write_offs(&written));
 
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).with_context(|| format!("cannot create {}", reports.display()))?;
@@ -146,6 +148,22 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     )?;
     let aging = tieout_service::month_end::aging_tables(&store, manifest.as_of, settings.aging.alert_after_days, None)?;
     emit(&aging, Format::Csv, Some(&reports.join("aging.csv")), "aging", &sources)?;
+    let resolutions = tieout_service::differences::resolutions_table(&store, &|_| true, &|_| None)?;
+    emit(
+        std::slice::from_ref(&resolutions),
+        Format::Csv,
+        Some(&reports.join("resolutions.csv")),
+        "resolutions",
+        &sources,
+    )?;
+    // Each automatic write-off is within the limit of its currency.
+    for action in &written {
+        let currency = tieout_core::Currency::from_code(action.currency.as_deref().unwrap_or(""))?;
+        let limit = settings.write_off.limit_minor("auto", currency);
+        if !limit.is_some_and(|l| action.amount_minor.is_some_and(|a| a > 0 && a <= l)) {
+            bail!("order {} was written off automatically beyond [write_off].auto (a bug)", action.order_id);
+        }
+    }
     let mut workbook = vec![summary_table.clone()];
     workbook.extend(differences.iter().cloned());
     workbook.push(receipts_table.clone());
@@ -197,7 +215,7 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     println!();
     println!("Reports written to {}:", reports.display());
     println!(
-        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, receivables.csv, aging.csv (+ aging.not_transferred.csv), tieout-demo.xlsx, statement-*.xlsx and statement-*.html (往来对账单)"
+        "  differences.csv (+ differences.inconsistent_settlements.csv), orders.csv, settlements.csv, receipts.csv, resolutions.csv, receivables.csv, aging.csv (+ aging.not_transferred.csv), tieout-demo.xlsx, statement-*.xlsx and statement-*.html (往来对账单)"
     );
     if let Some(example) = example {
         println!("Explain one difference:  tieout --db {} explain {}", db.display(), example.order_id);

@@ -8,6 +8,7 @@
 
 mod cli;
 mod demo;
+mod differences;
 mod output;
 mod statements;
 mod team;

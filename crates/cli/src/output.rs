@@ -128,6 +128,22 @@ pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
     bar
 }
 
+/// The small differences written off automatically after a reconciliation, per currency.
+pub fn render_auto_write_offs(written: &[tieout_service::differences::DifferenceAction]) -> String {
+    if written.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("written off automatically (within [write_off].auto, by the system identity):\n");
+    for (code, count, amount) in tieout_service::differences::totals(written) {
+        let shown = tieout_core::Currency::from_code(&code)
+            .map(|c| tieout_service::views::amount(amount, c))
+            .unwrap_or_else(|_| amount.to_string());
+        out.push_str(&format!("  {code}: {count} differences, {shown} {code}\n"));
+    }
+    out.push_str("  (`tieout report resolutions` lists them)\n");
+    out
+}
+
 pub fn render_receipts(summary: &tieout_service::reconcile::ReceiptSummary) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();

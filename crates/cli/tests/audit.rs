@@ -37,7 +37,8 @@ fn tamper(dir: &Path, sql: &str) {
         .unwrap();
 }
 
-/// A data directory with tenant acme, two users and a token: three audit entries.
+/// A data directory with tenant acme (its creation is the first entry), two users and a
+/// token: four audit entries.
 fn recorded(dir: &Path) -> String {
     assert_eq!(tieout(dir, &["tenant", "add", "acme", "Acme Trading"], "").0, 0);
     let password = "a long enough password\n";
@@ -60,22 +61,23 @@ fn audit_verify_exits_0_when_intact_and_2_at_the_first_broken_link() {
 
     let (code, out, err) = tieout(dir, &["audit", "verify", "--tenant", "acme"], "");
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("audit log of acme: intact, 3 entries; head 3:"), "{out}");
+    assert!(out.contains("audit log of acme: intact, 4 entries; head 4:"), "{out}");
     let head = out.split("head ").nth(1).unwrap().trim().to_owned();
 
     let (code, out, err) = tieout(dir, &["audit", "list", "--tenant", "acme"], "");
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
-    assert!(lines[0].contains("system") && lines[0].contains("user.add") && lines[0].contains("ann@acme.test"));
-    assert!(lines[1].contains("user.add") && lines[1].contains("\"role\":\"viewer\""), "{out}");
-    assert!(lines[2].contains("token.create") && lines[2].contains("nightly"), "{out}");
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].contains("system") && lines[0].contains("tenant.add") && lines[0].contains("Acme Trading"));
+    assert!(lines[1].contains("system") && lines[1].contains("user.add") && lines[1].contains("ann@acme.test"));
+    assert!(lines[2].contains("user.add") && lines[2].contains("\"role\":\"viewer\""), "{out}");
+    assert!(lines[3].contains("token.create") && lines[3].contains("nightly"), "{out}");
     assert!(!out.contains(token.rsplit('_').next().unwrap()), "the token is never recorded");
     let (code, out, _) =
-        tieout(dir, &["audit", "list", "--tenant", "acme", "--after", "1", "--limit", "1", "--json"], "");
+        tieout(dir, &["audit", "list", "--tenant", "acme", "--after", "2", "--limit", "1", "--json"], "");
     assert_eq!(code, 0);
     let entry: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!((entry["seq"].as_i64(), entry["actor"]["user_id"].is_null()), (Some(2), true));
+    assert_eq!((entry["seq"].as_i64(), entry["actor"]["user_id"].is_null()), (Some(3), true));
     assert_eq!(entry["after"]["email"], "ben@acme.test");
 
     // Verified against the head printed before: intact.
@@ -93,25 +95,25 @@ fn audit_verify_exits_0_when_intact_and_2_at_the_first_broken_link() {
     drop(connection);
 
     // The last entry deleted: a valid chain on its own, but not the head recorded.
-    tamper(dir, "DELETE FROM audit_entry WHERE seq = 3");
+    tamper(dir, "DELETE FROM audit_entry WHERE seq = 4");
     let (code, out, _) = tieout(dir, &["audit", "verify", "--tenant", "acme"], "");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("intact, 2 entries; head 2:"), "{out}");
+    assert!(out.contains("intact, 3 entries; head 3:"), "{out}");
     let (code, out, _) = tieout(dir, &["audit", "verify", "--tenant", "acme", "--head", &head], "");
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("BROKEN at seq 3: the recorded head"), "{out}");
+    assert!(out.contains("BROKEN at seq 4: the recorded head"), "{out}");
 
     // An edited row: exit 2, the first broken link named.
-    tamper(dir, "UPDATE audit_entry SET after = replace(after, 'viewer', 'admin') WHERE seq = 2");
+    tamper(dir, "UPDATE audit_entry SET after = replace(after, 'viewer', 'admin') WHERE seq = 3");
     let (code, out, err) = tieout(dir, &["audit", "verify", "--tenant", "acme"], "");
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("audit log of acme: BROKEN at seq 2: its hash does not match its content"), "{out}");
-    assert!(out.contains("(2 entries; head 2:"), "{out}");
+    assert!(out.contains("audit log of acme: BROKEN at seq 3: its hash does not match its content"), "{out}");
+    assert!(out.contains("(3 entries; head 3:"), "{out}");
     // A row deleted before it is now the first broken link.
-    tamper(dir, "DELETE FROM audit_entry WHERE seq = 1");
+    tamper(dir, "DELETE FROM audit_entry WHERE seq = 2");
     let (code, out, _) = tieout(dir, &["audit", "verify", "--tenant", "acme"], "");
     assert_eq!(code, 2);
-    assert!(out.contains("BROKEN at seq 2: entries before it are missing"), "{out}");
+    assert!(out.contains("BROKEN at seq 3: entries before it are missing"), "{out}");
 
     let (code, _, err) = tieout(dir, &["audit", "verify", "--tenant", "nobody"], "");
     assert_eq!(code, 2);

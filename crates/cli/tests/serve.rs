@@ -182,3 +182,75 @@ fn statements_from_the_command_line_respect_roles_and_write_off_limits() {
     let page = std::fs::read_to_string(dir.join("statement.html")).unwrap();
     assert!(page.contains("签字盖章") && page.contains("Distributor One"), "{page}");
 }
+
+#[test]
+fn differences_from_the_command_line_are_accepted_adjusted_and_written_off_within_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // The demo month, reconciled (its small differences written off by the system), as the
+    // first tenant's data file.
+    let (code, out, err) = tieout(dir, &["demo", "--orders", "3000", "--seed", "5"], "");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(tieout(dir, &["tenant", "add", "acme", "Acme Trading"], "").0, 0);
+    for role in ["viewer", "accountant"] {
+        let email = format!("{role}@acme.test");
+        let (code, _, err) = tieout(
+            dir,
+            &["user", "add", "--tenant", "acme", "--email", &email, "--role", role],
+            "a long enough password\n",
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    std::fs::copy(dir.join("tieout-demo/tieout.db"), dir.join("tieout-data/tenants/1.sqlite")).unwrap();
+    let (code, csv, err) = tieout(
+        dir,
+        &["--db", "tieout-demo/tieout.db", "report", "differences", "--format", "csv", "--category", "amount_mismatch"],
+        "",
+    );
+    assert_eq!(code, 1, "{err}");
+    let mismatches: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .filter(|r: &Vec<String>| r.len() > 6)
+        .collect();
+    assert!(mismatches.len() >= 2, "{csv}");
+    let difference = |user: &str, args: &[&str]| {
+        let email = format!("{user}@acme.test");
+        let mut all = vec!["--config", "tieout-demo/tieout.toml", "difference", "--tenant", "acme", "--user", &email];
+        all.extend_from_slice(args);
+        tieout(dir, &all, "")
+    };
+    let (first, second) = (mismatches[0][0].as_str(), mismatches[1][0].as_str());
+    let (code, _, err) = difference("viewer", &["resolve", first, "--reason", "timing"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("may not resolve"), "{err}");
+    let (code, out, err) =
+        difference("accountant", &["resolve", first, "--as", "adjust", "--reason", "data_error", "--amount", "-0.10"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("resolved adjust") && out.contains("amount -0.10"), "{out}");
+    // ours and theirs are the order amount and the sales settled, as the report has them.
+    assert!(
+        out.contains(&format!("ours {}", mismatches[0][4])) && out.contains(&format!("theirs {}", mismatches[0][5])),
+        "{out}"
+    );
+    // A write-off over the accountant's limit (10.00 USD in the demo) is refused, else done.
+    let amount: i64 = {
+        let minor = |t: &str| -> i64 { t.replace('.', "").parse().unwrap() };
+        (minor(&mismatches[1][5]) - minor(&mismatches[1][4])).abs()
+    };
+    let (code, out, err) = difference("accountant", &["resolve", second, "--as", "write_off", "--reason", "rounding"]);
+    if amount <= 1000 || mismatches[1][3] != "USD" {
+        assert_eq!(code, 0, "{out}{err}");
+    } else {
+        assert_eq!(code, 2, "{out}");
+        assert!(err.contains("over your limit"), "{err}");
+    }
+    let (code, table, err) = difference("viewer", &["resolutions", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(table.lines().any(|l| l.starts_with(first) && l.contains(",adjust,data_error,")), "{table}");
+    assert!(table.lines().any(|l| l.contains(",system,")), "the demo's automatic write-offs: {table}");
+    let (code, log, _) = tieout(dir, &["audit", "list", "--tenant", "acme"], "");
+    assert_eq!(code, 0);
+    assert!(log.contains("difference.resolve") && log.contains(first), "{log}");
+}

@@ -113,6 +113,7 @@ async fn replace_config(
         .map_err(|error| Problem::bad_request(format!("the JSON body is not right: {error}")))?;
     let backend = state.backend.clone();
     let (tenant, user, now) = (auth.0.tenant.id, auth.0.user.id, (state.clock)());
+    let principal = auth.0;
     let (text, config) = blocking(move || {
         let mut control = backend.control()?;
         let stored = control.tenant_setting(tenant, ALERTS_SETTING)?;
@@ -120,6 +121,12 @@ async fn replace_config(
         let (text, config) = alerts::replace_config(stored.as_deref(), &request.text)
             .map_err(|error| Problem::bad_request(error.to_string()))?;
         control.set_tenant_setting(tenant, ALERTS_SETTING, &text, user, now)?;
+        drop(control);
+        // Recorded with the secrets masked: the log never holds one.
+        let before = stored.map(|t| json!({ "text": alerts::masked_text(&t) }));
+        let after = Some(json!({ "text": alerts::masked_text(&text) }));
+        let action = tieout_service::audit::actions::ALERTS_CONFIG_REPLACE;
+        crate::audit::record(&backend, &principal, action, "setting", ALERTS_SETTING, before, after, now)?;
         Ok((text, config))
     })
     .await?;

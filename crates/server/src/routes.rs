@@ -404,6 +404,8 @@ async fn add_organisation(
     let request: OrganisationRequest = json_body(&headers, &body)?;
     let backend = state.backend.clone();
     let tenant = auth.0.tenant.id;
+    let principal = auth.0;
+    let now = (state.clock)();
     let organisation = blocking(move || {
         let mut control = backend.control()?;
         let existing = control.organisations(tenant)?;
@@ -413,7 +415,11 @@ async fn add_organisation(
         if existing.iter().any(|o| o.name == request.name) {
             return Err(Problem::conflict(format!("organisation '{}' already exists", request.name)));
         }
-        Ok(control.create_organisation(tenant, &request.name, request.parent_id)?)
+        let organisation = control.create_organisation(tenant, &request.name, request.parent_id)?;
+        let after = json!({ "name": organisation.name, "parent_id": organisation.parent_id });
+        let id = organisation.id.to_string();
+        audit::record(&backend, &principal, actions::ORGANISATION_ADD, "organisation", &id, None, Some(after), now)?;
+        Ok(organisation)
     })
     .await?;
     Ok((
@@ -451,6 +457,8 @@ async fn add_store(State(state): State<AppState>, auth: Auth, headers: HeaderMap
     let request: StoreRequest = json_body(&headers, &body)?;
     let backend = state.backend.clone();
     let tenant = auth.0.tenant.id;
+    let principal = auth.0;
+    let now = (state.clock)();
     let store = blocking(move || {
         let mut control = backend.control()?;
         if !control.organisations(tenant)?.iter().any(|o| o.id == request.organisation_id) {
@@ -459,7 +467,19 @@ async fn add_store(State(state): State<AppState>, auth: Auth, headers: HeaderMap
         if control.stores(tenant)?.iter().any(|s| s.name == request.name) {
             return Err(Problem::conflict(format!("store '{}' already exists", request.name)));
         }
-        Ok(control.create_store(tenant, request.organisation_id, &request.name)?)
+        let store = control.create_store(tenant, request.organisation_id, &request.name)?;
+        let after = json!({ "name": store.name, "organisation_id": store.organisation_id });
+        audit::record(
+            &backend,
+            &principal,
+            actions::STORE_ADD,
+            "store",
+            &store.id.to_string(),
+            None,
+            Some(after),
+            now,
+        )?;
+        Ok(store)
     })
     .await?;
     Ok((
@@ -804,6 +824,9 @@ fn user_names(backend: &tieout_service::backend::Backend, tenant: i64) -> ApiRes
 }
 
 fn user_ref(id: i64, names: &HashMap<i64, String>) -> Value {
+    if id == tieout_service::differences::SYSTEM_USER {
+        return json!({ "id": id, "display_name": tieout_service::audit::SYSTEM_ACTOR });
+    }
     json!({ "id": id, "display_name": names.get(&id).cloned().unwrap_or_else(|| format!("user {id}")) })
 }
 
@@ -812,13 +835,24 @@ fn resolution_json(resolution: Option<&Resolution>, names: &HashMap<i64, String>
         None => Value::Null,
         Some(r) => json!({
             "state": r.state,
+            "kind": r.kind,
             "reason": r.reason,
+            "currency": r.currency,
+            "ours": resolution_amount(r, r.ours_minor),
+            "theirs": resolution_amount(r, r.theirs_minor),
+            "amount": resolution_amount(r, r.amount_minor),
             "comment": r.comment,
             "assignee": r.assignee.map(|id| user_ref(id, names)),
             "by": user_ref(r.by_user, names),
             "at": r.at,
         }),
     }
+}
+
+/// An amount of a resolution as decimal text in its currency.
+fn resolution_amount(resolution: &Resolution, minor: Option<i64>) -> Option<String> {
+    let currency = tieout_core::Currency::from_code(resolution.currency.as_deref()?).ok()?;
+    Some(views::amount(minor?, currency))
 }
 
 /// The stores a query may read: the one asked for (if the principal sees it), else all the
@@ -852,9 +886,16 @@ async fn explain_order(
             .difference_actions(Some(&id))?
             .into_iter()
             .map(|a| {
+                let currency = a.currency.as_deref().and_then(|c| tieout_core::Currency::from_code(c).ok());
+                let amount = |minor: Option<i64>| Some(views::amount(minor?, currency?));
                 json!({
                     "action": a.action,
+                    "kind": a.kind,
                     "reason": a.reason,
+                    "currency": a.currency,
+                    "ours": amount(a.ours_minor),
+                    "theirs": amount(a.theirs_minor),
+                    "amount": amount(a.amount_minor),
                     "comment": a.comment,
                     "assignee": a.assignee.map(|u| user_ref(u, &names)),
                     "by": user_ref(a.by_user, &names),
@@ -1023,8 +1064,16 @@ async fn report(
     let settings = state.settings.clone();
     let (content_type, bytes) = blocking(move || {
         let store = backend.tenant_store(tenant)?;
-        let tables =
-            views::report_tables(store.as_ref(), report, &filter, as_of, &settings.settings).map_err(report_problem)?;
+        let tables = if report == ReportName::Resolutions {
+            // With the users' names (the store knows only their ids).
+            let names = user_names(&backend, tenant)?;
+            let visible = |s: &str| filter.store.as_deref().is_none_or(|wanted| wanted == s);
+            vec![tieout_service::differences::resolutions_table(store.as_ref(), &visible, &|id| {
+                names.get(&id).cloned()
+            })?]
+        } else {
+            views::report_tables(store.as_ref(), report, &filter, as_of, &settings.settings).map_err(report_problem)?
+        };
         let sources = views::sources(store.as_ref())?;
         views::render(&tables, format, &sources).map_err(Problem::internal)
     })
@@ -1058,10 +1107,20 @@ async fn dashboard(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResolveRequest {
     pub order_ids: Vec<String>,
-    /// timing, fee_dispute, written_off, duplicate_confirmed, data_error or other.
+    /// accept (the difference stands, explained), adjust (an adjustment is booked, keeping
+    /// ours and theirs) or write_off (the amount in question, within the role's
+    /// `[write_off]` limit). Default: write_off when the reason is `written_off`, else accept.
+    #[serde(default)]
+    pub resolution: Option<String>,
+    /// accept / adjust: timing, fee_dispute, duplicate_confirmed, data_error or other;
+    /// write_off: small_difference, rounding, bank_charges, goodwill, written_off or other.
     pub reason: String,
     #[serde(default)]
     pub comment: String,
+    /// adjust of one order: the adjustment to book (decimal, the order's currency);
+    /// default: settled − order amount.
+    #[serde(default)]
+    pub adjustment: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -1113,7 +1172,7 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
         tieout_service::audit::record_difference_act(
             control.as_mut(),
             tenant,
-            actor,
+            Some(actor),
             &act,
             &orders,
             &before,
@@ -1128,7 +1187,9 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
 async fn resolve(State(state): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
     auth.require(Action::Resolve)?;
     let request: ResolveRequest = json_body(&headers, &body)?;
-    let act = Act::Resolve { reason: request.reason, comment: request.comment };
+    let kind = tieout_service::differences::Kind::for_reason(request.resolution.as_deref(), &request.reason)
+        .map_err(|error| Problem::bad_request(error.to_string()))?;
+    let act = Act::Resolve { kind, reason: request.reason, comment: request.comment, adjustment: request.adjustment };
     let count = act_on_differences(state, auth.0, request.order_ids, act).await?;
     Ok(Json(json!({ "resolved": count })))
 }

@@ -491,7 +491,12 @@ fn the_dashboard_adds_up_to_the_order_lists() {
 fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_it() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = demo_month(dir.path(), 11);
-    let (settings, text) = settings_of(&manifest);
+    let (_, text) = settings_of(&manifest);
+    // Automatic write-offs up to 2.00 in each of the month's currencies.
+    let auto = "auto = { USD = \"0.50\", CNY = \"2.00\" }";
+    assert!(text.contains(auto), "{text}");
+    let text = text.replace(auto, "auto = { USD = \"2.00\", EUR = \"2.00\", GBP = \"2.00\" }");
+    let settings = tieout_service::config::Settings::parse("tieout.toml", &text).unwrap();
     let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
     server.tenant("acme");
     let clerk = server.signed_in("acme", "clerk");
@@ -499,8 +504,24 @@ fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_
         assert_eq!(clerk.wait_job(id)["state"], "succeeded");
     }
     let run = clerk.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
-    clerk.wait_job(run.json()["id"].as_i64().unwrap());
+    let job = clerk.wait_job(run.json()["id"].as_i64().unwrap());
     let accountant = server.signed_in("acme", "accountant");
+    // Small differences (up to [write_off] auto: 2.00) were written off by the
+    // system identity when the run was saved: resolved, by "system", within the limit.
+    let automatic = job["result"]["written_off_automatically"].as_u64().unwrap();
+    assert!(automatic > 0, "the demo month has differences under 2.00: {job}");
+    let by_system: Vec<Value> = accountant
+        .all_pages("/api/differences?state=resolved", 100)
+        .into_iter()
+        .filter(|d| d["resolution"]["by"]["display_name"] == "system")
+        .collect();
+    assert_eq!(by_system.len() as u64, automatic, "{job}");
+    for d in &by_system {
+        let r = &d["resolution"];
+        assert_eq!((r["kind"].as_str(), r["reason"].as_str()), (Some("write_off"), Some("small_difference")), "{d}");
+        let amount: i64 = r["amount"].as_str().unwrap().replace('.', "").parse().unwrap();
+        assert!(amount > 0 && amount <= 200, "{d}");
+    }
     let open = accountant.all_pages("/api/differences?state=open", 100);
     assert!(open.len() >= 3, "{}", open.len());
     assert!(open.iter().all(|d| d["resolution"].is_null()));
@@ -518,7 +539,11 @@ fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_
         accountant.post_json("/api/differences/assign", &json!({ "order_ids": [ids[2]], "user_id": viewer_id }));
     assert_eq!(assigned.json()["assigned"], 1);
 
-    let resolved_list = accountant.all_pages("/api/differences?state=resolved", 1);
+    let resolved_list: Vec<Value> = accountant
+        .all_pages("/api/differences?state=resolved", 1)
+        .into_iter()
+        .filter(|d| d["resolution"]["by"]["display_name"] != "system")
+        .collect();
     let mut resolved_ids: Vec<&str> = resolved_list.iter().map(|d| d["order_id"].as_str().unwrap()).collect();
     resolved_ids.sort_unstable();
     let mut expected = ids[..2].to_vec();
@@ -561,6 +586,48 @@ fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_
             assert_eq!(admin.post_json("/api/differences/resolve", &body).status, 200);
         }
     }
+
+    // Adjust: the resolution keeps ours, theirs and the adjustment (default theirs − ours).
+    let mismatch = accountant
+        .all_pages("/api/differences?state=open&category=amount_mismatch", 100)
+        .into_iter()
+        .next()
+        .expect("an open amount mismatch");
+    let adjusted = accountant.post_json(
+        "/api/differences/resolve",
+        &json!({ "order_ids": [mismatch["order_id"]], "resolution": "adjust", "reason": "data_error", "adjustment": "-0.75" }),
+    );
+    assert_eq!(adjusted.status, 200, "{}", adjusted.text());
+    let row = accountant
+        .all_pages("/api/differences?state=resolved", 1000)
+        .into_iter()
+        .find(|d| d["order_id"] == mismatch["order_id"])
+        .unwrap();
+    let r = &row["resolution"];
+    assert_eq!((r["kind"].as_str(), r["amount"].as_str()), (Some("adjust"), Some("-0.75")), "{row}");
+    assert_eq!(r["ours"], mismatch["order_amount"], "{row}");
+    assert_eq!(r["theirs"], mismatch["settled_amount"], "{row}");
+    accountant
+        .post_json(
+            "/api/differences/resolve",
+            &json!({ "order_ids": [ids[1]], "resolution": "write_off", "reason": "timing" }),
+        )
+        .assert_problem(400);
+    // The audit log holds each automatic write-off under the system identity.
+    let audit = server.signed_in("acme", "admin").get("/api/audit?limit=1000").json();
+    let system_write_offs = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "difference.write_off" && e["actor"]["name"] == "system")
+        .count() as u64;
+    assert_eq!(system_write_offs, automatic);
+    // The resolutions report lists every resolution, the system's and the people's.
+    let report = accountant.get("/api/reports/resolutions?format=csv");
+    assert_eq!(report.status, 200, "{}", report.text());
+    let text = report.text();
+    assert_eq!(text.lines().filter(|l| l.contains(",system,")).count() as u64, automatic, "{text}");
+    assert!(text.lines().any(|l| l.starts_with(mismatch["order_id"].as_str().unwrap()) && l.contains(",adjust,")));
 
     // Refused: a matched order, an unknown reason, a user of nobody; nothing recorded.
     let matched = accountant.all_pages("/api/orders?category=matched", 1)[0]["order_id"].as_str().unwrap().to_owned();

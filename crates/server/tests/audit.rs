@@ -41,8 +41,25 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
     let run = clerk.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
     clerk.wait_job(run.json()["id"].as_i64().unwrap());
     let approver = server.signed_in("acme", "approver");
+    // The log starts with the tenant's creation, then the run's automatic write-offs of
+    // small differences, each by the system identity.
+    let start = all_entries(&approver, 1000);
+    assert_eq!(start[0]["action"], "tenant.add");
+    assert_eq!(start[0]["actor"], json!({ "user_id": null, "name": "system" }));
+    assert_eq!(start[0]["after"], json!({ "slug": "acme", "name": "Tenant acme" }));
+    let resolved = approver.all_pages("/api/differences?state=resolved", 1000);
+    assert_eq!(start.len() - 1, resolved.len(), "one entry per automatic write-off");
+    for entry in &start[1..] {
+        assert_eq!(
+            (entry["action"].as_str(), entry["actor"]["name"].as_str()),
+            (Some("difference.write_off"), Some("system"))
+        );
+        assert_eq!(entry["after"]["kind"], "write_off");
+        assert!(resolved.iter().any(|d| d["order_id"] == entry["object"]["id"]), "{entry}");
+    }
+    let base = start.len() as i64;
     let verified = approver.get("/api/audit/verify").json();
-    assert_eq!(verified, json!({ "ok": true, "entries": 0, "head": null, "first_broken": null }));
+    assert_eq!((verified["ok"].as_bool(), verified["entries"].as_i64()), (Some(true), Some(base)));
 
     // An accountant resolves two differences, assigns one and reopens one.
     let accountant = server.signed_in("acme", "accountant");
@@ -82,8 +99,24 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
     let created = admin.post_json("/api/tokens", &json!({ "name": "nightly" })).json();
     let token = created["token"].as_str().unwrap().to_owned();
     assert_eq!(admin.request("DELETE", &format!("/api/tokens/{}", created["id"]), None, b"").status, 204);
+    // An organisation and a store added; the alert configuration replaced (its secret never
+    // in the log).
+    let organisation =
+        admin.post_json("/api/organisations", &json!({ "name": "Shenzhen branch" })).json()["id"].clone();
+    let store = admin.post_json("/api/stores", &json!({ "organisation_id": organisation, "name": "acme-jp" }));
+    assert_eq!(store.status, 201, "{}", store.text());
+    let alert_config = "[[webhook]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"hook-secret-never-logged\"\n";
+    let replaced = admin.request(
+        "PUT",
+        "/api/alerts/config",
+        Some("application/json"),
+        json!({ "text": alert_config }).to_string().as_bytes(),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
 
-    let entries = all_entries(&approver, 2);
+    let everything = all_entries(&approver, 2);
+    assert_eq!(everything[..start.len()], start[..], "the earlier entries are unchanged");
+    let entries = everything[start.len()..].to_vec();
     let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
@@ -96,27 +129,36 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
             "user.add",
             "rules.replace",
             "token.create",
-            "token.revoke"
+            "token.revoke",
+            "organisation.add",
+            "store.add",
+            "alerts.config_replace"
         ]
     );
     let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
-    assert_eq!(all_entries(&admin, 1000), entries, "pages of any size list the same entries");
+    assert_eq!(seqs, (base + 1..=base + 12).collect::<Vec<_>>());
+    assert_eq!(all_entries(&admin, 1000), everything, "pages of any size list the same entries");
 
     // One entry per order, by the accountant, with the reason and comment.
     for (entry, id) in entries[..2].iter().zip(&ids) {
         assert_eq!(entry["object"], json!({ "kind": "order", "id": id }));
         assert_eq!(entry["actor"], json!({ "user_id": accountant_id, "name": "accountant" }));
-        assert_eq!(entry["before"], json!({ "state": "open", "reason": null, "comment": null, "assignee": null }));
-        let after = json!({ "state": "resolved", "reason": "timing", "comment": "paid in the next settlement", "assignee": null });
-        assert_eq!(entry["after"], after);
+        assert_eq!((entry["before"]["state"].as_str(), entry["before"]["kind"].as_str()), (Some("open"), None));
+        let after = &entry["after"];
+        assert_eq!(
+            (after["state"].as_str(), after["kind"].as_str(), after["reason"].as_str()),
+            (Some("resolved"), Some("accept"), Some("timing"))
+        );
+        assert_eq!(after["comment"], "paid in the next settlement");
+        let order = open.iter().find(|d| d["order_id"] == *id).unwrap();
+        assert_eq!(after["currency"], order["currency"]);
+        assert!(after["theirs_minor"].is_i64(), "{after}");
     }
     assert_eq!(entries[2]["after"]["assignee"], viewer);
     assert_eq!(entries[3]["before"]["state"], "resolved");
-    assert_eq!(
-        entries[3]["after"],
-        json!({ "state": "open", "reason": null, "comment": "not paid after all", "assignee": null })
-    );
+    let reopened = &entries[3]["after"];
+    assert_eq!((reopened["state"].as_str(), reopened["kind"].as_str()), (Some("open"), None));
+    assert_eq!(reopened["comment"], "not paid after all");
     // The role change: before and after, by the admin.
     let change = &entries[4];
     assert_eq!(change["object"], json!({ "kind": "user", "id": viewer.to_string() }));
@@ -140,24 +182,32 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
         (entries[8]["before"]["revoked"].as_bool(), entries[8]["after"]["revoked"].as_bool()),
         (Some(false), Some(true))
     );
+    assert_eq!(entries[9]["after"], json!({ "name": "Shenzhen branch", "parent_id": null }));
+    assert_eq!(entries[10]["after"], json!({ "name": "acme-jp", "organisation_id": organisation }));
+    assert_eq!(entries[11]["object"], json!({ "kind": "setting", "id": "alerts" }));
+    assert_eq!(entries[11]["before"], Value::Null);
+    let logged = entries[11]["after"]["text"].as_str().unwrap();
+    assert!(logged.contains("http://127.0.0.1:9/hook") && logged.contains("********"), "{logged}");
+    assert!(!serde_json::to_string(&everything).unwrap().contains("hook-secret-never-logged"));
     // And never a password hash.
     assert!(!log.contains("argon2"), "{log}");
     // Chained: each entry's prev_hash is the previous entry's hash.
-    assert_eq!(entries[0]["prev_hash"], "0".repeat(64));
-    for pair in entries.windows(2) {
+    assert_eq!(everything[0]["prev_hash"], "0".repeat(64));
+    for pair in everything.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
     }
 
     // Verify: intact, with the head; against that head, and against one never there.
     let verified = approver.get("/api/audit/verify").json();
-    let head = json!({ "seq": 9, "hash": entries[8]["hash"] });
-    assert_eq!(verified, json!({ "ok": true, "entries": 9, "head": head, "first_broken": null }));
-    let hash = entries[8]["hash"].as_str().unwrap();
-    assert_eq!(approver.get(&format!("/api/audit/verify?seq=9&hash={hash}")).json()["ok"], true);
-    let wrong = approver.get(&format!("/api/audit/verify?seq=8&hash={hash}")).json();
-    assert_eq!((wrong["ok"].as_bool(), wrong["first_broken"]["seq"].as_i64()), (Some(false), Some(8)));
+    let last = base + 12;
+    let head = json!({ "seq": last, "hash": entries[11]["hash"] });
+    assert_eq!(verified, json!({ "ok": true, "entries": last, "head": head, "first_broken": null }));
+    let hash = entries[11]["hash"].as_str().unwrap();
+    assert_eq!(approver.get(&format!("/api/audit/verify?seq={last}&hash={hash}")).json()["ok"], true);
+    let wrong = approver.get(&format!("/api/audit/verify?seq={}&hash={hash}", last - 1)).json();
+    assert_eq!((wrong["ok"].as_bool(), wrong["first_broken"]["seq"].as_i64()), (Some(false), Some(last - 1)));
     assert_eq!(wrong["first_broken"]["kind"], "head_not_found");
-    approver.get("/api/audit/verify?seq=9").assert_problem(400);
+    approver.get(&format!("/api/audit/verify?seq={last}")).assert_problem(400);
     approver.get("/api/audit?limit=0").assert_problem(400);
     approver.get("/api/audit?after=-1").assert_problem(400);
 
@@ -172,7 +222,7 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
     // The other tenant's log is its own.
     server.tenant("bolt");
     let bolt = server.signed_in("bolt", "admin");
-    assert_eq!(bolt.get("/api/audit/verify").json()["entries"], 0);
+    assert_eq!(bolt.get("/api/audit/verify").json()["entries"], 1, "its own creation only");
 
     // No route changes or removes an entry: the audit paths answer GET only, and the
     // table of routes has no other method for them.
@@ -189,5 +239,5 @@ fn state_changes_are_recorded_with_before_and_after_and_only_approvers_and_admin
             ("GET", "/api/audit/verify", Access::Signed(Action::SignOff))
         ]
     );
-    assert_eq!(approver.get("/api/audit/verify").json()["entries"], 9);
+    assert_eq!(approver.get("/api/audit/verify").json()["entries"], last);
 }

@@ -355,7 +355,12 @@ async function run(browser, tenant) {
   assert.match(await page.textContent('#timeline li.step.settlement code.source'), /\.txt:\d+$/);
   assert.ok((await page.locator('#history li[data-action="assign"]').count()) > 0, 'the assignment is in the history');
   await shot(page, lang, '05-explain');
+  // Resolved as an adjustment of -1.50: the record keeps ours, theirs and the adjustment.
+  assert.ok(await page.isHidden('#resolve-adjustment'), 'no adjustment amount for accept');
+  await page.selectOption('#resolve-kind', 'adjust');
+  assert.ok(await page.isVisible('#resolve-adjustment'), 'adjust asks for an amount');
   await page.selectOption('#resolve-reason', 'fee_dispute');
+  await page.fill('#resolve-adjustment', '-1.50');
   await page.fill('#resolve-comment', lang === 'en' ? 'Amazon refunds the commission in November' : '亚马逊 11 月退回佣金');
   await page.click('#resolve');
   await page.waitForSelector('#history li[data-action="resolve"]');
@@ -364,6 +369,13 @@ async function run(browser, tenant) {
   const mine = resolved.find((d) => d.order_id === orderId);
   assert.ok(mine, `${orderId} is resolved`);
   assert.equal(mine.resolution.reason, 'fee_dispute');
+  assert.equal(mine.resolution.kind, 'adjust');
+  assert.equal(mine.resolution.amount, '-1.50');
+  assert.equal(mine.resolution.ours, mine.order_amount);
+  assert.equal(mine.resolution.theirs, mine.settled_amount);
+  const historyText = await page.textContent('#history li[data-action="resolve"]');
+  assert.ok(historyText.includes('-1.50') && historyText.includes(mine.resolution.theirs), historyText);
+  assert.ok((await page.textContent('#resolution-state')).includes(lang === 'en' ? 'Adjust' : '调整'));
   await shot(page, lang, '06-explain-resolved');
   // Its settlement: payout → receipt → bank.
   await follow(page, '#timeline a.settlement-link');

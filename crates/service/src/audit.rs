@@ -37,7 +37,8 @@ use tieout_core::ids::OrderId;
 use tieout_store::control::{AuditEntry, ControlStore, NewAuditEntry, User};
 use tieout_store::StoreError;
 
-use crate::differences::{Act, Resolution};
+use crate::differences::{Act, Kind, Resolution};
+use tieout_store::DifferenceAction;
 
 pub use tieout_store::control::AUDIT_GENESIS_HASH as GENESIS_HASH;
 
@@ -50,6 +51,13 @@ pub const LIST_ENTRIES_MAX: i64 = 1000;
 
 /// The actions tieout records (`object_kind` in brackets).
 pub mod actions {
+    /// The tenant created (`tenant`): the first entry of its log.
+    pub const TENANT_ADD: &str = "tenant.add";
+    /// An organisation (`organisation`) or a store (`store`) added.
+    pub const ORGANISATION_ADD: &str = "organisation.add";
+    pub const STORE_ADD: &str = "store.add";
+    /// The alert configuration replaced (`setting`, id `alerts`; secrets masked).
+    pub const ALERTS_CONFIG_REPLACE: &str = "alerts.config_replace";
     /// A user added (`user`).
     pub const USER_ADD: &str = "user.add";
     /// A user's role, disabled flag or scope changed (`user`).
@@ -64,6 +72,9 @@ pub mod actions {
     pub const DIFFERENCE_RESOLVE: &str = "difference.resolve";
     pub const DIFFERENCE_REOPEN: &str = "difference.reopen";
     pub const DIFFERENCE_ASSIGN: &str = "difference.assign";
+    /// A difference written off (`order`): by a person within their limit, or by the
+    /// system identity within `[write_off].auto`.
+    pub const DIFFERENCE_WRITE_OFF: &str = "difference.write_off";
     /// A statement moved from one state to another (`statement`).
     pub const STATEMENT_TRANSITION: &str = "statement.transition";
     /// A difference or statement amount written off (`statement`, `order`).
@@ -146,13 +157,13 @@ pub fn user_state(user: &User, organisations: &[i64], stores: &[i64]) -> Value {
 }
 
 /// Records what [`crate::differences::act`] did, one entry per order: before and after
-/// are the order's resolution (state, reason, comment, assignee) as read from the store
-/// before and after the act.
+/// are the order's resolution (state, kind, reason, amounts, comment, assignee) as read
+/// from the store before and after the act. `actor`: `None` is the system identity.
 #[allow(clippy::too_many_arguments)]
 pub fn record_difference_act(
     control: &mut dyn ControlStore,
     tenant: i64,
-    actor: (i64, &str),
+    actor: Option<(i64, &str)>,
     act: &Act,
     orders: &[String],
     before: &HashMap<OrderId, Resolution>,
@@ -160,25 +171,61 @@ pub fn record_difference_act(
     at: i64,
 ) -> Result<(), StoreError> {
     let action = match act {
+        Act::Resolve { kind: Kind::WriteOff, .. } => actions::DIFFERENCE_WRITE_OFF,
         Act::Resolve { .. } => actions::DIFFERENCE_RESOLVE,
         Act::Reopen { .. } => actions::DIFFERENCE_REOPEN,
         Act::Assign { .. } => actions::DIFFERENCE_ASSIGN,
     };
-    let open = Resolution { state: "open", ..Resolution::default() };
-    let state = |resolution: Option<&Resolution>| {
-        let resolution = resolution.unwrap_or(&open);
-        json!({
-            "state": resolution.state,
-            "reason": resolution.reason,
-            "comment": resolution.comment,
-            "assignee": resolution.assignee,
-        })
-    };
     for id in orders.iter().filter_map(|text| OrderId::parse(text)) {
-        let (old, new) = (state(before.get(&id)), state(after.get(&id)));
-        record(control, tenant, Some(actor), action, "order", &id.to_string(), Some(old), Some(new), at)?;
+        let (old, new) = (resolution_state(before.get(&id)), resolution_state(after.get(&id)));
+        record(control, tenant, actor, action, "order", &id.to_string(), Some(old), Some(new), at)?;
     }
     Ok(())
+}
+
+/// Records the automatic write-offs [`crate::differences::auto_write_off`] made, one entry
+/// per order under the system identity (before: open).
+pub fn record_auto_write_offs(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    written: &[DifferenceAction],
+    at: i64,
+) -> Result<(), StoreError> {
+    for action in written {
+        let after = Resolution {
+            state: "resolved",
+            reason: action.reason.clone(),
+            kind: action.kind.clone(),
+            currency: action.currency.clone(),
+            ours_minor: action.ours_minor,
+            theirs_minor: action.theirs_minor,
+            amount_minor: action.amount_minor,
+            by_user: action.by_user,
+            at: action.at,
+            ..Resolution::default()
+        };
+        let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
+        let id = action.order_id.to_string();
+        record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, "order", &id, Some(old), Some(new), at)?;
+    }
+    Ok(())
+}
+
+/// An order's resolution as the audit log shows it; amounts as minor units.
+fn resolution_state(resolution: Option<&Resolution>) -> Value {
+    let open = Resolution { state: "open", ..Resolution::default() };
+    let resolution = resolution.unwrap_or(&open);
+    json!({
+        "state": resolution.state,
+        "kind": resolution.kind,
+        "reason": resolution.reason,
+        "currency": resolution.currency,
+        "ours_minor": resolution.ours_minor,
+        "theirs_minor": resolution.theirs_minor,
+        "amount_minor": resolution.amount_minor,
+        "comment": resolution.comment,
+        "assignee": resolution.assignee,
+    })
 }
 
 /// The last entry of a log: what a caller records elsewhere to check the log against.

@@ -190,6 +190,12 @@ fn run(
             let setup = ReceiptSetup { rules: own_rules.as_ref().unwrap_or(&settings.rules), rates: &[] };
             let (summary, receipts) =
                 reconcile_run(store.as_mut(), &config, &settings.settings_text, &rfc3339(now()), Some(setup))?;
+            // Small differences written off under the system identity (none when the job
+            // runs again: those are acted on already).
+            let limits = &settings.settings.write_off;
+            let written =
+                crate::differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
+            crate::audit::record_auto_write_offs(control, job.tenant_id, &written, now())?;
             let categories: serde_json::Map<String, serde_json::Value> =
                 summary.by_category.iter().map(|(c, n)| (c.name().to_owned(), serde_json::json!(n))).collect();
             // The run is saved: what it raises is queued for delivery, once per job (a job
@@ -211,6 +217,7 @@ fn run(
                 "differences": summary.difference_count(),
                 "categories": categories,
                 "receipt_differences": receipts.map_or(0, |r| r.difference_count()),
+                "written_off_automatically": written.len(),
                 "alerts": raised.alerts,
                 "alert_deliveries": raised.deliveries,
                 "alerts_error": raised.config_error,

@@ -170,6 +170,7 @@ fn valid_slug(slug: &str) -> bool {
         && !slug.starts_with('-')
 }
 
+/// Creates a tenant; its audit log starts with the creation (by the system identity).
 pub fn create_tenant(control: &mut dyn ControlStore, slug: &str, name: &str, now: i64) -> Result<Tenant, TeamError> {
     if !valid_slug(slug) {
         return Err(TeamError::BadSlug(slug.to_owned()));
@@ -177,7 +178,21 @@ pub fn create_tenant(control: &mut dyn ControlStore, slug: &str, name: &str, now
     if control.tenant_by_slug(slug)?.is_some() {
         return Err(TeamError::Exists(format!("tenant '{slug}'")));
     }
-    Ok(control.create_tenant(slug, name, now)?)
+    let tenant = control.create_tenant(slug, name, now)?;
+    let after = serde_json::json!({ "slug": tenant.slug, "name": tenant.name });
+    let id = tenant.id.to_string();
+    crate::audit::record(
+        control,
+        tenant.id,
+        None,
+        crate::audit::actions::TENANT_ADD,
+        "tenant",
+        &id,
+        None,
+        Some(after),
+        now,
+    )?;
+    Ok(tenant)
 }
 
 /// Adds a user to a tenant, with the password hashed by Argon2id.
@@ -309,7 +324,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn principal(
+/// The principal of user `user` of `tenant` (none: no such tenant or user, disabled, or an
+/// unknown role) — for the command line, which acts as a named user.
+pub fn principal(
     control: &mut dyn ControlStore,
     tenant: i64,
     user: i64,

@@ -251,10 +251,13 @@ pub enum ReportName {
     Receipts,
     Receivables,
     Aging,
+    /// Every resolved difference: accepted, adjusted (both amounts) or written off (by a
+    /// person or automatically), with totals.
+    Resolutions,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 7] = [
+    pub const ALL: [ReportName; 8] = [
         ReportName::Differences,
         ReportName::Orders,
         ReportName::Settlements,
@@ -262,6 +265,7 @@ impl ReportName {
         ReportName::Receipts,
         ReportName::Receivables,
         ReportName::Aging,
+        ReportName::Resolutions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -273,6 +277,7 @@ impl ReportName {
             ReportName::Receipts => "receipts",
             ReportName::Receivables => "receivables",
             ReportName::Aging => "aging",
+            ReportName::Resolutions => "resolutions",
         }
     }
 
@@ -319,6 +324,10 @@ pub fn report_tables(
         ReportName::Settlements => vec![report::settlements_table(store, filter)?],
         ReportName::Summary => vec![report::summary_table(store, filter)?],
         ReportName::Receipts => vec![report::receipts_table(store, filter)?],
+        ReportName::Resolutions => {
+            let visible = |s: &str| filter.store.as_deref().is_none_or(|wanted| wanted == s);
+            vec![crate::differences::resolutions_table(store, &visible, &|_| None)?]
+        }
     })
 }
 

@@ -99,6 +99,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
     (2, include_str!("migrations/postgres/0002_difference_actions.sql")),
     (3, include_str!("migrations/postgres/0003_counterparty_statements.sql")),
+    (4, include_str!("migrations/postgres/0004_difference_resolutions.sql")),
 ];
 
 /// Marks a tenant table's `CREATE TABLE` in the migrations: replaced by the partition
@@ -1851,8 +1852,9 @@ impl Store for PgStore {
     fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError> {
         self.write(|transaction, tenant| {
             let insert = transaction.prepare(
-                "INSERT INTO difference_action (tenant_id, order_key, order_text, action, reason, comment, assignee, by_user, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO difference_action (tenant_id, order_key, order_text, action, reason, comment, assignee, by_user, at,
+                                                kind, currency, ours_minor, theirs_minor, amount_minor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )?;
             for action in actions {
                 let (key, text) = order_parts(&action.order_id);
@@ -1868,6 +1870,11 @@ impl Store for PgStore {
                         &action.assignee,
                         &action.by_user,
                         &action.at,
+                        &action.kind,
+                        &action.currency,
+                        &action.ours_minor,
+                        &action.theirs_minor,
+                        &action.amount_minor,
                     ],
                 )?;
             }
@@ -1876,7 +1883,9 @@ impl Store for PgStore {
     }
 
     fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
-        let columns = "order_key, order_text, action, reason, comment, assignee, by_user, at";
+        let columns =
+            "order_key, order_text, action, reason, comment, assignee, by_user, at, kind, currency, ours_minor,
+                       theirs_minor, amount_minor";
         let rows = match order {
             Some(order) => {
                 let (condition, value) = order_condition("", order);
@@ -1903,6 +1912,11 @@ impl Store for PgStore {
                     assignee: column(row, 5)?,
                     by_user: column(row, 6)?,
                     at: column(row, 7)?,
+                    kind: column(row, 8)?,
+                    currency: column(row, 9)?,
+                    ours_minor: column(row, 10)?,
+                    theirs_minor: column(row, 11)?,
+                    amount_minor: column(row, 12)?,
                 })
             })
             .collect()

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_transaction_reports.sql")),
     (7, include_str!("migrations/0007_difference_actions.sql")),
     (8, include_str!("migrations/0008_counterparty_statements.sql")),
+    (9, include_str!("migrations/0009_difference_resolutions.sql")),
 ];
 
 /// The schema version this build writes and reads.

@@ -207,6 +207,12 @@ pub struct OrderResultRow {
 /// Something a person did about an order's difference: `resolve` (with a reason code and
 /// a comment), `reopen` or `assign` (to `assignee`, a user id; `None` unassigns).
 /// Appended, never changed.
+///
+/// A `resolve` says how (`kind`): `accept` (the difference is explained and stands),
+/// `adjust` (an adjustment is booked: `ours_minor` what we expected, `theirs_minor` what
+/// was settled, `amount_minor` the adjustment — both amounts kept) or `write_off`
+/// (`amount_minor` written off). `by_user` 0 is the system identity (automatic
+/// write-offs). Resolutions recorded before schema version 9 have no kind or amounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DifferenceAction {
     pub order_id: OrderId,
@@ -218,6 +224,13 @@ pub struct DifferenceAction {
     pub by_user: i64,
     /// Unix seconds (the caller's clock).
     pub at: i64,
+    /// `accept`, `adjust` or `write_off` (resolve only).
+    pub kind: Option<String>,
+    /// The currency of the amounts (ISO 4217 code).
+    pub currency: Option<String>,
+    pub ours_minor: Option<i64>,
+    pub theirs_minor: Option<i64>,
+    pub amount_minor: Option<i64>,
 }
 
 /// Which of the latest run's results a page holds. Empty: all of them.
@@ -1012,8 +1025,9 @@ impl SqliteStore {
         let transaction = self.connection.transaction()?;
         {
             let mut insert = transaction.prepare(
-                "INSERT INTO difference_action (order_key, order_text, action, reason, comment, assignee, by_user, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO difference_action (order_key, order_text, action, reason, comment, assignee, by_user, at,
+                                                kind, currency, ours_minor, theirs_minor, amount_minor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for action in actions {
                 let (key, text) = order_parts(&action.order_id);
@@ -1025,7 +1039,12 @@ impl SqliteStore {
                     action.comment,
                     action.assignee,
                     action.by_user,
-                    action.at
+                    action.at,
+                    action.kind,
+                    action.currency,
+                    action.ours_minor,
+                    action.theirs_minor,
+                    action.amount_minor
                 ])?;
             }
         }
@@ -1036,7 +1055,9 @@ impl SqliteStore {
     /// Actions on differences in the order they were taken; `order` limits them to one order.
     pub fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
         let mut sql = String::from(
-            "SELECT order_key, order_text, action, reason, comment, assignee, by_user, at FROM difference_action",
+            "SELECT order_key, order_text, action, reason, comment, assignee, by_user, at, kind, currency, ours_minor,
+                    theirs_minor, amount_minor
+             FROM difference_action",
         );
         let (key, text) = order.map(order_parts).unwrap_or((None, None));
         if order.is_some() {
@@ -1055,6 +1076,11 @@ impl SqliteStore {
                 assignee: row.get(5)?,
                 by_user: row.get(6)?,
                 at: row.get(7)?,
+                kind: row.get(8)?,
+                currency: row.get(9)?,
+                ours_minor: row.get(10)?,
+                theirs_minor: row.get(11)?,
+                amount_minor: row.get(12)?,
             });
         }
         Ok(out)

@@ -916,6 +916,11 @@ fn scenario_difference_actions(store: &mut dyn Store) {
         assignee,
         by_user: 7,
         at,
+        kind: (action == "resolve").then(|| "adjust".to_owned()),
+        currency: (action == "resolve").then(|| "USD".to_owned()),
+        ours_minor: (action == "resolve").then_some(10_000),
+        theirs_minor: (action == "resolve").then_some(9_950),
+        amount_minor: (action == "resolve").then_some(-50),
     };
     store
         .add_difference_actions(&[action(&first, "resolve", None, 10), action(&second, "assign", Some(3), 11)])
@@ -1500,18 +1505,18 @@ fn servers_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     let mut client = schema.client();
     let versions: Vec<i64> =
         client.query("SELECT version FROM schema_version ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     // Migrating again changes nothing.
     tieout_store::postgres::migrate(&mut client, &PgSchemaOptions::default()).unwrap();
     let count: i64 = client.query_one("SELECT COUNT(*) FROM schema_version", &[]).unwrap().get(0);
-    assert_eq!(count, 3);
+    assert_eq!(count, 4);
     // A from_client store works on a migrated connection and gives it back.
     let store = PgStore::from_client(schema.client(), 3);
     assert!(store.files().unwrap().is_empty());
     let mut client = store.into_client();
     client.batch_execute("INSERT INTO schema_version (version) VALUES (99)").unwrap();
     match PgStore::connect(&url, 1, &PgSchemaOptions::default()) {
-        Err(StoreError::SchemaTooNew { found: 99, supported: 3 }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, supported: 4 }) => {}
         Err(other) => panic!("expected SchemaTooNew, got {other}"),
         Ok(_) => panic!("expected SchemaTooNew, got a store"),
     }

@@ -19,12 +19,41 @@ export const DIFFERENCE_CATEGORIES = [
 ];
 export const CATEGORIES = [...DIFFERENCE_CATEGORIES, 'not_due', 'matched'];
 export const REASONS = ['timing', 'fee_dispute', 'written_off', 'duplicate_confirmed', 'data_error', 'other'];
+/** How a difference is resolved, and the reason codes each way takes. */
+export const KINDS = ['accept', 'adjust', 'write_off'];
+const KIND_REASONS = {
+  accept: ['timing', 'fee_dispute', 'duplicate_confirmed', 'data_error', 'other'],
+  adjust: ['data_error', 'fee_dispute', 'timing', 'duplicate_confirmed', 'other'],
+  write_off: ['small_difference', 'rounding', 'bank_charges', 'goodwill', 'other'],
+};
+
+/** A reason code's name (write-off codes share the statements' names). */
+export function reasonName(code) {
+  const own = t(`reason.${code}`);
+  return own === `reason.${code}` ? t(`statement.reason.${code}`) : own;
+}
+
+/** The kind and reason selects of a resolve form; the reasons follow the kind. */
+export function resolveControls(prefix) {
+  const kind = select({ id: `${prefix}-kind`, name: 'resolution' }, KINDS.map((k) => [k, t(`resolution.${k}`)]), 'accept');
+  const reason = select({ id: `${prefix}-reason`, name: 'reason' }, [], '');
+  const fill = () => {
+    reason.replaceChildren(...KIND_REASONS[kind.value].map((code) => h('option', { value: code }, reasonName(code))));
+  };
+  kind.addEventListener('change', fill);
+  fill();
+  return { kind, reason };
+}
 const FILTERS = ['category', 'store', 'marketplace', 'from', 'to', 'state', 'min_amount', 'limit'];
 
-/** A resolution as a short text: open, or resolved with its reason. */
+/** A resolution as a short text: open, or resolved — how, why and the amount booked. */
 export function resolutionText(resolution) {
   if (!resolution || resolution.state !== 'resolved') return t('state.open');
-  return resolution.reason ? `${t('state.resolved')} · ${t(`reason.${resolution.reason}`)}` : t('state.resolved');
+  const parts = [t('state.resolved')];
+  if (resolution.kind) parts.push(t(`resolution.${resolution.kind}`));
+  if (resolution.reason) parts.push(reasonName(resolution.reason));
+  if (resolution.kind && resolution.kind !== 'accept' && resolution.amount != null) parts.push(`${resolution.amount} ${resolution.currency || ''}`.trim());
+  return parts.join(' · ');
 }
 
 /** The people an order can be assigned to: the caller, and for an admin every user. */
@@ -82,7 +111,7 @@ function filterForm(ctx, kind) {
 
 function bulkActions(ctx, selected, people, afterChange) {
   const counter = h('span', { id: 'selected-count' });
-  const reason = select({ id: 'bulk-reason', name: 'reason' }, REASONS.map((r) => [r, t(`reason.${r}`)]), 'timing');
+  const { kind, reason } = resolveControls('bulk');
   const comment = h('input', { id: 'bulk-comment', name: 'comment', maxlength: '2000' });
   const assignee = select({ id: 'bulk-assignee', name: 'assignee' }, people, String(ctx.me.user.id));
   const message = h('div', { class: 'message', id: 'bulk-message' });
@@ -108,7 +137,7 @@ function bulkActions(ctx, selected, people, afterChange) {
       message.append(alertBox(error instanceof ApiError ? error.message : String(error)));
     }
   };
-  buttons.resolve.addEventListener('click', act('resolve', () => ({ reason: reason.value, comment: comment.value })));
+  buttons.resolve.addEventListener('click', act('resolve', () => ({ resolution: kind.value, reason: reason.value, comment: comment.value })));
   buttons.reopen.addEventListener('click', act('reopen', () => ({ comment: comment.value })));
   buttons.assign.addEventListener('click', act('assign', () => ({ user_id: assignee.value ? Number(assignee.value) : null })));
   refresh();
@@ -116,7 +145,7 @@ function bulkActions(ctx, selected, people, afterChange) {
     'fieldset',
     { class: 'bulk card', id: 'bulk' },
     h('legend', {}, t('bulk.title'), ' — ', counter),
-    h('div', { class: 'row' }, field(t('col.reason'), reason), field(t('col.comment'), comment), h('div', { class: 'actions' }, buttons.resolve, buttons.reopen)),
+    h('div', { class: 'row' }, field(t('col.resolution'), kind, t('resolution.hint')), field(t('col.reason'), reason), field(t('col.comment'), comment), h('div', { class: 'actions' }, buttons.resolve, buttons.reopen)),
     h('div', { class: 'row' }, field(t('col.assignee'), assignee), h('div', { class: 'actions' }, buttons.assign)),
     message,
   );

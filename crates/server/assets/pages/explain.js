@@ -8,7 +8,7 @@ import { alertBox, field, h, select } from '../dom.js';
 import { count, day, money, moneyCell, sum, unixTime, utcTime } from '../format.js';
 import { categoryName, lang, t } from '../i18n.js';
 import { dataTable, scroller } from '../table.js';
-import { REASONS, assignees, resolutionText } from './differences.js';
+import { assignees, reasonName, resolutionText, resolveControls } from './differences.js';
 
 function source(file, line) {
   return h('code', { class: 'source' }, `${file}:${line}`);
@@ -106,7 +106,7 @@ function currentResolution(view) {
   if (view.result && 'resolution' in view.result) return view.result.resolution;
   const last = [...(view.history || [])].reverse().find((e) => e.action === 'resolve' || e.action === 'reopen');
   if (!last) return null;
-  return { state: last.action === 'resolve' ? 'resolved' : 'open', reason: last.reason };
+  return { state: last.action === 'resolve' ? 'resolved' : 'open', kind: last.kind, reason: last.reason, amount: last.amount, currency: last.currency };
 }
 
 function historyStep(view) {
@@ -120,7 +120,10 @@ function historyStep(view) {
       h('strong', {}, entry.by?.display_name || '?'),
       ': ',
       t(`history.${entry.action}`),
-      entry.reason ? ` (${t(`reason.${entry.reason}`)})` : '',
+      entry.kind ? ` — ${t(`resolution.${entry.kind}`)}` : '',
+      entry.reason ? ` (${reasonName(entry.reason)})` : '',
+      entry.kind === 'adjust' ? ` ${t('resolution.adjusted', { ours: entry.ours ?? '—', theirs: entry.theirs ?? '—', amount: entry.amount ?? '—', currency: entry.currency || '' })}` : '',
+      entry.kind === 'write_off' && entry.amount != null ? ` ${entry.amount} ${entry.currency || ''}` : '',
       entry.action === 'assign' ? ` → ${entry.assignee?.display_name || t('assign.nobody')}` : '',
       entry.comment ? h('q', {}, entry.comment) : '',
     ),
@@ -135,7 +138,13 @@ function historyStep(view) {
 
 async function actions(ctx, view) {
   const id = view.order_id;
-  const reason = select({ id: 'resolve-reason', name: 'reason' }, REASONS.map((r) => [r, t(`reason.${r}`)]), 'timing');
+  const { kind, reason } = resolveControls('resolve');
+  // An adjustment other than settled − order amount (adjust only).
+  const adjustment = h('input', { id: 'resolve-adjustment', name: 'adjustment', inputmode: 'decimal', pattern: '-?[0-9]+([.][0-9]{1,4})?', placeholder: t('resolution.adjustment_default') });
+  const adjustmentField = field(t('col.adjustment'), adjustment, t('resolution.adjustment_hint'));
+  const showAdjustment = () => { adjustmentField.hidden = kind.value !== 'adjust'; };
+  kind.addEventListener('change', showAdjustment);
+  showAdjustment();
   const comment = h('textarea', { id: 'resolve-comment', name: 'comment', rows: '2', maxlength: '2000' });
   const assignee = select({ id: 'assign-to', name: 'assignee' }, await assignees(ctx), String(ctx.me.user.id));
   const message = h('div', { class: 'message' });
@@ -155,7 +164,7 @@ async function actions(ctx, view) {
     'form',
     { class: 'card', id: 'resolve-form' },
     h('h2', {}, t('explain.act')),
-    h('div', { class: 'row' }, field(t('col.reason'), reason), field(t('col.comment'), comment)),
+    h('div', { class: 'row' }, field(t('col.resolution'), kind, t('resolution.hint')), field(t('col.reason'), reason), adjustmentField, field(t('col.comment'), comment)),
     h(
       'div',
       { class: 'actions' },
@@ -165,7 +174,14 @@ async function actions(ctx, view) {
     h('div', { class: 'row' }, field(t('col.assignee'), assignee), h('div', { class: 'actions' }, h('button', { type: 'button', id: 'assign', class: 'secondary', onclick: run('assign', () => ({ user_id: assignee.value ? Number(assignee.value) : null })) }, t('action.assign')))),
     message,
   );
-  form.addEventListener('submit', run('resolve', () => ({ reason: reason.value, comment: comment.value })));
+  form.addEventListener(
+    'submit',
+    run('resolve', () => {
+      const body = { resolution: kind.value, reason: reason.value, comment: comment.value };
+      if (kind.value === 'adjust' && adjustment.value.trim()) body.adjustment = adjustment.value.trim();
+      return body;
+    }),
+  );
   return form;
 }
 

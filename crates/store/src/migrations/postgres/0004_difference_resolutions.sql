@@ -1,0 +1,7 @@
+-- How a difference was resolved — accepted, adjusted (an adjustment record keeping both
+-- amounts) or written off — with the amounts it concerned. NULL for reopen and assign.
+ALTER TABLE difference_action ADD COLUMN kind TEXT;
+ALTER TABLE difference_action ADD COLUMN currency TEXT;
+ALTER TABLE difference_action ADD COLUMN ours_minor BIGINT;
+ALTER TABLE difference_action ADD COLUMN theirs_minor BIGINT;
+ALTER TABLE difference_action ADD COLUMN amount_minor BIGINT;
