@@ -93,7 +93,7 @@ impl SourceFormat {
                 "Amazon Date Range transaction report (CSV; English, German, French, Italian, Spanish, Japanese)"
             }
             SourceFormat::LedgerDocuments => {
-                "counterparty documents 往来单据 (CSV: counterparty, type, number, date, amount, currency)"
+                "counterparty documents 往来单据 (CSV or XLSX: counterparty, type, number, date, amount, currency; other headers through a documents mapping)"
             }
             SourceFormat::CounterpartyStatement => "a counterparty's own statement (CSV, as counterparty documents)",
         }
