@@ -116,6 +116,12 @@ pub trait Store: Send {
     fn add_difference_actions(&mut self, actions: &[DifferenceAction]) -> Result<(), StoreError>;
     /// Actions on differences in the order they were taken; `order` limits them to one order.
     fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError>;
+    /// Records actions on payout ↔ receipt differences (resolve, reopen), all in one
+    /// transaction.
+    fn add_receipt_actions(&mut self, actions: &[ReceiptAction]) -> Result<(), StoreError>;
+    /// Actions on payout ↔ receipt differences in the order they were taken; `key` limits
+    /// them to one result (see [`ReceiptAction`]).
+    fn receipt_actions(&self, key: Option<&str>) -> Result<Vec<ReceiptAction>, StoreError>;
     fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError>;
     /// The order export rows of one order, with their file and line.
     fn order_rows(&self, order: &OrderId) -> Result<Vec<OrderRow>, StoreError>;
@@ -276,6 +282,12 @@ impl Store for SqliteStore {
     }
     fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {
         SqliteStore::difference_actions(self, order)
+    }
+    fn add_receipt_actions(&mut self, actions: &[ReceiptAction]) -> Result<(), StoreError> {
+        SqliteStore::add_receipt_actions(self, actions)
+    }
+    fn receipt_actions(&self, key: Option<&str>) -> Result<Vec<ReceiptAction>, StoreError> {
+        SqliteStore::receipt_actions(self, key)
     }
     fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
         SqliteStore::settlements(self)

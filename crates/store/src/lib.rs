@@ -30,8 +30,8 @@ pub use crate::postgres::{PgSchemaOptions, PgStore};
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
     AccountEntries, DeferredLine, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport,
-    OrderResultRow, OrderRow, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport,
-    SettlementRow, SqliteStore, StatementImport,
+    OrderResultRow, OrderRow, ReceiptAction, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow,
+    SettlementImport, SettlementRow, SqliteStore, StatementImport,
 };
 
 use thiserror::Error;

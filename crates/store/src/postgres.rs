@@ -88,8 +88,8 @@ use crate::api::Store;
 use crate::ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
 use crate::sqlite::{
     AccountEntries, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
-    OrderRow, PayoutRef, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport, SettlementRow,
-    StatementImport,
+    OrderRow, PayoutRef, ReceiptAction, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport,
+    SettlementRow, StatementImport,
 };
 use crate::StoreError;
 use tieout_core::counterparty::{DocType, Document};
@@ -100,6 +100,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/postgres/0002_difference_actions.sql")),
     (3, include_str!("migrations/postgres/0003_counterparty_statements.sql")),
     (4, include_str!("migrations/postgres/0004_difference_resolutions.sql")),
+    (5, include_str!("migrations/postgres/0005_receipt_actions.sql")),
 ];
 
 /// Marks a tenant table's `CREATE TABLE` in the migrations: replaced by the partition
@@ -1880,6 +1881,68 @@ impl Store for PgStore {
             }
             Ok(())
         })
+    }
+
+    fn add_receipt_actions(&mut self, actions: &[ReceiptAction]) -> Result<(), StoreError> {
+        self.write(|transaction, tenant| {
+            let insert = transaction.prepare(
+                "INSERT INTO receipt_action (tenant_id, result_key, action, kind, reason, comment, currency, ours_minor,
+                                             theirs_minor, amount_minor, by_user, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )?;
+            for action in actions {
+                transaction.execute(
+                    &insert,
+                    &[
+                        &tenant,
+                        &action.key,
+                        &action.action,
+                        &action.kind,
+                        &action.reason,
+                        &action.comment,
+                        &action.currency,
+                        &action.ours_minor,
+                        &action.theirs_minor,
+                        &action.amount_minor,
+                        &action.by_user,
+                        &action.at,
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn receipt_actions(&self, key: Option<&str>) -> Result<Vec<ReceiptAction>, StoreError> {
+        let columns =
+            "result_key, action, kind, reason, comment, currency, ours_minor, theirs_minor, amount_minor, by_user, at";
+        let rows = match key {
+            Some(key) => self.client.borrow_mut().query(
+                &format!("SELECT {columns} FROM receipt_action WHERE tenant_id = $1 AND result_key = $2 ORDER BY id"),
+                &[&self.tenant_id, &key],
+            )?,
+            None => self.client.borrow_mut().query(
+                &format!("SELECT {columns} FROM receipt_action WHERE tenant_id = $1 ORDER BY id"),
+                &[&self.tenant_id],
+            )?,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(ReceiptAction {
+                    key: column(row, 0)?,
+                    action: column(row, 1)?,
+                    kind: column(row, 2)?,
+                    reason: column(row, 3)?,
+                    comment: column(row, 4)?,
+                    currency: column(row, 5)?,
+                    ours_minor: column(row, 6)?,
+                    theirs_minor: column(row, 7)?,
+                    amount_minor: column(row, 8)?,
+                    by_user: column(row, 9)?,
+                    at: column(row, 10)?,
+                })
+            })
+            .collect()
     }
 
     fn difference_actions(&self, order: Option<&OrderId>) -> Result<Vec<DifferenceAction>, StoreError> {

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_difference_actions.sql")),
     (8, include_str!("migrations/0008_counterparty_statements.sql")),
     (9, include_str!("migrations/0009_difference_resolutions.sql")),
+    (10, include_str!("migrations/0010_receipt_actions.sql")),
 ];
 
 /// The schema version this build writes and reads.

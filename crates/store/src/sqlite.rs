@@ -233,6 +233,31 @@ pub struct DifferenceAction {
     pub amount_minor: Option<i64>,
 }
 
+/// One action on a payout ↔ receipt difference (appended, never changed): `resolve` or
+/// `reopen`. `key` names the result across runs (result ids change with every run):
+/// `payout:<settlement id>` (the first, when one transfer paid several),
+/// `withdrawal:<statement entry id>` or `receipt:<statement entry id>` (an unexpected
+/// receipt). A resolve has a `kind` (`accept`, `adjust`, `write_off`) and its amounts in
+/// `currency`: `ours_minor` what was expected, `theirs_minor` what was received,
+/// `amount_minor` the adjustment or the amount written off. `by_user` 0 is the system
+/// identity (automatic write-offs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptAction {
+    pub key: String,
+    pub action: String,
+    pub kind: Option<String>,
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+    pub currency: Option<String>,
+    pub ours_minor: Option<i64>,
+    pub theirs_minor: Option<i64>,
+    pub amount_minor: Option<i64>,
+    /// The user who acted.
+    pub by_user: i64,
+    /// Unix seconds (the caller's clock).
+    pub at: i64,
+}
+
 /// Which of the latest run's results a page holds. Empty: all of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResultFilter {
@@ -1081,6 +1106,70 @@ impl SqliteStore {
                 ours_minor: row.get(10)?,
                 theirs_minor: row.get(11)?,
                 amount_minor: row.get(12)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records actions on payout ↔ receipt differences, all in one transaction.
+    pub fn add_receipt_actions(&mut self, actions: &[ReceiptAction]) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO receipt_action (result_key, action, kind, reason, comment, currency, ours_minor, theirs_minor,
+                                             amount_minor, by_user, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for action in actions {
+                insert.execute(params![
+                    action.key,
+                    action.action,
+                    action.kind,
+                    action.reason,
+                    action.comment,
+                    action.currency,
+                    action.ours_minor,
+                    action.theirs_minor,
+                    action.amount_minor,
+                    action.by_user,
+                    action.at
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Actions on payout ↔ receipt differences in the order they were taken; `key` limits
+    /// them to one result.
+    pub fn receipt_actions(&self, key: Option<&str>) -> Result<Vec<ReceiptAction>, StoreError> {
+        let mut sql = String::from(
+            "SELECT result_key, action, kind, reason, comment, currency, ours_minor, theirs_minor, amount_minor, by_user, at
+             FROM receipt_action",
+        );
+        if key.is_some() {
+            sql.push_str(" WHERE result_key = ?1");
+        }
+        sql.push_str(" ORDER BY id");
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = match key {
+            Some(key) => statement.query([key])?,
+            None => statement.query([])?,
+        };
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(ReceiptAction {
+                key: row.get(0)?,
+                action: row.get(1)?,
+                kind: row.get(2)?,
+                reason: row.get(3)?,
+                comment: row.get(4)?,
+                currency: row.get(5)?,
+                ours_minor: row.get(6)?,
+                theirs_minor: row.get(7)?,
+                amount_minor: row.get(8)?,
+                by_user: row.get(9)?,
+                at: row.get(10)?,
             });
         }
         Ok(out)

@@ -30,8 +30,8 @@ use tieout_core::Money;
 use tieout_demo::{DemoConfig, DemoManifest, ReceiptFile, StoreFiles};
 use tieout_formats::amazon_transactions::{read_transaction_report, TransactionReport};
 use tieout_store::{
-    DeferredLine, DifferenceAction, FileMeta, PgSchemaOptions, PgStore, ReportExtras, ResultFilter, SqliteStore, Store,
-    StoreError,
+    DeferredLine, DifferenceAction, FileMeta, PgSchemaOptions, PgStore, ReceiptAction, ReportExtras, ResultFilter,
+    SqliteStore, Store, StoreError,
 };
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -937,6 +937,42 @@ fn scenario_difference_actions(store: &mut dyn Store) {
     assert_eq!(of_second, vec![action(&second, "assign", Some(3), 11)]);
 }
 
+fn scenario_receipt_actions(store: &mut dyn Store) {
+    assert!(store.receipt_actions(None).unwrap().is_empty());
+    let action = |key: &str, action: &str, by_user: i64, at: i64| {
+        let resolve = action == "resolve";
+        ReceiptAction {
+            key: key.to_owned(),
+            action: action.to_owned(),
+            kind: resolve.then(|| "write_off".to_owned()),
+            reason: resolve.then(|| "bank_charges".to_owned()),
+            comment: (!resolve).then(|| format!("{action} at {at}")),
+            currency: resolve.then(|| "USD".to_owned()),
+            ours_minor: resolve.then_some(58_289),
+            theirs_minor: resolve.then_some(56_489),
+            amount_minor: resolve.then_some(1_800),
+            by_user,
+            at,
+        }
+    };
+    let (payout, withdrawal) = ("payout:28471003921", "withdrawal:17");
+    store.add_receipt_actions(&[action(payout, "resolve", 0, 10), action(withdrawal, "resolve", 7, 11)]).unwrap();
+    store.add_receipt_actions(&[action(payout, "reopen", 7, 12)]).unwrap();
+    let all = store.receipt_actions(None).unwrap();
+    assert_eq!(
+        all.iter().map(|a| (a.key.as_str(), a.action.as_str(), a.at)).collect::<Vec<_>>(),
+        [(payout, "resolve", 10), (withdrawal, "resolve", 11), (payout, "reopen", 12)]
+    );
+    assert_eq!(all[1], action(withdrawal, "resolve", 7, 11), "every field comes back as written");
+    assert_eq!(
+        store.receipt_actions(Some(payout)).unwrap(),
+        vec![action(payout, "resolve", 0, 10), action(payout, "reopen", 7, 12)]
+    );
+    assert!(store.receipt_actions(Some("receipt:17")).unwrap().is_empty());
+    // The order differences' actions are a table of their own.
+    assert!(store.difference_actions(None).unwrap().is_empty());
+}
+
 fn scenario_counterparty_statements(store: &mut dyn Store) {
     use tieout_core::counterparty::{DocType, Document};
     let usd = tieout_core::Currency::from_code("USD").unwrap();
@@ -1049,6 +1085,11 @@ fn counterparty_documents_statements_payments_and_their_lines() {
 #[test]
 fn actions_on_differences_are_appended_and_read_per_order() {
     on_both_engines(scenario_difference_actions);
+}
+
+#[test]
+fn actions_on_receipt_differences_are_appended_and_read_per_key() {
+    on_both_engines(scenario_receipt_actions);
 }
 
 #[test]
@@ -1405,7 +1446,7 @@ fn a_hash_partitioned_schema_holds_tenants_and_is_ready_to_distribute() {
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    assert_eq!(tables.len(), 19, "{tables:?}");
+    assert_eq!(tables.len(), 20, "{tables:?}");
     let unpartitioned: Vec<&String> = tables.iter().filter(|(_, kind)| *kind != b'p' as i8).map(|(t, _)| t).collect();
     assert!(unpartitioned.is_empty(), "tables with a tenant_id that are not partitioned: {unpartitioned:?}");
     let partitioning: Vec<(String, String, String, i64)> = client
@@ -1505,18 +1546,18 @@ fn servers_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
     let mut client = schema.client();
     let versions: Vec<i64> =
         client.query("SELECT version FROM schema_version ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
     // Migrating again changes nothing.
     tieout_store::postgres::migrate(&mut client, &PgSchemaOptions::default()).unwrap();
     let count: i64 = client.query_one("SELECT COUNT(*) FROM schema_version", &[]).unwrap().get(0);
-    assert_eq!(count, 4);
+    assert_eq!(count, 5);
     // A from_client store works on a migrated connection and gives it back.
     let store = PgStore::from_client(schema.client(), 3);
     assert!(store.files().unwrap().is_empty());
     let mut client = store.into_client();
     client.batch_execute("INSERT INTO schema_version (version) VALUES (99)").unwrap();
     match PgStore::connect(&url, 1, &PgSchemaOptions::default()) {
-        Err(StoreError::SchemaTooNew { found: 99, supported: 4 }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, supported: 5 }) => {}
         Err(other) => panic!("expected SchemaTooNew, got {other}"),
         Ok(_) => panic!("expected SchemaTooNew, got a store"),
     }
