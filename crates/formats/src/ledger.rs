@@ -60,11 +60,10 @@ use tieout_core::money::{parse_amount_minor, Currency, NumberStyle};
 use crate::ledger_mapping::{DocumentMapping, Field, NegativeAmounts, BUILT_IN_HEADERS};
 use crate::local_date::{parse_local_date, DateForms};
 use crate::mapping::FileKind;
+use crate::mapping_common::{catch_workbook_panic, container, table_from, text_field};
 use crate::statement_profile::{check_lines, clean_cell, decode_gbk, LineCounter, TextEncoding};
 use crate::text::push_limited;
-use crate::xlsx::{
-    excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE, XLS_SIGNATURE,
-};
+use crate::xlsx::{excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocumentFile {
@@ -209,21 +208,10 @@ impl Reader<'_> {
         if let Err(diagnostic) = crate::text::check_size(self.file, bytes, "documents") {
             return self.report(diagnostic);
         }
-        if bytes.starts_with(XLS_SIGNATURE) {
-            return self.fail(0, 0, "this is a legacy Excel .xls workbook: open it in Excel or LibreOffice and save it as .xlsx (or CSV UTF-8)");
-        }
-        let is_xlsx = bytes.starts_with(XLSX_SIGNATURE);
-        match (self.mapping.format, is_xlsx) {
-            (Some(FileKind::Xlsx), false) => {
-                self.fail(0, 0, "the mapping says `source.format = \"xlsx\"`, but this file is not an XLSX workbook")
-            }
-            (Some(FileKind::Csv), true) => self.fail(
-                0,
-                0,
-                "this file is an XLSX workbook, but the mapping says `source.format = \"csv\"` (set it to \"xlsx\", or leave it out to detect)",
-            ),
-            (_, true) => self.read_xlsx(bytes),
-            (_, false) => self.read_csv(bytes),
+        match container(bytes, self.mapping.format) {
+            Ok(FileKind::Xlsx) => self.read_xlsx(bytes),
+            Ok(FileKind::Csv) => self.read_csv(bytes),
+            Err(message) => self.fail(0, 0, message),
         }
     }
 
@@ -263,15 +251,10 @@ impl Reader<'_> {
             return self.fail(1, 1, "the file is empty: a header line is expected");
         }
         let header_row = self.mapping.header_row;
-        let Some(table_start) = line_start(text, header_row) else {
-            let lines = text.split_terminator('\n').count();
-            return self.fail(
-                0,
-                0,
-                format!("the header row is line {header_row} (`source.header_row`), but the file has {lines} lines"),
-            );
+        let table = match table_from(text, header_row) {
+            Ok(table) => table,
+            Err(message) => return self.fail(0, 0, message),
         };
-        let table = &text[table_start..];
         let header_line = table.lines().next().unwrap_or("");
         let delimiter = self.mapping.delimiter.unwrap_or_else(|| {
             [b'\t', b';', b',']
@@ -324,15 +307,8 @@ impl Reader<'_> {
     // -- XLSX ---------------------------------------------------------------------------
 
     fn read_xlsx(&mut self, bytes: &[u8]) {
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.read_sheet(bytes)));
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => self.fail(0, 0, message),
-            Err(_) => self.fail(
-                0,
-                0,
-                "the XLSX reader failed on this workbook (it is malformed); re-save it in Excel or LibreOffice",
-            ),
+        if let Err(message) = catch_workbook_panic(|| self.read_sheet(bytes)) {
+            self.fail(0, 0, message);
         }
     }
 
@@ -484,15 +460,6 @@ fn is_totals<C: Cells + ?Sized>(cells: &C) -> bool {
     TOTALS_LABELS.contains(&label.as_str())
 }
 
-/// The byte offset where 1-based `line` starts; `None` past the end.
-fn line_start(text: &str, line: u32) -> Option<usize> {
-    let mut start = 0;
-    for _ in 1..line {
-        start += text[start..].find('\n')? + 1;
-    }
-    (start < text.len()).then_some(start)
-}
-
 // ---------------------------------------------------------------------------------------
 // One row.
 
@@ -579,14 +546,6 @@ fn read_row<C: Cells + ?Sized>(
 
 // ---------------------------------------------------------------------------------------
 // Fields.
-
-/// The text of a cell for a text field; `None` when empty.
-fn text_field(raw: Raw<'_>) -> Result<Option<String>, String> {
-    match raw {
-        Raw::Error(error) => Err(format!("the cell holds the spreadsheet error {error}")),
-        other => Ok(text_of(other)),
-    }
-}
 
 /// An amount in minor units of `currency`, signed as written.
 fn amount_field(raw: Raw<'_>, style: NumberStyle, currency: Currency) -> Result<i64, String> {

@@ -71,15 +71,14 @@
 //!     saying so or a reversal of it, and tieout does not guess which.
 
 use crate::mapping::FileKind;
+use crate::mapping_common::{file_kind, number_style, Aliases, ConfigFile, RawFormat, RawNumberStyle};
 use crate::statement_profile::TextEncoding;
-use crate::toml_position::{line_column, parse_toml};
+use crate::toml_position::parse_toml;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use tieout_core::counterparty::DocType;
-use tieout_core::limits;
 use tieout_core::money::Currency;
 use tieout_core::{Diagnostic, NumberStyle};
 use toml::Spanned;
@@ -263,7 +262,7 @@ impl DocumentMapping {
 /// of the mapping file.
 pub(crate) fn parse_document_mapping(file_name: &str, text: &str) -> Result<DocumentMapping, Diagnostic> {
     let raw: RawMapping = parse_toml(file_name, text)?;
-    Validator { file_name, text }.mapping(raw)
+    Validator { file: ConfigFile { name: file_name, text } }.mapping(raw)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -298,21 +297,6 @@ struct RawSource {
     doc_type: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum RawFormat {
-    Csv,
-    Xlsx,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawNumberStyle {
-    Dot,
-    Comma,
-    PerValue,
-}
-
 #[derive(Deserialize, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum RawNegative {
@@ -334,173 +318,48 @@ struct RawColumns {
     description: Option<Spanned<Aliases>>,
 }
 
-/// One header name or a list of aliases.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Aliases {
-    One(String),
-    Many(Vec<String>),
-}
-
 // ---------------------------------------------------------------------------------------
 // Validation: from what serde read to a `DocumentMapping`, with errors that point at the
 // key.
 
 struct Validator<'a> {
-    file_name: &'a str,
-    text: &'a str,
+    file: ConfigFile<'a>,
 }
 
 impl Validator<'_> {
-    fn error<T>(&self, span: std::ops::Range<usize>, key: &str, message: impl fmt::Display) -> Result<T, Diagnostic> {
-        let (line, column) = line_column(self.text, span.start);
-        Err(Diagnostic::error(self.file_name, line, column, format!("`{key}`: {message}")))
-    }
-
     fn aliases(&self, value: Option<Spanned<Aliases>>, key: &str) -> Result<Vec<String>, Diagnostic> {
-        let Some(value) = value else { return Ok(Vec::new()) };
-        let span = value.span();
-        let list = match value.into_inner() {
-            Aliases::One(one) => vec![one],
-            Aliases::Many(many) => many,
-        };
-        if list.is_empty() {
-            return self.error(span, key, "the list of header names is empty");
-        }
-        if list.iter().any(|name| name.trim().is_empty()) {
-            return self.error(span, key, "the header name is empty");
-        }
-        Ok(list.into_iter().map(|name| name.trim().to_owned()).collect())
-    }
-
-    fn constant(&self, value: Option<Spanned<String>>, key: &str) -> Result<Option<String>, Diagnostic> {
-        match value {
-            Some(value) if value.get_ref().trim().is_empty() => self.error(value.span(), key, "the value is empty"),
-            Some(value) => Ok(Some(value.into_inner().trim().to_owned())),
-            None => Ok(None),
-        }
+        value.map_or(Ok(Vec::new()), |value| self.file.aliases(value, key, "the header name is empty"))
     }
 
     fn mapping(&self, raw: RawMapping) -> Result<DocumentMapping, Diagnostic> {
+        let file = &self.file;
         let source = raw.source;
-        let format = source.format.as_ref().map(|format| match format.get_ref() {
-            RawFormat::Csv => FileKind::Csv,
-            RawFormat::Xlsx => FileKind::Xlsx,
-        });
-        let csv_only = |value: &Option<Spanned<String>>, key: &str| -> Result<(), Diagnostic> {
-            match value {
-                Some(value) if format == Some(FileKind::Xlsx) => {
-                    self.error(value.span(), key, "is for CSV files, and `source.format` is \"xlsx\"")
-                }
-                _ => Ok(()),
-            }
-        };
-        csv_only(&source.delimiter, "source.delimiter")?;
-        csv_only(&source.encoding, "source.encoding")?;
-        let encoding = match source.encoding {
-            None => None,
-            Some(value) => Some(match value.get_ref().trim().to_ascii_lowercase().as_str() {
-                "utf-8" | "utf8" => TextEncoding::Utf8,
-                "gbk" | "gb2312" | "gb18030" => TextEncoding::Gbk,
-                "windows-1252" | "cp1252" | "latin-1" | "latin1" | "iso-8859-1" => TextEncoding::Windows1252,
-                other => {
-                    return self.error(
-                        value.span(),
-                        "source.encoding",
-                        format!("'{other}' is not one of \"utf-8\", \"gbk\", \"windows-1252\""),
-                    )
-                }
-            }),
-        };
-        let delimiter = match source.delimiter {
-            None => None,
-            Some(value) => {
-                let mut chars = value.get_ref().chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Some(c as u8),
-                    _ => {
-                        return self.error(
-                            value.span(),
-                            "source.delimiter",
-                            format!("'{}' is not one ASCII character other than a quote or line break (e.g. \",\", \";\", \"\\t\")", value.get_ref().escape_debug()),
-                        )
-                    }
-                }
-            }
-        };
-        let sheet = match source.sheet {
-            Some(value) if format == Some(FileKind::Csv) => {
-                return self.error(value.span(), "source.sheet", "is for XLSX files, and `source.format` is \"csv\"");
-            }
-            other => self.constant(other, "source.sheet")?,
-        };
-        let header_row = match source.header_row {
-            None => 1,
-            Some(value) => match u32::try_from(*value.get_ref()) {
-                Ok(row) if (1..=limits::FILE_ROWS_MAX).contains(&row) => row,
-                _ => {
-                    return self.error(
-                        value.span(),
-                        "source.header_row",
-                        format!("{} is not a row number (1-based, at most {})", value.get_ref(), limits::FILE_ROWS_MAX),
-                    )
-                }
-            },
-        };
-        let number_style = match source.number_style {
-            None | Some(RawNumberStyle::Dot) => NumberStyle::Dot,
-            Some(RawNumberStyle::Comma) => NumberStyle::Comma,
-            Some(RawNumberStyle::PerValue) => NumberStyle::PerValue,
-        };
-        let date_format = match source.date_format {
-            None => None,
-            Some(value) => {
-                let has_error = chrono::format::StrftimeItems::new(value.get_ref())
-                    .any(|item| matches!(item, chrono::format::Item::Error));
-                if has_error || value.get_ref().trim().is_empty() {
-                    return self.error(
-                        value.span(),
-                        "source.date_format",
-                        format!(
-                            "'{}' is not a chrono strftime format (e.g. \"%d/%m/%Y\", \"%Y年%m月%d日\")",
-                            value.get_ref()
-                        ),
-                    );
-                }
-                Some(value.into_inner())
-            }
-        };
-        let negative = match source.negative {
-            None | Some(RawNegative::Refuse) => NegativeAmounts::Refuse,
-            Some(RawNegative::Reverse) => NegativeAmounts::Reverse,
-        };
-        let currency = match source.currency {
-            None => None,
-            Some(value) => match Currency::from_code(value.get_ref().trim()) {
-                Ok(currency) => Some(currency),
-                Err(error) => return self.error(value.span(), "source.currency", error),
-            },
-        };
-        let doc_type = match source.doc_type {
-            None => None,
-            Some(value) => match DocType::parse(value.get_ref()) {
-                Some(doc_type) => Some(doc_type),
-                None => return self.error(value.span(), "source.type", self.not_a_type(value.get_ref())),
-            },
-        };
+        let format = file_kind(&source.format);
+        file.csv_only(&source.delimiter, "source.delimiter", format)?;
+        file.csv_only(&source.encoding, "source.encoding", format)?;
+        // Checked in this order (the first error is the one reported).
         let mut mapping = DocumentMapping {
-            name: self.file_name.to_owned(),
+            name: file.name.to_owned(),
             format,
-            encoding,
-            delimiter,
-            sheet,
-            header_row,
-            number_style,
-            date_format,
-            negative,
-            counterparty: self.constant(source.counterparty, "source.counterparty")?,
-            currency,
-            doc_type,
+            encoding: file.encoding(source.encoding)?,
+            delimiter: file.delimiter(source.delimiter)?,
+            sheet: file.sheet(source.sheet, format)?,
+            header_row: file.header_row(source.header_row)?,
+            number_style: number_style(source.number_style),
+            date_format: file.date_format(source.date_format, "\"%d/%m/%Y\", \"%Y年%m月%d日\"")?,
+            negative: match source.negative {
+                None | Some(RawNegative::Refuse) => NegativeAmounts::Refuse,
+                Some(RawNegative::Reverse) => NegativeAmounts::Reverse,
+            },
+            currency: file.currency(source.currency)?,
+            doc_type: match source.doc_type {
+                None => None,
+                Some(value) => match DocType::parse(value.get_ref()) {
+                    Some(doc_type) => Some(doc_type),
+                    None => return file.error(value.span(), "source.type", not_a_type(value.get_ref())),
+                },
+            },
+            counterparty: file.constant(source.counterparty, "source.counterparty")?,
             columns: DocumentColumns::default(),
             type_aliases: Vec::new(),
             built_in: false,
@@ -521,7 +380,7 @@ impl Validator<'_> {
             let key = format!("columns.{}", field.name());
             let headers = self.aliases(value, &key)?;
             if headers.is_empty() && field.is_required() && !mapping.has_constant(field) {
-                return self.error(
+                return self.file.error(
                     table_span.clone(),
                     &key,
                     format!("no {0}: map a {0} column (`{key}`) or give a constant `source.{0}`", field.name()),
@@ -532,20 +391,20 @@ impl Validator<'_> {
         for (text, target) in raw.types {
             let key = format!("types.\"{text}\"");
             if text.trim().is_empty() {
-                return self.error(target.span(), &key, "an alias cannot be empty");
+                return self.file.error(target.span(), &key, "an alias cannot be empty");
             }
             let Some(doc_type) = DocType::parse(target.get_ref()) else {
-                return self.error(target.span(), &key, self.not_a_type(target.get_ref()));
+                return self.file.error(target.span(), &key, not_a_type(target.get_ref()));
             };
             mapping.type_aliases.push((text.trim().to_owned(), doc_type));
         }
         Ok(mapping)
     }
+}
 
-    fn not_a_type(&self, text: &str) -> String {
-        let names: Vec<&str> = DocType::ALL.iter().map(|t| t.name()).collect();
-        format!("'{text}' is not a tieout document type (one of {})", names.join(", "))
-    }
+fn not_a_type(text: &str) -> String {
+    let names: Vec<&str> = DocType::ALL.iter().map(|t| t.name()).collect();
+    format!("'{text}' is not a tieout document type (one of {})", names.join(", "))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod ledger_mapping;
 mod local_date;
 pub mod mapping;
+mod mapping_common;
 pub mod mt940;
 pub mod orders;
 pub mod statement_profile;

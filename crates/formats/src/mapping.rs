@@ -56,14 +56,14 @@
 //! * Header names are matched case-insensitively and trimmed (see `orders`).
 
 use crate::ledger_mapping::{parse_document_mapping, DocumentMapping};
-use crate::toml_position::{line_column, parse_toml};
+use crate::mapping_common::{file_kind, number_style, ConfigFile, RawFormat, RawNumberStyle};
+use crate::toml_position::parse_toml;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
-use tieout_core::limits;
 use tieout_core::money::Currency;
 use tieout_core::records::OrderStatus;
 use tieout_core::{Diagnostic, NumberStyle};
@@ -288,29 +288,25 @@ pub fn parse_mapping<M: FromMappingFile>(file_name: &str, text: &str) -> Result<
 
 impl FromMappingFile for Mapping {
     fn from_mapping_file(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
-        match mapping_kind(file_name, text)? {
-            (MappingKind::Orders, _) => parse_order_mapping(file_name, text),
-            (MappingKind::Documents, span) => wrong_kind(
-                file_name,
-                text,
-                span,
-                "this is a documents mapping (counterparty documents); an order export's mapping is needed here",
-            ),
-        }
+        one_kind(
+            file_name,
+            text,
+            MappingKind::Orders,
+            parse_order_mapping,
+            "this is a documents mapping (counterparty documents); an order export's mapping is needed here",
+        )
     }
 }
 
 impl FromMappingFile for DocumentMapping {
     fn from_mapping_file(file_name: &str, text: &str) -> Result<DocumentMapping, Diagnostic> {
-        match mapping_kind(file_name, text)? {
-            (MappingKind::Documents, _) => parse_document_mapping(file_name, text),
-            (MappingKind::Orders, span) => wrong_kind(
-                file_name,
-                text,
-                span,
-                "this is an order export's mapping; a documents mapping (`[source] kind = \"documents\"`) is needed here",
-            ),
-        }
+        one_kind(
+            file_name,
+            text,
+            MappingKind::Documents,
+            parse_document_mapping,
+            "this is an order export's mapping; a documents mapping (`[source] kind = \"documents\"`) is needed here",
+        )
     }
 }
 
@@ -325,12 +321,23 @@ impl FromMappingFile for ImportMapping {
 
 fn parse_order_mapping(file_name: &str, text: &str) -> Result<Mapping, Diagnostic> {
     let raw: RawMapping = parse_toml(file_name, text)?;
-    Validator { file_name, text }.mapping(raw)
+    Validator { file: ConfigFile { name: file_name, text } }.mapping(raw)
 }
 
-fn wrong_kind<T>(file_name: &str, text: &str, span: Option<Range<usize>>, message: &str) -> Result<T, Diagnostic> {
-    let (line, column) = span.map_or((1, 1), |span| line_column(text, span.start));
-    Err(Diagnostic::error(file_name, line, column, format!("`source.kind`: {message}")))
+/// A mapping of the `wanted` kind, read by `parse`; one of the other kind is refused
+/// at its `source.kind` with `other_kind`.
+fn one_kind<M>(
+    file_name: &str,
+    text: &str,
+    wanted: MappingKind,
+    parse: fn(&str, &str) -> Result<M, Diagnostic>,
+    other_kind: &str,
+) -> Result<M, Diagnostic> {
+    match mapping_kind(file_name, text)? {
+        (kind, _) if kind == wanted => parse(file_name, text),
+        // Not written: at the start of the file.
+        (_, span) => ConfigFile { name: file_name, text }.error(span.unwrap_or(0..0), "source.kind", other_kind),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,15 +364,11 @@ fn mapping_kind(file_name: &str, text: &str) -> Result<(MappingKind, Option<Rang
     match kind.get_ref().trim().to_ascii_lowercase().as_str() {
         "orders" => Ok((MappingKind::Orders, Some(span))),
         "documents" => Ok((MappingKind::Documents, Some(span))),
-        other => {
-            let (line, column) = line_column(text, span.start);
-            Err(Diagnostic::error(
-                file_name,
-                line,
-                column,
-                format!("`source.kind`: '{other}' is not a kind of mapping: \"orders\" (an order export, the default) or \"documents\" (counterparty documents)"),
-            ))
-        }
+        other => ConfigFile { name: file_name, text }.error(
+            span,
+            "source.kind",
+            format!("'{other}' is not a kind of mapping: \"orders\" (an order export, the default) or \"documents\" (counterparty documents)"),
+        ),
     }
 }
 
@@ -397,21 +400,6 @@ struct RawSource {
     store: Option<Spanned<String>>,
     marketplace: Option<Spanned<String>>,
     currency: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum RawFormat {
-    Csv,
-    Xlsx,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum RawNumberStyle {
-    Dot,
-    Comma,
-    PerValue,
 }
 
 #[derive(Deserialize)]
@@ -467,35 +455,21 @@ impl<'de> Deserialize<'de> for HeaderList {
 // Validation: from what serde read to a `Mapping`, with errors that point at the key.
 
 struct Validator<'a> {
-    file_name: &'a str,
-    text: &'a str,
+    file: ConfigFile<'a>,
 }
 
 impl Validator<'_> {
-    fn error<T>(&self, span: std::ops::Range<usize>, key: &str, message: impl fmt::Display) -> Result<T, Diagnostic> {
-        let (line, column) = line_column(self.text, span.start);
-        Err(Diagnostic::error(self.file_name, line, column, format!("`{key}`: {message}")))
-    }
-
     fn header(&self, value: Spanned<String>, key: &str) -> Result<String, Diagnostic> {
         let span = value.span();
         let header = value.into_inner();
         if header.trim().is_empty() {
-            return self.error(span, key, "the header name is empty");
+            return self.file.error(span, key, "the header name is empty");
         }
         Ok(header.trim().to_owned())
     }
 
     fn optional_header(&self, value: Option<Spanned<String>>, key: &str) -> Result<Option<String>, Diagnostic> {
         value.map(|value| self.header(value, key)).transpose()
-    }
-
-    fn constant(&self, value: Option<Spanned<String>>, key: &str) -> Result<Option<String>, Diagnostic> {
-        match value {
-            Some(value) if value.get_ref().trim().is_empty() => self.error(value.span(), key, "the value is empty"),
-            Some(value) => Ok(Some(value.into_inner().trim().to_owned())),
-            None => Ok(None),
-        }
     }
 
     fn mapping(&self, raw: RawMapping) -> Result<Mapping, Diagnostic> {
@@ -505,10 +479,10 @@ impl Validator<'_> {
         for (text, target) in raw.status {
             let key = format!("status.\"{text}\"");
             if text.trim().is_empty() {
-                return self.error(target.span(), &key, "an alias cannot be empty");
+                return self.file.error(target.span(), &key, "an alias cannot be empty");
             }
             let Some(status) = OrderStatus::parse(target.get_ref()) else {
-                return self.error(
+                return self.file.error(
                     target.span(),
                     &key,
                     format!("'{}' is not a tieout status (known: {})", target.get_ref(), OrderStatus::NAMES),
@@ -516,97 +490,25 @@ impl Validator<'_> {
             };
             status_aliases.push(StatusAlias { text: text.trim().to_owned(), status });
         }
-        Ok(Mapping { name: self.file_name.to_owned(), source, columns, status_aliases })
+        Ok(Mapping { name: self.file.name.to_owned(), source, columns, status_aliases })
     }
 
     fn source(&self, raw: RawSource) -> Result<Source, Diagnostic> {
-        let format = raw.format.as_ref().map(|format| match format.get_ref() {
-            RawFormat::Csv => FileKind::Csv,
-            RawFormat::Xlsx => FileKind::Xlsx,
-        });
-        let delimiter = match raw.delimiter {
-            None => b',',
-            Some(value) => {
-                if format == Some(FileKind::Xlsx) {
-                    return self.error(
-                        value.span(),
-                        "source.delimiter",
-                        "is for CSV files, and `source.format` is \"xlsx\"",
-                    );
-                }
-                let mut chars = value.get_ref().chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => c as u8,
-                    _ => {
-                        return self.error(
-                            value.span(),
-                            "source.delimiter",
-                            format!("'{}' is not one ASCII character other than a quote or line break (e.g. \",\", \";\", \"\\t\")", value.get_ref().escape_debug()),
-                        )
-                    }
-                }
-            }
-        };
-        let sheet = match raw.sheet {
-            Some(value) if format == Some(FileKind::Csv) => {
-                return self.error(value.span(), "source.sheet", "is for XLSX files, and `source.format` is \"csv\"");
-            }
-            other => self.constant(other, "source.sheet")?,
-        };
-        let header_row = match raw.header_row {
-            None => 1,
-            Some(value) => match u32::try_from(*value.get_ref()) {
-                Ok(row) if (1..=limits::FILE_ROWS_MAX).contains(&row) => row,
-                _ => {
-                    return self.error(
-                        value.span(),
-                        "source.header_row",
-                        format!("{} is not a row number (1-based, at most {})", value.get_ref(), limits::FILE_ROWS_MAX),
-                    )
-                }
-            },
-        };
-        let number_style = match raw.number_style {
-            None | Some(RawNumberStyle::Dot) => NumberStyle::Dot,
-            Some(RawNumberStyle::Comma) => NumberStyle::Comma,
-            Some(RawNumberStyle::PerValue) => NumberStyle::PerValue,
-        };
-        let date_format = match raw.date_format {
-            None => None,
-            Some(value) => {
-                let has_error = chrono::format::StrftimeItems::new(value.get_ref())
-                    .any(|item| matches!(item, chrono::format::Item::Error));
-                if has_error || value.get_ref().trim().is_empty() {
-                    return self.error(
-                        value.span(),
-                        "source.date_format",
-                        format!(
-                            "'{}' is not a chrono strftime format (e.g. \"%d.%m.%Y\", \"%Y/%m/%d %H:%M\")",
-                            value.get_ref()
-                        ),
-                    );
-                }
-                Some(value.into_inner())
-            }
-        };
-        let currency = match raw.currency {
-            None => None,
-            Some(value) => match Currency::from_code(value.get_ref()) {
-                Ok(currency) => Some(currency),
-                Err(error) => return self.error(value.span(), "source.currency", error),
-            },
-        };
+        let file = &self.file;
+        let format = file_kind(&raw.format);
+        file.csv_only(&raw.delimiter, "source.delimiter", format)?;
+        // Checked in this order (the first error is the one reported).
         Ok(Source {
             format,
-            delimiter,
+            delimiter: file.delimiter(raw.delimiter)?.unwrap_or(b','),
             quoting: true,
-            sheet,
-            header_row,
-            number_style,
-            date_format,
-            store: self.constant(raw.store, "source.store")?,
-            marketplace: self.constant(raw.marketplace, "source.marketplace")?,
-            currency,
+            sheet: file.sheet(raw.sheet, format)?,
+            header_row: file.header_row(raw.header_row)?,
+            number_style: number_style(raw.number_style),
+            date_format: file.date_format(raw.date_format, "\"%d.%m.%Y\", \"%Y/%m/%d %H:%M\"")?,
+            currency: file.currency(raw.currency)?,
+            store: file.constant(raw.store, "source.store")?,
+            marketplace: file.constant(raw.marketplace, "source.marketplace")?,
             lenient_layout: false,
         })
     }
@@ -616,7 +518,7 @@ impl Validator<'_> {
         let amount = self.amount(&raw)?;
         let currency = self.optional_header(raw.currency, "columns.currency")?;
         if currency.is_none() && source.currency.is_none() {
-            return self.error(
+            return self.file.error(
                 columns_span,
                 "columns.currency",
                 "no currency: map a currency column (`columns.currency`) or give a constant `source.currency`",
@@ -647,7 +549,7 @@ impl Validator<'_> {
         if let Some(amount) = &raw.amount {
             let header = self.header(amount.clone(), "columns.amount")?;
             if let Some((key, Some(span))) = components.iter().find(|(_, span)| span.is_some()) {
-                return self.error(
+                return self.file.error(
                     span.clone(),
                     key,
                     "give either `columns.amount` (the item's total) or its components (`item_price`, `shipping_price`, `gift_wrap_price`, `discount`), not both",
@@ -657,7 +559,7 @@ impl Validator<'_> {
         }
         let Some(item_price) = &raw.item_price else {
             let span = components.iter().find_map(|(_, span)| span.clone()).unwrap_or_else(|| raw.order_id.span());
-            return self.error(
+            return self.file.error(
                 span,
                 "columns.amount",
                 "no amount: map `columns.amount` (the item's total) or `columns.item_price` (with optional `shipping_price`, `gift_wrap_price`, `discount`)",
@@ -666,7 +568,7 @@ impl Validator<'_> {
         let mut discounts = Vec::new();
         if let Some(list) = &raw.discount {
             if list.get_ref().0.is_empty() {
-                return self.error(list.span(), "columns.discount", "the list of discount columns is empty");
+                return self.file.error(list.span(), "columns.discount", "the list of discount columns is empty");
             }
             for header in &list.get_ref().0 {
                 discounts.push(self.header(Spanned::new(list.span(), header.clone()), "columns.discount")?);

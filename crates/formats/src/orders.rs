@@ -67,7 +67,6 @@
 //! errors anyway, but the good rows are still returned for display.
 
 use crate::local_date::{parse_local_date, DateForms};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::NaiveDate;
 use tieout_core::limits;
@@ -76,10 +75,9 @@ use tieout_core::records::{OrderFile, OrderItem};
 use tieout_core::{Diagnostic, NumberStyle, OrderId, Sym};
 
 use crate::mapping::{AmountColumns, FileKind, Mapping};
+use crate::mapping_common::{catch_workbook_panic, container, table_from, text_field};
 use crate::text::decode_utf8;
-use crate::xlsx::{
-    excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE, XLS_SIGNATURE,
-};
+use crate::xlsx::{excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value};
 
 /// Reads an order export. `default_store` is used when the mapping gives no store
 /// (neither a column nor `source.store`), e.g. for Amazon's report, which names none.
@@ -158,15 +156,7 @@ impl Row for [Value] {
     }
 
     fn get(&self, index: usize) -> Raw<'_> {
-        match <[Value]>::get(self, index) {
-            None | Some(Value::Empty) => Raw::Empty,
-            Some(Value::Text(text)) => Raw::text(text),
-            Some(Value::Int(value)) => Raw::Int(*value),
-            Some(Value::Number(value)) => Raw::Number(*value),
-            Some(Value::Date(value)) => Raw::Date(*value),
-            Some(Value::Bool(value)) => Raw::Bool(*value),
-            Some(Value::Error(text)) => Raw::Error(text),
-        }
+        <[Value]>::get(self, index).map_or(Raw::Empty, Value::raw)
     }
 }
 
@@ -318,21 +308,10 @@ impl<'m> OrderReader<'m> {
                 "no store: the mapping has neither `columns.store` nor `source.store`, and no default store was given (pass the store to import into)",
             );
         }
-        if bytes.starts_with(XLS_SIGNATURE) {
-            return self.fail(0, 0, "this is a legacy Excel .xls workbook: open it in Excel or LibreOffice and save it as .xlsx (or CSV UTF-8)");
-        }
-        let is_xlsx = bytes.starts_with(XLSX_SIGNATURE);
-        match (self.mapping.source.format, is_xlsx) {
-            (Some(FileKind::Xlsx), false) => {
-                self.fail(0, 0, "the mapping says `source.format = \"xlsx\"`, but this file is not an XLSX workbook")
-            }
-            (Some(FileKind::Csv), true) => self.fail(
-                0,
-                0,
-                "this file is an XLSX workbook, but the mapping says `source.format = \"csv\"` (set it to \"xlsx\", or leave it out to detect)",
-            ),
-            (_, true) => self.read_xlsx(bytes),
-            (_, false) => self.read_csv(bytes),
+        match container(bytes, self.mapping.source.format) {
+            Ok(FileKind::Xlsx) => self.read_xlsx(bytes),
+            Ok(FileKind::Csv) => self.read_csv(bytes),
+            Err(message) => self.fail(0, 0, message),
         }
     }
 
@@ -361,15 +340,10 @@ impl<'m> OrderReader<'m> {
             return self.fail(0, 0, "the file is empty");
         }
         let header_row = self.mapping.source.header_row;
-        let Some(table_start) = line_start(text, header_row) else {
-            let lines = text.split_terminator('\n').count();
-            return self.fail(
-                0,
-                0,
-                format!("the header row is line {header_row} (`source.header_row`), but the file has {lines} lines"),
-            );
+        let table = match table_from(text, header_row) {
+            Ok(table) => table,
+            Err(message) => return self.fail(0, 0, message),
         };
-        let table = &text[table_start..];
         let lenient = self.mapping.source.lenient_layout;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -452,15 +426,8 @@ impl<'m> OrderReader<'m> {
     // -- XLSX ---------------------------------------------------------------------------
 
     fn read_xlsx(&mut self, bytes: &[u8]) {
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.read_xlsx_sheet(bytes)));
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => self.fail(0, 0, message),
-            Err(_) => self.fail(
-                0,
-                0,
-                "the XLSX reader failed on this workbook (it is malformed); re-save it in Excel or LibreOffice",
-            ),
+        if let Err(message) = catch_workbook_panic(|| self.read_xlsx_sheet(bytes)) {
+            self.fail(0, 0, message);
         }
     }
 
@@ -930,14 +897,6 @@ pub(crate) fn is_totals_label(text: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // Fields.
 
-/// The text of a cell for a text field; `None` when empty.
-fn text_field(raw: Raw<'_>) -> Result<Option<String>, String> {
-    match raw {
-        Raw::Error(error) => Err(format!("the cell holds the spreadsheet error {error}")),
-        other => Ok(text_of(other)),
-    }
-}
-
 /// An amount in minor units; an empty cell is zero.
 fn amount_field(raw: Raw<'_>, style: NumberStyle, exponent: u8) -> Result<i64, String> {
     let parsed = match raw {
@@ -1062,15 +1021,6 @@ fn long_line(text: &str) -> Option<(u32, usize)> {
         .enumerate()
         .find(|(_, line)| line.len() > limits::LINE_LENGTH_BYTES_MAX)
         .map(|(index, line)| (index as u32 + 1, line.len()))
-}
-
-/// The byte offset where 1-based `line` starts; `None` past the end.
-fn line_start(text: &str, line: u32) -> Option<usize> {
-    let mut start = 0;
-    for _ in 1..line {
-        start += text[start..].find('\n')? + 1;
-    }
-    (start < text.len()).then_some(start)
 }
 
 /// Turns the byte offsets of records into 1-based line numbers of the file, for offsets

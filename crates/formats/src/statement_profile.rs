@@ -94,9 +94,8 @@
 //! starting point to copy and correct.
 
 use crate::local_date::{parse_local_date, DateForms};
-use crate::toml_position::{line_column, parse_toml};
+use crate::toml_position::parse_toml;
 use std::borrow::Cow;
-use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::NaiveDate;
@@ -108,6 +107,7 @@ use tieout_core::{Diagnostic, NumberStyle};
 use toml::Spanned;
 
 use crate::mapping::FileKind;
+use crate::mapping_common::{Aliases, ConfigFile};
 use crate::xlsx::{
     excel_date, excel_number_text, open_sheet, serial_date, text_of, Raw, Value, XLSX_SIGNATURE, XLS_SIGNATURE,
 };
@@ -252,7 +252,7 @@ pub fn builtin_profiles() -> Vec<(&'static str, StatementProfile)> {
 /// Reads and validates a profile. The error names the key, with its line and column.
 pub fn parse_profile(file_name: &str, text: &str) -> Result<StatementProfile, Diagnostic> {
     let raw: RawProfile = parse_toml(file_name, text)?;
-    Validator { file_name, text }.profile(raw)
+    Validator { file: ConfigFile { name: file_name, text } }.profile(raw)
 }
 
 #[derive(Deserialize)]
@@ -308,38 +308,13 @@ struct RawSign {
     debit: Spanned<Aliases>,
 }
 
-/// One header name or a list of aliases.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Aliases {
-    One(String),
-    Many(Vec<String>),
-}
-
 struct Validator<'a> {
-    file_name: &'a str,
-    text: &'a str,
+    file: ConfigFile<'a>,
 }
 
 impl Validator<'_> {
-    fn error<T>(&self, span: std::ops::Range<usize>, key: &str, message: impl fmt::Display) -> Result<T, Diagnostic> {
-        let (line, column) = line_column(self.text, span.start);
-        Err(Diagnostic::error(self.file_name, line, column, format!("`{key}`: {message}")))
-    }
-
     fn aliases(&self, value: Spanned<Aliases>, key: &str) -> Result<Vec<String>, Diagnostic> {
-        let span = value.span();
-        let list = match value.into_inner() {
-            Aliases::One(one) => vec![one],
-            Aliases::Many(many) => many,
-        };
-        if list.is_empty() {
-            return self.error(span, key, "the list of header names is empty");
-        }
-        if list.iter().any(|name| name.trim().is_empty()) {
-            return self.error(span, key, "a header name is empty");
-        }
-        Ok(list.into_iter().map(|name| name.trim().to_owned()).collect())
+        self.file.aliases(value, key, "a header name is empty")
     }
 
     fn optional(&self, value: Option<Spanned<Aliases>>, key: &str) -> Result<Vec<String>, Diagnostic> {
@@ -351,7 +326,7 @@ impl Validator<'_> {
             None => Ok(0),
             Some(value) => match u32::try_from(*value.get_ref()) {
                 Ok(count) if count < limits::FILE_ROWS_MAX => Ok(count),
-                _ => self.error(value.span(), key, format!("{} is not a line count (0 or more)", value.get_ref())),
+                _ => self.file.error(value.span(), key, format!("{} is not a line count (0 or more)", value.get_ref())),
             },
         }
     }
@@ -360,10 +335,10 @@ impl Validator<'_> {
         let source = raw.source;
         let name = match source.name {
             Some(name) if name.get_ref().trim().is_empty() => {
-                return self.error(name.span(), "source.name", "is empty")
+                return self.file.error(name.span(), "source.name", "is empty")
             }
             Some(name) => name.into_inner().trim().to_owned(),
-            None => self.file_name.to_owned(),
+            None => self.file.name.to_owned(),
         };
         let format = match source.format {
             None => None,
@@ -371,7 +346,7 @@ impl Validator<'_> {
                 "csv" => Some(FileKind::Csv),
                 "xlsx" => Some(FileKind::Xlsx),
                 other => {
-                    return self.error(
+                    return self.file.error(
                         value.span(),
                         "source.format",
                         format!("'{other}' is not one of \"csv\", \"xlsx\""),
@@ -381,10 +356,10 @@ impl Validator<'_> {
         };
         let sheet = match source.sheet {
             Some(value) if value.get_ref().trim().is_empty() => {
-                return self.error(value.span(), "source.sheet", "is empty")
+                return self.file.error(value.span(), "source.sheet", "is empty")
             }
             Some(value) if format == Some(FileKind::Csv) => {
-                return self.error(
+                return self.file.error(
                     value.span(),
                     "source.sheet",
                     "is for XLSX workbooks, and `source.format` is \"csv\"",
@@ -393,50 +368,18 @@ impl Validator<'_> {
             Some(value) => Some(value.into_inner().trim().to_owned()),
             None => None,
         };
-        let encoding = match source.encoding {
-            None => TextEncoding::Utf8,
-            Some(value) => match value.get_ref().trim().to_ascii_lowercase().as_str() {
-                "utf-8" | "utf8" => TextEncoding::Utf8,
-                "gbk" | "gb2312" | "gb18030" => TextEncoding::Gbk,
-                "windows-1252" | "cp1252" | "latin-1" | "latin1" | "iso-8859-1" => TextEncoding::Windows1252,
-                other => {
-                    return self.error(
-                        value.span(),
-                        "source.encoding",
-                        format!("'{other}' is not one of \"utf-8\", \"gbk\", \"windows-1252\""),
-                    )
-                }
-            },
-        };
-        let delimiter = match source.delimiter {
-            None => b',',
-            Some(value) => {
-                let mut chars = value.get_ref().chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => c as u8,
-                    _ => {
-                        return self.error(
-                            value.span(),
-                            "source.delimiter",
-                            format!(
-                                "'{}' is not one ASCII character other than a quote or line break (e.g. \",\", \";\", \"\\t\")",
-                                value.get_ref().escape_debug()
-                            ),
-                        )
-                    }
-                }
-            }
-        };
+        let encoding = self.file.encoding(source.encoding)?.unwrap_or(TextEncoding::Utf8);
+        let delimiter = self.file.delimiter(source.delimiter)?.unwrap_or(b',');
         let header = match (source.preamble_lines, source.header_contains) {
             (Some(lines), Some(_)) => {
-                return self.error(
+                return self.file.error(
                     lines.span(),
                     "source.preamble_lines",
                     "give either `source.preamble_lines` or `source.header_contains`, not both",
                 )
             }
             (None, Some(text)) if text.get_ref().trim().is_empty() => {
-                return self.error(text.span(), "source.header_contains", "is empty")
+                return self.file.error(text.span(), "source.header_contains", "is empty")
             }
             (None, Some(text)) => HeaderPosition::Containing(text.into_inner().trim().to_owned()),
             (lines, None) => HeaderPosition::AfterLines(self.count(lines, "source.preamble_lines")?),
@@ -449,7 +392,7 @@ impl Validator<'_> {
                 "comma" => NumberStyle::Comma,
                 "per-value" => NumberStyle::PerValue,
                 other => {
-                    return self.error(
+                    return self.file.error(
                         value.span(),
                         "source.number_style",
                         format!("'{other}' is not one of \"dot\", \"comma\", \"per-value\""),
@@ -459,12 +402,12 @@ impl Validator<'_> {
         };
         let date_format = match source.date_format {
             Some(value) if value.get_ref().trim().is_empty() => {
-                return self.error(value.span(), "source.date_format", "is empty")
+                return self.file.error(value.span(), "source.date_format", "is empty")
             }
             Some(value) => {
                 let format = value.get_ref().trim().to_owned();
                 if chrono::format::StrftimeItems::new(&format).any(|item| item == chrono::format::Item::Error) {
-                    return self.error(
+                    return self.file.error(
                         value.span(),
                         "source.date_format",
                         format!("'{format}' is not a chrono strftime format"),
@@ -474,13 +417,7 @@ impl Validator<'_> {
             }
             None => None,
         };
-        let currency = match source.currency {
-            Some(value) => match Currency::from_code(value.get_ref()) {
-                Ok(currency) => Some(currency),
-                Err(error) => return self.error(value.span(), "source.currency", error),
-            },
-            None => None,
-        };
+        let currency = self.file.currency(source.currency)?;
         let account = source.account.map(|value| value.into_inner().trim().to_owned()).unwrap_or_default();
 
         let columns = raw.columns;
@@ -491,21 +428,25 @@ impl Validator<'_> {
                 debit: self.aliases(debit, "columns.debit")?,
             },
             (Some(amount), _, _) => {
-                return self.error(
+                return self.file.error(
                     amount.span(),
                     "columns.amount",
                     "give either `amount` or `credit` + `debit`, not both",
                 )
             }
-            (None, Some(only), None) => return self.error(only.span(), "columns.credit", "`credit` needs `debit` too"),
-            (None, None, Some(only)) => return self.error(only.span(), "columns.debit", "`debit` needs `credit` too"),
+            (None, Some(only), None) => {
+                return self.file.error(only.span(), "columns.credit", "`credit` needs `debit` too")
+            }
+            (None, None, Some(only)) => {
+                return self.file.error(only.span(), "columns.debit", "`debit` needs `credit` too")
+            }
             (None, None, None) => {
-                return self.error(0..0, "columns", "an amount is required: `amount`, or `credit` and `debit`")
+                return self.file.error(0..0, "columns", "an amount is required: `amount`, or `credit` and `debit`")
             }
         };
         let currency_columns = self.optional(columns.currency, "columns.currency")?;
         if currency.is_none() && currency_columns.is_empty() {
-            return self.error(
+            return self.file.error(
                 0..0,
                 "source.currency",
                 "a currency is required: `source.currency` or `columns.currency`",
@@ -514,7 +455,7 @@ impl Validator<'_> {
         let original_amount = self.optional(columns.original_amount, "columns.original_amount")?;
         let original_currency = self.optional(columns.original_currency, "columns.original_currency")?;
         if !original_amount.is_empty() && original_currency.is_empty() {
-            return self.error(
+            return self.file.error(
                 0..0,
                 "columns.original_currency",
                 "`columns.original_amount` needs `columns.original_currency`",
@@ -524,7 +465,7 @@ impl Validator<'_> {
             None => None,
             Some(sign) => {
                 if matches!(amount, ProfileAmount::CreditDebit { .. }) {
-                    return self.error(
+                    return self.file.error(
                         sign.column.span(),
                         "sign.column",
                         "`[sign]` is for one unsigned `amount` column, not `credit` + `debit`",
