@@ -430,8 +430,13 @@ fn payouts_are_tied_to_receipts_and_explained() {
     ));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2, "one expected payout and one unexpected receipt: {rows:?}");
+    // The last column is the result's key (what its difference is resolved by).
     assert!(
-        rows.contains(&",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,,,,payoneer.csv:3,receipt,,"),
+        rows.iter().any(|r| r
+            .strip_prefix(
+                ",,USD,,,unexpected_receipt,PY-2,10.00,USD,2026-07-05,,,,,,,,payoneer.csv:3,receipt,,,receipt:"
+            )
+            .is_some_and(|id| id.parse::<i64>().is_ok())),
         "{rows:?}"
     );
     assert!(
@@ -542,7 +547,12 @@ fn a_withdrawal_to_the_bank_is_matched_and_explain_follows_the_payout_there() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     let report = tieout(dir, &["report", "receipts", "--format", "csv"]);
     let (header, rows) = read_csv_text(&report.stdout);
-    assert!(header.ends_with(&["kind".to_owned(), "withdrawal_ref".to_owned(), "withdrawal_source".to_owned()]));
+    assert!(header.ends_with(&[
+        "kind".to_owned(),
+        "withdrawal_ref".to_owned(),
+        "withdrawal_source".to_owned(),
+        "key".to_owned()
+    ]));
     let withdrawals: Vec<&HashMap<String, String>> = rows.iter().filter(|r| r["kind"] == "withdrawal").collect();
     assert_eq!(withdrawals.len(), 2, "{rows:?}");
     let short = withdrawals.iter().find(|r| r["withdrawal_ref"] == "PY-2").unwrap();
@@ -552,6 +562,7 @@ fn a_withdrawal_to_the_bank_is_matched_and_explain_follows_the_payout_there() {
     );
     assert_eq!((short["receipt_ref"].as_str(), short["difference"].as_str()), ("B-1", "-18.00"));
     assert_eq!(short["withdrawal_source"], "payoneer.csv:3");
+    assert!(short["key"].starts_with("withdrawal:"), "what a receipt difference is resolved by: {short:?}");
     let missing = withdrawals.iter().find(|r| r["withdrawal_ref"] == "PY-3").unwrap();
     assert_eq!(missing["status"], "missing", "the bank's statement runs past its due date");
     // The bank credit is the withdrawal's, not an unexpected receipt.

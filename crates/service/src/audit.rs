@@ -38,7 +38,7 @@ use tieout_store::control::{AuditEntry, ControlStore, NewAuditEntry, User};
 use tieout_store::StoreError;
 
 use crate::differences::{Act, Kind, Resolution};
-use tieout_store::DifferenceAction;
+use tieout_store::{DifferenceAction, ReceiptAction};
 
 pub use tieout_store::control::AUDIT_GENESIS_HASH as GENESIS_HASH;
 
@@ -68,12 +68,13 @@ pub mod actions {
     pub const TOKEN_REVOKE: &str = "token.revoke";
     /// The tenant's matching rules replaced (`setting`, id `rules`).
     pub const RULES_REPLACE: &str = "rules.replace";
-    /// A difference resolved, reopened or assigned (`order`), one entry per order.
+    /// A difference resolved, reopened or assigned (`order`), one entry per order; a
+    /// payout ↔ receipt difference resolved or reopened (`receipt`, its key as the id).
     pub const DIFFERENCE_RESOLVE: &str = "difference.resolve";
     pub const DIFFERENCE_REOPEN: &str = "difference.reopen";
     pub const DIFFERENCE_ASSIGN: &str = "difference.assign";
-    /// A difference written off (`order`): by a person within their limit, or by the
-    /// system identity within `[write_off].auto`.
+    /// A difference written off (`order`, `receipt`): by a person within their limit, or
+    /// by the system identity within `[write_off].auto`.
     pub const DIFFERENCE_WRITE_OFF: &str = "difference.write_off";
     /// A statement moved from one state to another (`statement`).
     pub const STATEMENT_TRANSITION: &str = "statement.transition";
@@ -207,6 +208,60 @@ pub fn record_auto_write_offs(
         let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
         let id = action.order_id.to_string();
         record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, "order", &id, Some(old), Some(new), at)?;
+    }
+    Ok(())
+}
+
+/// Records what [`crate::receipt_differences::act`] did, one entry per result (object
+/// kind `receipt`, id its key): before and after are its resolution as read from the
+/// store before and after the act. `actor`: `None` is the system identity.
+#[allow(clippy::too_many_arguments)]
+pub fn record_receipt_act(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    actor: Option<(i64, &str)>,
+    act: &Act,
+    keys: &[String],
+    before: &HashMap<String, Resolution>,
+    after: &HashMap<String, Resolution>,
+    at: i64,
+) -> Result<(), StoreError> {
+    let action = match act {
+        Act::Resolve { kind: Kind::WriteOff, .. } => actions::DIFFERENCE_WRITE_OFF,
+        Act::Resolve { .. } => actions::DIFFERENCE_RESOLVE,
+        Act::Reopen { .. } => actions::DIFFERENCE_REOPEN,
+        Act::Assign { .. } => actions::DIFFERENCE_ASSIGN,
+    };
+    for key in keys.iter().map(|k| k.trim()) {
+        let (old, new) = (resolution_state(before.get(key)), resolution_state(after.get(key)));
+        record(control, tenant, actor, action, "receipt", key, Some(old), Some(new), at)?;
+    }
+    Ok(())
+}
+
+/// Records the automatic write-offs [`crate::receipt_differences::auto_write_off`] made,
+/// one entry per result under the system identity (before: open).
+pub fn record_auto_receipt_write_offs(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    written: &[ReceiptAction],
+    at: i64,
+) -> Result<(), StoreError> {
+    for action in written {
+        let after = Resolution {
+            state: "resolved",
+            reason: action.reason.clone(),
+            kind: action.kind.clone(),
+            currency: action.currency.clone(),
+            ours_minor: action.ours_minor,
+            theirs_minor: action.theirs_minor,
+            amount_minor: action.amount_minor,
+            by_user: action.by_user,
+            at: action.at,
+            ..Resolution::default()
+        };
+        let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
+        record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, "receipt", &action.key, Some(old), Some(new), at)?;
     }
     Ok(())
 }

@@ -116,6 +116,10 @@ pub enum ActError {
     CommentTooLong,
     #[error("name between 1 and {ORDERS_PER_ACTION_MAX} orders")]
     OrderCount,
+    #[error("name between 1 and {ORDERS_PER_ACTION_MAX} payout, withdrawal or receipt keys")]
+    KeyCount,
+    #[error("payout ↔ receipt differences are resolved or reopened, not assigned")]
+    NotAssignable,
     #[error("not differences of the latest reconciliation (or not visible to you): {0}")]
     NotDifferences(String),
     #[error("writing these off is over your limit (the [write_off] limit of your role in their currency): {0}")]
@@ -196,29 +200,7 @@ pub fn act(
     if orders.is_empty() || orders.len() > ORDERS_PER_ACTION_MAX {
         return Err(ActError::OrderCount);
     }
-    let (action, reason, comment, assignee) = match act {
-        Act::Resolve { kind, reason, comment, adjustment } => {
-            let known = if *kind == Kind::WriteOff { &WRITE_OFF_REASONS[..] } else { &REASONS[..] };
-            if !known.contains(&reason.as_str()) {
-                return Err(if *kind == Kind::WriteOff {
-                    ActError::UnknownWriteOffReason(reason.clone())
-                } else {
-                    ActError::UnknownReason(reason.clone())
-                });
-            }
-            if adjustment.is_some() && (*kind != Kind::Adjust || orders.len() != 1) {
-                return Err(ActError::Adjustment(
-                    "an adjustment amount is given for an adjust of one order only".to_owned(),
-                ));
-            }
-            ("resolve", Some(reason.clone()), Some(comment.clone()), None)
-        }
-        Act::Reopen { comment } => ("reopen", None, Some(comment.clone()), None),
-        Act::Assign { user } => ("assign", None, None, *user),
-    };
-    if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_CHARS_MAX) {
-        return Err(ActError::CommentTooLong);
-    }
+    let Checked { action, reason, comment, assignee } = check(act, orders.len())?;
     let mut over_limit = Vec::new();
     let mut actions = Vec::with_capacity(orders.len());
     let mut refused = Vec::new();
@@ -271,6 +253,45 @@ pub fn act(
     }
     store.add_difference_actions(&actions)?;
     Ok(actions.len())
+}
+
+/// What an [`Act`] records, once its reason, adjustment and comment are checked.
+pub(crate) struct Checked {
+    pub action: &'static str,
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+    pub assignee: Option<i64>,
+}
+
+/// Checks an act on `count` differences: the reason is one its kind takes, an adjustment
+/// amount is given for an adjust of one difference only, the comment is not too long.
+pub(crate) fn check(act: &Act, count: usize) -> Result<Checked, ActError> {
+    let checked = match act {
+        Act::Resolve { kind, reason, comment, adjustment } => {
+            let known = if *kind == Kind::WriteOff { &WRITE_OFF_REASONS[..] } else { &REASONS[..] };
+            if !known.contains(&reason.as_str()) {
+                return Err(if *kind == Kind::WriteOff {
+                    ActError::UnknownWriteOffReason(reason.clone())
+                } else {
+                    ActError::UnknownReason(reason.clone())
+                });
+            }
+            if adjustment.is_some() && (*kind != Kind::Adjust || count != 1) {
+                return Err(ActError::Adjustment(
+                    "an adjustment amount is given for an adjust of one difference only".to_owned(),
+                ));
+            }
+            Checked { action: "resolve", reason: Some(reason.clone()), comment: Some(comment.clone()), assignee: None }
+        }
+        Act::Reopen { comment } => {
+            Checked { action: "reopen", reason: None, comment: Some(comment.clone()), assignee: None }
+        }
+        Act::Assign { user } => Checked { action: "assign", reason: None, comment: None, assignee: *user },
+    };
+    if checked.comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_CHARS_MAX) {
+        return Err(ActError::CommentTooLong);
+    }
+    Ok(checked)
 }
 
 /// Fills in the kind and amounts of a resolution of `row`: ours is the order amount, theirs
@@ -362,11 +383,15 @@ pub fn totals(written: &[DifferenceAction]) -> Vec<(String, u64, i64)> {
     totals.into_iter().map(|(code, (count, amount))| (code, count, amount)).collect()
 }
 
-/// Every difference resolved as of now (its latest action is a resolve): the order, its
-/// store and category, how it was resolved, the reason, ours / theirs / the adjustment or
-/// amount written off, who (user id; `system` for automatic write-offs) and when — then
-/// one total row per kind and currency. `visible` limits the stores; `names` gives a
-/// user's display name (none: `user ID`).
+/// Every difference resolved as of now (its latest action is a resolve), of orders and of
+/// payouts ↔ receipts: the order (for a payout ↔ receipt difference its key, `payout:…`,
+/// `withdrawal:…` or `receipt:…`, in the same column), its store and category (for a
+/// payout ↔ receipt difference the status of its result), how it was resolved, the
+/// reason, ours / theirs / the adjustment or amount written off, who (user id; `system`
+/// for automatic write-offs) and when — in the order they were resolved, then one total
+/// row per kind and currency. `visible` limits the stores (a withdrawal or an unexpected
+/// receipt has none: `visible("")`); `names` gives a user's display name (none:
+/// `user ID`).
 pub fn resolutions_table(
     store: &dyn Store,
     visible: &dyn Fn(&str) -> bool,
@@ -390,18 +415,30 @@ pub fn resolutions_table(
             "comment",
         ],
     );
-    let resolutions = resolutions(store)?;
-    let mut resolved: Vec<(&OrderId, &Resolution)> =
-        resolutions.iter().filter(|(_, r)| r.state == "resolved").collect();
-    resolved.sort_by_key(|(id, r)| (r.at, id.to_string()));
-    let mut totals: std::collections::BTreeMap<(String, String), (u64, i64)> = Default::default();
-    for (id, resolution) in resolved {
-        let Some(result) = store.order_results(Some(id))?.into_iter().next() else { continue };
-        if !visible(&result.store) {
-            continue;
+    // (object, store, category, resolution, currency when the resolution names none).
+    let mut listed: Vec<(String, String, String, Resolution, Option<Currency>)> = Vec::new();
+    for (id, resolution) in resolutions(store)?.into_iter().filter(|(_, r)| r.state == "resolved") {
+        let Some(result) = store.order_results(Some(&id))?.into_iter().next() else { continue };
+        if visible(&result.store) {
+            listed.push((
+                id.to_string(),
+                result.store,
+                result.category.name().to_owned(),
+                resolution,
+                Some(result.currency),
+            ));
         }
-        let currency =
-            resolution.currency.as_deref().and_then(|c| Currency::from_code(c).ok()).unwrap_or(result.currency);
+    }
+    for receipt in crate::receipt_differences::resolved(store, visible)? {
+        listed.push((receipt.key, receipt.store, receipt.status, receipt.resolution, None));
+    }
+    listed.sort_by(|a, b| (a.3.at, &a.0).cmp(&(b.3.at, &b.0)));
+    let mut totals: std::collections::BTreeMap<(String, String), (u64, i64)> = Default::default();
+    for (object, store_name, category, resolution, fallback) in listed {
+        let Some(currency) = resolution.currency.as_deref().and_then(|c| Currency::from_code(c).ok()).or(fallback)
+        else {
+            continue;
+        };
         let kind = resolution.kind.clone().unwrap_or_else(|| {
             if resolution.reason.as_deref() == Some("written_off") { "write_off" } else { "accept" }.to_owned()
         });
@@ -419,9 +456,9 @@ pub fn resolutions_table(
             total.1 = total.1.saturating_add(amount);
         }
         table.push(vec![
-            Cell::text(id.to_string()),
-            Cell::text(&result.store),
-            Cell::text(result.category.name()),
+            Cell::text(object),
+            Cell::text(store_name),
+            Cell::text(category),
             Cell::text(&kind),
             Cell::text(resolution.reason.clone().unwrap_or_default()),
             Cell::text(currency.code()),
@@ -454,7 +491,10 @@ pub fn resolutions_table(
         "resolution: accept (the difference stands, explained), adjust (amount = the adjustment booked; ours = the order amount, theirs = the sales settled) or write_off (amount = the amount in question written off); by 'system': written off automatically within [write_off].auto".to_owned(),
     );
     table.notes.push(
-        "Amounts are exact in each order's currency, never converted; rows 'Total (N)' sum the N resolutions of each kind per currency (the amount column).".to_owned(),
+        "Payout ↔ receipt differences are listed too: order_id holds their key (payout:SETTLEMENT_ID, withdrawal:ENTRY_ID or receipt:ENTRY_ID), category the status of their result (received_short, received_late, missing, unexpected_receipt), ours the amount expected and theirs the amount received; a withdrawal or an unexpected receipt has no store.".to_owned(),
+    );
+    table.notes.push(
+        "Amounts are exact in each difference's currency, never converted; rows 'Total (N)' sum the N resolutions of each kind per currency (the amount column).".to_owned(),
     );
     Ok(table)
 }

@@ -196,6 +196,9 @@ fn run(
             let written =
                 crate::differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
             crate::audit::record_auto_write_offs(control, job.tenant_id, &written, now())?;
+            let receipts_written =
+                crate::receipt_differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
+            crate::audit::record_auto_receipt_write_offs(control, job.tenant_id, &receipts_written, now())?;
             let categories: serde_json::Map<String, serde_json::Value> =
                 summary.by_category.iter().map(|(c, n)| (c.name().to_owned(), serde_json::json!(n))).collect();
             // The run is saved: what it raises is queued for delivery, once per job (a job
@@ -218,6 +221,7 @@ fn run(
                 "categories": categories,
                 "receipt_differences": receipts.map_or(0, |r| r.difference_count()),
                 "written_off_automatically": written.len(),
+                "receipts_written_off_automatically": receipts_written.len(),
                 "alerts": raised.alerts,
                 "alert_deliveries": raised.deliveries,
                 "alerts_error": raised.config_error,

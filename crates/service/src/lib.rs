@@ -16,6 +16,7 @@ pub mod import;
 pub mod jobs;
 pub mod month_end;
 pub mod rates;
+pub mod receipt_differences;
 pub mod reconcile;
 pub mod report;
 pub mod rules;

@@ -377,6 +377,8 @@ impl Explanation {
 /// bank) and per unexpected receipt. Its first eleven columns are a contract, like the
 /// orders report's; `kind` says what a row is about. For a withdrawal, `expected_amount`
 /// and `deposit_date` are the withdrawal's amount and booking date, `store` is empty.
+/// `key` names the result across runs (`payout:…`, `withdrawal:…`, `receipt:…`: what a
+/// payout ↔ receipt difference is resolved by, see [`crate::receipt_differences::key`]).
 pub fn receipts_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreError> {
     let mut table = Table::new(
         "Receipts",
@@ -402,6 +404,7 @@ pub fn receipts_table(store: &dyn Store, filter: &Filter) -> Result<Table, Store
             "kind",
             "withdrawal_ref",
             "withdrawal_source",
+            "key",
         ],
     );
     let entry_ref = |r: &tieout_store::ReceiptRef| {
@@ -445,6 +448,7 @@ pub fn receipts_table(store: &dyn Store, filter: &Filter) -> Result<Table, Store
             cells.push(Cell::text(
                 row.withdrawals.iter().map(|r| format!("{}:{}", r.file_name, r.line)).collect::<Vec<_>>().join("+"),
             ));
+            cells.push(Cell::text(crate::receipt_differences::key(&row)));
         };
         if !row.withdrawals.is_empty() {
             if filter.store.is_some() {
