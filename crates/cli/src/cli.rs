@@ -207,7 +207,8 @@ enum Command {
     Statement(crate::statements::StatementArgs),
     /// Differences of the latest reconciliation on the team server's data: `difference
     /// --tenant SLUG --user EMAIL resolve ORDER… --as accept|adjust|write_off --reason R`,
-    /// `reopen ORDER…`, `resolutions` (every resolution, with automatic write-offs).
+    /// `reopen ORDER…`, `resolve-receipt KEY…` / `reopen-receipt KEY…` (payout ↔ receipt
+    /// differences by key), `resolutions` (every resolution, with automatic write-offs).
     Difference(crate::differences::DifferenceArgs),
     /// API tokens: `token create --tenant SLUG --email E --name N` prints a token once.
     Token {
@@ -528,15 +529,21 @@ fn reconcile(
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Writes off the small differences of the run just saved, under the system identity,
-/// within `[write_off].auto` (none configured: none).
-pub fn auto_write_off(
-    store: &mut SqliteStore,
-    settings: &tieout_service::config::Settings,
-) -> Result<Vec<tieout_service::differences::DifferenceAction>> {
+/// What the system identity wrote off after a run.
+pub struct AutoWriteOffs {
+    pub orders: Vec<tieout_service::differences::DifferenceAction>,
+    pub receipts: Vec<tieout_service::receipt_differences::ReceiptAction>,
+}
+
+/// Writes off the small differences of the run just saved (of orders, and of payouts ↔
+/// receipts), under the system identity, within `[write_off].auto` (none configured: none).
+pub fn auto_write_off(store: &mut SqliteStore, settings: &tieout_service::config::Settings) -> Result<AutoWriteOffs> {
     let limits = &settings.write_off;
+    let auto = |c| limits.limit_minor("auto", c);
     let at = chrono::Utc::now().timestamp();
-    Ok(tieout_service::differences::auto_write_off(store, &|c| limits.limit_minor("auto", c), at)?)
+    let orders = tieout_service::differences::auto_write_off(store, &auto, at)?;
+    let receipts = tieout_service::receipt_differences::auto_write_off(store, &auto, at)?;
+    Ok(AutoWriteOffs { orders, receipts })
 }
 
 fn write_report(

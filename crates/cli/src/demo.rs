@@ -157,11 +157,13 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
         &sources,
     )?;
     // Each automatic write-off is within the limit of its currency.
-    for action in &written {
-        let currency = tieout_core::Currency::from_code(action.currency.as_deref().unwrap_or(""))?;
+    let written_off = written.orders.iter().map(|a| (a.order_id.to_string(), &a.currency, a.amount_minor));
+    let written_off = written_off.chain(written.receipts.iter().map(|a| (a.key.clone(), &a.currency, a.amount_minor)));
+    for (object, currency, amount) in written_off {
+        let currency = tieout_core::Currency::from_code(currency.as_deref().unwrap_or(""))?;
         let limit = settings.write_off.limit_minor("auto", currency);
-        if !limit.is_some_and(|l| action.amount_minor.is_some_and(|a| a > 0 && a <= l)) {
-            bail!("order {} was written off automatically beyond [write_off].auto (a bug)", action.order_id);
+        if !limit.is_some_and(|l| amount.is_some_and(|a| a > 0 && a <= l)) {
+            bail!("{object} was written off automatically beyond [write_off].auto (a bug)");
         }
     }
     let mut workbook = vec![summary_table.clone()];

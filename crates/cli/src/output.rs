@@ -129,16 +129,20 @@ pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
 }
 
 /// The small differences written off automatically after a reconciliation, per currency.
-pub fn render_auto_write_offs(written: &[tieout_service::differences::DifferenceAction]) -> String {
-    if written.is_empty() {
+pub fn render_auto_write_offs(written: &crate::cli::AutoWriteOffs) -> String {
+    if written.orders.is_empty() && written.receipts.is_empty() {
         return String::new();
     }
     let mut out = String::from("written off automatically (within [write_off].auto, by the system identity):\n");
-    for (code, count, amount) in tieout_service::differences::totals(written) {
-        let shown = tieout_core::Currency::from_code(&code)
-            .map(|c| tieout_service::views::amount(amount, c))
-            .unwrap_or_else(|_| amount.to_string());
-        out.push_str(&format!("  {code}: {count} differences, {shown} {code}\n"));
+    let orders = tieout_service::differences::totals(&written.orders);
+    let receipts = tieout_service::receipt_differences::totals(&written.receipts);
+    for (what, totals) in [("differences", orders), ("payout/receipt differences", receipts)] {
+        for (code, count, amount) in totals {
+            let shown = tieout_core::Currency::from_code(&code)
+                .map(|c| tieout_service::views::amount(amount, c))
+                .unwrap_or_else(|_| amount.to_string());
+            out.push_str(&format!("  {code}: {count} {what}, {shown} {code}\n"));
+        }
     }
     out.push_str("  (`tieout report resolutions` lists them)\n");
     out

@@ -254,3 +254,110 @@ fn differences_from_the_command_line_are_accepted_adjusted_and_written_off_withi
     assert_eq!(code, 0);
     assert!(log.contains("difference.resolve") && log.contains(first), "{log}");
 }
+
+#[test]
+fn receipt_differences_from_the_command_line_are_resolved_by_key_within_limits_and_small_ones_by_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (code, out, err) = tieout(dir, &["demo", "--orders", "3000", "--seed", "5"], "");
+    assert_eq!(code, 0, "{out}\n{err}");
+    let as_of = out.split("Reconciled as of ").nth(1).and_then(|rest| rest.get(..10)).unwrap().to_owned();
+    assert_eq!(tieout(dir, &["tenant", "add", "acme", "Acme Trading"], "").0, 0);
+    for role in ["viewer", "accountant", "approver"] {
+        let email = format!("{role}@acme.test");
+        let (code, _, err) = tieout(
+            dir,
+            &["user", "add", "--tenant", "acme", "--email", &email, "--role", role],
+            "a long enough password\n",
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    std::fs::copy(dir.join("tieout-demo/tieout.db"), dir.join("tieout-data/tenants/1.sqlite")).unwrap();
+    // The receipts report names each result's key (its last column).
+    let db = "tieout-data/tenants/1.sqlite";
+    let receipts = || {
+        let (code, csv, err) = tieout(dir, &["--db", db, "report", "receipts", "--format", "csv"], "");
+        assert_eq!(code, 0, "{err}");
+        let mut lines = csv.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+        lines
+            .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect())
+            .collect::<Vec<std::collections::HashMap<String, String>>>()
+    };
+    let rows = receipts();
+    let find = |kind: &str, status: &str| {
+        rows.iter().find(|r| r["kind"] == kind && r["status"] == status).unwrap_or_else(|| panic!("{rows:?}")).clone()
+    };
+    // The demo month: a withdrawal short by 15.00–25.00 USD of bank charges, a missing payout.
+    let short = find("withdrawal", "received_short");
+    let missing = find("payout", "missing");
+    let (short_key, missing_key) = (short["key"].clone(), missing["key"].clone());
+    assert!(short_key.starts_with("withdrawal:") && missing_key.starts_with("payout:"), "{short:?} {missing:?}");
+    let difference = |user: &str, args: &[&str]| {
+        let email = format!("{user}@acme.test");
+        let mut all = vec!["--config", "tieout-demo/tieout.toml", "difference", "--tenant", "acme", "--user", &email];
+        all.extend_from_slice(args);
+        tieout(dir, &all, "")
+    };
+    let write_off = ["resolve-receipt", &short_key, "--as", "write-off", "--reason", "bank_charges"];
+    let (code, _, err) = difference("viewer", &write_off);
+    assert_eq!(code, 2);
+    assert!(err.contains("may not resolve"), "{err}");
+    // Over the accountant's limit (10.00 USD in the demo), within the approver's (100.00).
+    let (code, out, err) = difference("accountant", &write_off);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("over your limit"), "{err}");
+    let (code, out, err) = difference("approver", &write_off);
+    assert_eq!(code, 0, "{err}");
+    let shortfall = short["difference"].trim_start_matches('-');
+    assert!(out.contains(&format!("{short_key}: resolved write_off")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ours {}  theirs {}  amount {shortfall} USD",
+            short["expected_amount"], short["received_amount"]
+        )),
+        "{out}"
+    );
+    let (code, out, err) = difference("accountant", &["resolve-receipt", &missing_key, "--reason", "timing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{missing_key}: resolved accept")), "{out}");
+    let (code, _, err) = difference("accountant", &["resolve-receipt", "payout:1", "--reason", "timing"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not differences"), "{err}");
+    let (code, out, err) = difference("accountant", &["reopen-receipt", &missing_key, "--comment", "still not here"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{missing_key}: open")), "{out}");
+
+    let (code, table, err) = difference("viewer", &["resolutions", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.lines().any(|l| l.starts_with(&format!("{short_key},,received_short,write_off,bank_charges,USD,"))),
+        "{table}"
+    );
+    assert!(!table.lines().any(|l| l.starts_with(&missing_key)), "reopened: {table}");
+    let (code, log, _) = tieout(dir, &["audit", "list", "--tenant", "acme"], "");
+    assert_eq!(code, 0);
+    assert!(log.contains("difference.write_off") && log.contains(&short_key), "{log}");
+    assert!(log.contains("difference.reopen") && log.contains(&missing_key), "{log}");
+
+    // `tieout reconcile` writes off the small ones by itself (here within 50.00 of every
+    // currency): the short payout, not the withdrawal or payout a person acted on.
+    let text = std::fs::read_to_string(dir.join("tieout-demo/tieout.toml")).unwrap();
+    let text = text.replace(
+        "auto = { USD = \"0.50\", CNY = \"2.00\" }",
+        "auto = { USD = \"50.00\", EUR = \"50.00\", GBP = \"50.00\" }",
+    );
+    std::fs::write(dir.join("generous.toml"), text).unwrap();
+    let (code, out, err) = tieout(dir, &["--db", db, "--config", "generous.toml", "reconcile", "--as-of", &as_of], "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("payout/receipt differences"), "{out}");
+    let rows = receipts();
+    let short_payout = rows.iter().find(|r| r["kind"] == "payout" && r["status"] == "received_short").unwrap();
+    let (code, table, _) = difference("viewer", &["resolutions", "--format", "csv"]);
+    assert_eq!(code, 0);
+    let line_of = |key: &str| table.lines().find(|l| l.starts_with(&format!("{key},"))).map(str::to_owned);
+    let written = line_of(&short_payout["key"]).unwrap_or_else(|| panic!("{table}"));
+    assert!(written.contains(",write_off,small_difference,") && written.contains(",system,"), "{written}");
+    assert!(line_of(&short_key).unwrap().contains(",bank_charges,"), "the approver's write-off stands");
+    assert!(line_of(&missing_key).is_none(), "a difference a person reopened stays open");
+}

@@ -102,7 +102,19 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/orders/{order_id}/explain", Signed(Read), "One order's chain down to the source lines"),
     route("GET", "/api/settlements", Signed(Read), "Settlements (keyset pages)"),
     route("GET", "/api/settlements/{id}/explain", Signed(Read), "A settlement's chain: payout, receipt, bank"),
-    route("GET", "/api/receipts", Signed(Read), "Payout, withdrawal and receipt results (keyset pages)"),
+    route(
+        "GET",
+        "/api/receipts",
+        Signed(Read),
+        "Payout, withdrawal and receipt results with their key and resolution (pages)",
+    ),
+    route(
+        "POST",
+        "/api/receipts/resolve",
+        Signed(Resolve),
+        "Accept, adjust or write off payout ↔ receipt differences by key (write-offs within limits)",
+    ),
+    route("POST", "/api/receipts/reopen", Signed(Resolve), "Reopen resolved payout ↔ receipt differences"),
     route("GET", "/api/reports/{name}", Signed(Read), "A report as JSON, CSV or XLSX"),
     route(
         "GET",

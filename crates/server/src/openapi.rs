@@ -6,7 +6,8 @@ use serde_json::{json, Map, Value};
 use utoipa::PartialSchema;
 
 use crate::routes::{
-    LoginRequest, OrganisationRequest, ReconcileRequest, StoreRequest, TokenRequest, UserChange, UserRequest,
+    AssignRequest, LoginRequest, OrganisationRequest, ReceiptReopenRequest, ReceiptResolveRequest, ReconcileRequest,
+    ReopenRequest, ResolveRequest, StoreRequest, TokenRequest, UserChange, UserRequest,
 };
 use crate::{Access, ROUTES};
 
@@ -21,6 +22,11 @@ fn request_schema(method: &str, path: &str) -> Option<(&'static str, Value)> {
         ("POST", "/api/organisations") => ("application/json", schema(OrganisationRequest::schema())),
         ("POST", "/api/stores") => ("application/json", schema(StoreRequest::schema())),
         ("POST", "/api/reconcile") => ("application/json", schema(ReconcileRequest::schema())),
+        ("POST", "/api/differences/resolve") => ("application/json", schema(ResolveRequest::schema())),
+        ("POST", "/api/differences/reopen") => ("application/json", schema(ReopenRequest::schema())),
+        ("POST", "/api/differences/assign") => ("application/json", schema(AssignRequest::schema())),
+        ("POST", "/api/receipts/resolve") => ("application/json", schema(ReceiptResolveRequest::schema())),
+        ("POST", "/api/receipts/reopen") => ("application/json", schema(ReceiptReopenRequest::schema())),
         ("POST", "/api/uploads") => (
             "multipart/form-data",
             json!({

@@ -52,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/settlements", get(settlements))
         .route("/api/settlements/{id}/explain", get(explain_settlement))
         .route("/api/receipts", get(receipts))
+        .route("/api/receipts/resolve", post(resolve_receipts))
+        .route("/api/receipts/reopen", post(reopen_receipts))
         .route("/api/reports/{name}", get(report))
         .route("/api/dashboard", get(dashboard))
         .route("/api/differences/resolve", post(resolve))
@@ -986,7 +988,16 @@ async fn receipts(State(state): State<AppState>, auth: Auth, Query(query): Query
         let parsed: Value = serde_json::from_slice(&bytes).map_err(Problem::internal)?;
         let rows = parsed["tables"][0]["rows"].as_array().cloned().unwrap_or_default();
         let end = (after + limit).min(rows.len());
-        let items = rows.get(after..end).map(<[Value]>::to_vec).unwrap_or_default();
+        let mut items = rows.get(after..end).map(<[Value]>::to_vec).unwrap_or_default();
+        // Each row carries its key (a report column) and, by it, its resolution.
+        let resolutions = tieout_service::receipt_differences::resolutions(store.as_ref())?;
+        let names = user_names(&backend, tenant)?;
+        for item in &mut items {
+            let status = item["status"].as_str().and_then(tieout_core::receipts::ReceiptStatus::from_name);
+            item["is_difference"] = json!(status.is_some_and(|s| s.is_difference()));
+            let resolution = item["key"].as_str().and_then(|key| resolutions.get(key));
+            item["resolution"] = resolution_json(resolution, &names);
+        }
         let next = (end < rows.len()).then(|| format!("{}.{end}", run.id));
         Ok(Json(json!({ "items": items, "next_cursor": next, "run_id": run.id })))
     })
@@ -1159,12 +1170,7 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
             &|s| principal.sees_store(s),
             &|currency| limits.limit_minor(role, currency),
         )
-        .map_err(|error| match error {
-            ActError::Store(error) => Problem::internal(error),
-            ActError::NotDifferences(_) => Problem::conflict(error.to_string()),
-            ActError::OverLimit(_) => Problem::forbidden(error.to_string()),
-            other => Problem::bad_request(other.to_string()),
-        })?;
+        .map_err(act_problem)?;
         let after = tieout_service::differences::resolutions(store.as_ref())?;
         let actor = (principal.user.id, principal.user.display_name.as_str());
         let mut control = backend.control()?;
@@ -1206,6 +1212,109 @@ async fn assign(State(state): State<AppState>, auth: Auth, headers: HeaderMap, b
     let request: AssignRequest = json_body(&headers, &body)?;
     let count = act_on_differences(state, auth.0, request.order_ids, Act::Assign { user: request.user_id }).await?;
     Ok(Json(json!({ "assigned": count })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReceiptResolveRequest {
+    /// Keys of payout ↔ receipt differences of the latest run, as `GET /api/receipts`
+    /// gives them: `payout:<settlement id>`, `withdrawal:<entry id>`, `receipt:<entry id>`.
+    pub keys: Vec<String>,
+    /// accept (the difference stands, explained), adjust (an adjustment is booked, keeping
+    /// expected and received) or write_off (|received − expected|, within the role's
+    /// `[write_off]` limit). Default: write_off when the reason is `written_off`, else accept.
+    #[serde(default)]
+    pub resolution: Option<String>,
+    /// accept / adjust: timing, fee_dispute, duplicate_confirmed, data_error or other;
+    /// write_off: small_difference, rounding, bank_charges, goodwill, written_off or other.
+    pub reason: String,
+    #[serde(default)]
+    pub comment: String,
+    /// adjust of one difference: the adjustment to book (decimal, the expected currency);
+    /// default: received − expected.
+    #[serde(default)]
+    pub adjustment: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReceiptReopenRequest {
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+fn act_problem(error: ActError) -> Problem {
+    match error {
+        ActError::Store(error) => Problem::internal(error),
+        ActError::NotDifferences(_) => Problem::conflict(error.to_string()),
+        ActError::OverLimit(_) => Problem::forbidden(error.to_string()),
+        other => Problem::bad_request(other.to_string()),
+    }
+}
+
+/// Resolves or reopens payout ↔ receipt differences (all or none) and records one audit
+/// entry per difference.
+async fn act_on_receipts(state: AppState, principal: Principal, keys: Vec<String>, act: Act) -> ApiResult<usize> {
+    use tieout_service::receipt_differences as receipts;
+    let backend = state.backend.clone();
+    let now = (state.clock)();
+    blocking(move || {
+        let mut store = backend.tenant_store(principal.tenant.id)?;
+        let before = receipts::resolutions(store.as_ref())?;
+        let limits = &state.settings.settings.write_off;
+        let role = principal.role.name();
+        let count = receipts::act(
+            store.as_mut(),
+            &keys,
+            &act,
+            principal.user.id,
+            now,
+            &|s| principal.sees_store(s),
+            &|currency| limits.limit_minor(role, currency),
+        )
+        .map_err(act_problem)?;
+        let after = receipts::resolutions(store.as_ref())?;
+        let actor = (principal.user.id, principal.user.display_name.as_str());
+        let mut control = backend.control()?;
+        tieout_service::audit::record_receipt_act(
+            control.as_mut(),
+            principal.tenant.id,
+            Some(actor),
+            &act,
+            &keys,
+            &before,
+            &after,
+            now,
+        )?;
+        Ok(count)
+    })
+    .await
+}
+
+async fn resolve_receipts(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    auth.require(Action::Resolve)?;
+    let request: ReceiptResolveRequest = json_body(&headers, &body)?;
+    let kind = tieout_service::differences::Kind::for_reason(request.resolution.as_deref(), &request.reason)
+        .map_err(|error| Problem::bad_request(error.to_string()))?;
+    let act = Act::Resolve { kind, reason: request.reason, comment: request.comment, adjustment: request.adjustment };
+    let count = act_on_receipts(state, auth.0, request.keys, act).await?;
+    Ok(Json(json!({ "resolved": count })))
+}
+
+async fn reopen_receipts(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    auth.require(Action::Resolve)?;
+    let request: ReceiptReopenRequest = json_body(&headers, &body)?;
+    let count = act_on_receipts(state, auth.0, request.keys, Act::Reopen { comment: request.comment }).await?;
+    Ok(Json(json!({ "reopened": count })))
 }
 
 async fn rules(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

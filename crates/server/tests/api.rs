@@ -619,14 +619,18 @@ fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["action"] == "difference.write_off" && e["actor"]["name"] == "system")
+        .filter(|e| {
+            e["action"] == "difference.write_off" && e["actor"]["name"] == "system" && e["object"]["kind"] == "order"
+        })
         .count() as u64;
     assert_eq!(system_write_offs, automatic);
     // The resolutions report lists every resolution, the system's and the people's.
     let report = accountant.get("/api/reports/resolutions?format=csv");
     assert_eq!(report.status, 200, "{}", report.text());
     let text = report.text();
-    assert_eq!(text.lines().filter(|l| l.contains(",system,")).count() as u64, automatic, "{text}");
+    // (Payout ↔ receipt differences are listed by their key, `payout:…`, `withdrawal:…`.)
+    let order_lines = text.lines().filter(|l| !l.split(',').next().unwrap_or("").contains(':'));
+    assert_eq!(order_lines.filter(|l| l.contains(",system,")).count() as u64, automatic, "{text}");
     assert!(text.lines().any(|l| l.starts_with(mismatch["order_id"].as_str().unwrap()) && l.contains(",adjust,")));
 
     // Refused: a matched order, an unknown reason, a user of nobody; nothing recorded.
@@ -645,6 +649,198 @@ fn an_accountant_resolves_assigns_and_reopens_differences_and_the_history_shows_
         .assert_problem(400);
     let history = accountant.get(&format!("/api/orders/{}/explain", ids[1])).json()["history"].clone();
     assert_eq!(history.as_array().unwrap().len(), 1);
+}
+
+/// The receipts' rows of one key (a payout of several settlements has a row for each).
+fn receipt_rows<'a>(items: &'a [Value], key: &str) -> Vec<&'a Value> {
+    items.iter().filter(|r| r["key"] == key).collect()
+}
+
+#[test]
+fn payout_and_receipt_differences_are_resolved_by_key_within_limits_and_small_ones_by_the_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = demo_month(dir.path(), 14);
+    let (_, text) = settings_of(&manifest);
+    // The demo month short-pays one payout by 1.00–50.00 (GBP, EUR or USD) and one withdrawal
+    // by 15.00–25.00 USD of bank charges: both within these automatic limits.
+    let auto = "auto = { USD = \"0.50\", CNY = \"2.00\" }";
+    assert!(text.contains(auto), "{text}");
+    let text = text.replace(auto, "auto = { USD = \"50.00\", EUR = \"50.00\", GBP = \"50.00\" }");
+    let settings = tieout_service::config::Settings::parse("tieout.toml", &text).unwrap();
+    let server = TestServer::start(settings, &text, 64 * 1024 * 1024);
+    server.tenant("acme");
+    let clerk = server.signed_in("acme", "clerk");
+    for id in upload_month(&clerk, &manifest) {
+        assert_eq!(clerk.wait_job(id)["state"], "succeeded");
+    }
+    let run = clerk.post_json("/api/reconcile", &json!({ "as_of": manifest.as_of.to_string() }));
+    let job = clerk.wait_job(run.json()["id"].as_i64().unwrap());
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let accountant = server.signed_in("acme", "accountant");
+    let items = accountant.all_pages("/api/receipts", 7);
+    assert!(items
+        .iter()
+        .all(|r| r["key"].as_str().is_some_and(|k| k.starts_with(&format!("{}:", r["kind"].as_str().unwrap())))));
+    for r in &items {
+        let difference = !["received", "received_converted", "pending"].contains(&r["status"].as_str().unwrap());
+        assert_eq!(r["is_difference"], difference, "{r}");
+    }
+
+    // The short ones were written off by the system identity when the run was saved.
+    let automatic = job["result"]["receipts_written_off_automatically"].as_u64().unwrap();
+    let mut by_system: Vec<&str> = items
+        .iter()
+        .filter(|r| r["resolution"]["by"]["display_name"] == "system")
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    by_system.dedup();
+    assert_eq!(by_system.len() as u64, automatic, "{job}");
+    let shorts: Vec<&Value> = items.iter().filter(|r| r["status"] == "received_short").collect();
+    assert!(shorts.len() >= 2 && shorts.iter().all(|r| by_system.contains(&r["key"].as_str().unwrap())), "{shorts:?}");
+    let minor = |text: &Value| -> i64 { text.as_str().unwrap().replace(['.', '-'], "").parse().unwrap() };
+    for r in &shorts {
+        let resolution = &r["resolution"];
+        assert_eq!(
+            (resolution["state"].as_str(), resolution["kind"].as_str(), resolution["reason"].as_str()),
+            (Some("resolved"), Some("write_off"), Some("small_difference")),
+            "{r}"
+        );
+        assert_eq!(minor(&resolution["amount"]), minor(&r["difference"]), "the shortfall: {r}");
+        assert_eq!((&resolution["ours"], &resolution["theirs"]), (&r["expected_amount"], &r["received_amount"]), "{r}");
+    }
+    let admin = server.signed_in("acme", "admin");
+    let system_entries = admin.get("/api/audit?limit=1000").json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "difference.write_off" && e["object"]["kind"] == "receipt")
+        .filter(|e| e["actor"]["name"] == "system")
+        .count() as u64;
+    assert_eq!(system_entries, automatic);
+
+    // The accountant reopens the withdrawal's: open again, by them; then writing it off is
+    // held to their limit (10.00 USD in the demo) and the approver's (100.00 USD) allows it.
+    let withdrawal = *shorts.iter().find(|r| r["kind"] == "withdrawal").expect("a short withdrawal");
+    let key = withdrawal["key"].as_str().unwrap();
+    let reopened =
+        accountant.post_json("/api/receipts/reopen", &json!({ "keys": [key], "comment": "the bank will refund it" }));
+    assert_eq!(reopened.status, 200, "{}", reopened.text());
+    assert_eq!(reopened.json()["reopened"], 1);
+    let now = accountant.all_pages("/api/receipts", 1000);
+    let resolution = receipt_rows(&now, key)[0]["resolution"].clone();
+    assert_eq!(
+        (resolution["state"].as_str(), resolution["by"]["display_name"].as_str(), resolution["comment"].as_str()),
+        (Some("open"), Some("accountant"), Some("the bank will refund it"))
+    );
+    let write_off = json!({ "keys": [key], "resolution": "write_off", "reason": "bank_charges" });
+    let problem = accountant.post_json("/api/receipts/resolve", &write_off).assert_problem(403);
+    assert!(problem["detail"].as_str().unwrap().contains("over your limit"), "{problem}");
+    let approver = server.signed_in("acme", "approver");
+    assert_eq!(approver.post_json("/api/receipts/resolve", &write_off).json()["resolved"], 1);
+    let now = accountant.all_pages("/api/receipts", 1000);
+    let resolution = receipt_rows(&now, key)[0]["resolution"].clone();
+    assert_eq!(
+        (resolution["kind"].as_str(), resolution["reason"].as_str(), resolution["by"]["display_name"].as_str()),
+        (Some("write_off"), Some("bank_charges"), Some("approver"))
+    );
+    assert_eq!(minor(&resolution["amount"]), minor(&withdrawal["difference"]));
+
+    // A missing payout accepted (it stands: expected, nothing received); an unexpected
+    // receipt adjusted (default: received − nothing expected).
+    let missing = items.iter().find(|r| r["status"] == "missing" && r["kind"] == "payout").expect("a missing payout");
+    let unexpected = items.iter().find(|r| r["status"] == "unexpected_receipt").expect("an unexpected receipt");
+    let accepted = accountant.post_json(
+        "/api/receipts/resolve",
+        &json!({ "keys": [missing["key"]], "reason": "timing", "comment": "Amazon re-sends it" }),
+    );
+    assert_eq!(accepted.json()["resolved"], 1, "{}", accepted.text());
+    let adjusted = accountant.post_json(
+        "/api/receipts/resolve",
+        &json!({ "keys": [unexpected["key"]], "resolution": "adjust", "reason": "data_error" }),
+    );
+    assert_eq!(adjusted.status, 200, "{}", adjusted.text());
+    let now = accountant.all_pages("/api/receipts", 1000);
+    let r = &receipt_rows(&now, missing["key"].as_str().unwrap())[0]["resolution"];
+    assert_eq!(
+        (r["kind"].as_str(), &r["ours"], &r["theirs"]),
+        (Some("accept"), &missing["expected_amount"], &Value::Null)
+    );
+    let r = &receipt_rows(&now, unexpected["key"].as_str().unwrap())[0]["resolution"];
+    assert_eq!(
+        (r["kind"].as_str(), &r["ours"], &r["amount"]),
+        (Some("adjust"), &Value::Null, &unexpected["received_amount"])
+    );
+
+    // Refused, recording nothing: a result that is no difference, an unknown key, an unknown
+    // reason, no keys, assigning is not a receipt route, a viewer.
+    let received = items.iter().find(|r| r["status"] == "received").unwrap()["key"].clone();
+    let open_key = items
+        .iter()
+        .find(|r| {
+            r["is_difference"] == true
+                && r["resolution"].is_null()
+                && r["key"] != missing["key"]
+                && r["key"] != unexpected["key"]
+        })
+        .expect("an open difference")["key"]
+        .clone();
+    accountant
+        .post_json("/api/receipts/resolve", &json!({ "keys": [open_key, received], "reason": "timing" }))
+        .assert_problem(409);
+    accountant
+        .post_json("/api/receipts/resolve", &json!({ "keys": ["payout:1"], "reason": "timing" }))
+        .assert_problem(409);
+    accountant
+        .post_json("/api/receipts/resolve", &json!({ "keys": [open_key], "reason": "because" }))
+        .assert_problem(400);
+    accountant.post_json("/api/receipts/resolve", &json!({ "keys": [], "reason": "timing" })).assert_problem(400);
+    server
+        .signed_in("acme", "viewer")
+        .post_json("/api/receipts/resolve", &json!({ "keys": [open_key], "reason": "timing" }))
+        .assert_problem(403);
+    let now = accountant.all_pages("/api/receipts", 1000);
+    assert!(receipt_rows(&now, open_key.as_str().unwrap())[0]["resolution"].is_null());
+
+    // The audit log: one entry per act and key, object kind receipt.
+    let entries: Vec<Value> = admin.get("/api/audit?limit=1000").json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object"]["kind"] == "receipt" && e["actor"]["name"] != "system")
+        .cloned()
+        .collect();
+    let logged: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (e["action"].as_str().unwrap(), e["object"]["id"].as_str().unwrap(), e["actor"]["name"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("difference.reopen", key, "accountant"),
+            ("difference.write_off", key, "approver"),
+            ("difference.resolve", missing["key"].as_str().unwrap(), "accountant"),
+            ("difference.resolve", unexpected["key"].as_str().unwrap(), "accountant"),
+        ]
+    );
+    assert_eq!(
+        (entries[1]["before"]["state"].as_str(), entries[1]["after"]["kind"].as_str()),
+        (Some("open"), Some("write_off"))
+    );
+
+    // The resolutions report lists them by key beside the orders'.
+    let report = accountant.get("/api/reports/resolutions?format=csv");
+    assert_eq!(report.status, 200, "{}", report.text());
+    let text = report.text();
+    assert!(
+        text.lines().any(|l| l.starts_with(&format!("{key},,received_short,write_off,bank_charges,USD,"))),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with(missing["key"].as_str().unwrap()) && l.contains(",missing,accept,timing,")),
+        "{text}"
+    );
 }
 
 #[test]
