@@ -7,7 +7,8 @@
 // For each tenant of the plan, in its language (zh-CN, en): sign in as a clerk and upload
 // the demo month (one upload by drag and drop) and a file tieout refuses; reconcile; the
 // dashboard's figures equal GET /api/dashboard; as an accountant, filter, sort and select
-// differences, explain one and resolve it; draw up a statement, submit it, import the
+// differences, explain one and resolve it; resolve a payout ↔ receipt difference on the
+// receipts page (a write-off over the limit refused, an accept); draw up a statement, submit it, import the
 // counterparty's statement and resolve its differences (a write-off within the limit, one
 // over it refused, an accept); download the receivables XLSX and check the CSV's
 // roll-forward; as an admin, the settings (rules refused with line and column), the audit
@@ -398,6 +399,41 @@ async function run(browser, tenant) {
   await page.waitForSelector('#receipts tbody tr[data-status]');
   await checkAccessible(page, lang, 'receipts');
   await shot(page, lang, '09-receipts');
+  // A payout ↔ receipt difference resolved in the browser, by its key: a write-off of a
+  // missing payout is over the accountant's limit (refused, nothing recorded); accepted, it
+  // stands, and the API agrees.
+  const receiptItems = (await apiFromPage(page, '/api/receipts?limit=1000')).json.items;
+  const openReceipt = receiptItems.find((r) => r.is_difference && !r.resolution && r.status === 'missing');
+  assert.ok(openReceipt, 'the demo month has a missing payout or withdrawal, open');
+  assert.equal(await page.locator(`#receipts tbody tr[data-key="${openReceipt.key}"][data-state="open"]`).count(), 1);
+  await page.waitForSelector('#receipt-resolve');
+  await page.selectOption('#receipt-key', openReceipt.key);
+  await page.selectOption('#receipt-kind', 'adjust');
+  assert.ok(await page.isVisible('#receipt-adjustment'), 'adjust asks for an amount');
+  await page.selectOption('#receipt-kind', 'write_off');
+  assert.ok(await page.isHidden('#receipt-adjustment'), 'no adjustment amount for a write-off');
+  await page.selectOption('#receipt-reason', 'bank_charges');
+  await page.click('#receipt-resolve-submit');
+  await page.waitForSelector('#receipt-message .alert');
+  assert.match(await page.textContent('#receipt-message .alert'), /over your limit/);
+  const stillOpen = (await apiFromPage(page, '/api/receipts?limit=1000')).json.items.find((r) => r.key === openReceipt.key);
+  assert.equal(stillOpen.resolution, null, 'a refused write-off records nothing');
+  await page.selectOption('#receipt-kind', 'accept');
+  await page.selectOption('#receipt-reason', 'timing');
+  await page.fill('#receipt-comment', lang === 'en' ? 'Amazon sends it again next week' : '亚马逊下周重新付款');
+  await page.click('#receipt-resolve-submit');
+  await page.waitForSelector(`#receipts tbody tr[data-key="${openReceipt.key}"][data-state="resolved"]`);
+  await checkAccessible(page, lang, 'receipts resolved');
+  const resolvedReceipt = (await apiFromPage(page, '/api/receipts?limit=1000')).json.items.find((r) => r.key === openReceipt.key);
+  assert.equal(resolvedReceipt.resolution.state, 'resolved');
+  assert.equal(resolvedReceipt.resolution.kind, 'accept');
+  assert.equal(resolvedReceipt.resolution.reason, 'timing');
+  assert.equal(resolvedReceipt.resolution.by.display_name, 'accountant');
+  assert.equal(resolvedReceipt.resolution.ours, openReceipt.expected_amount);
+  assert.equal(resolvedReceipt.resolution.comment, lang === 'en' ? 'Amazon sends it again next week' : '亚马逊下周重新付款');
+  const stateCell = await page.textContent(`#receipts tbody tr[data-key="${openReceipt.key}"] td[data-column="resolution"]`);
+  assert.ok(stateCell.includes(lang === 'en' ? 'Accept' : '接受'), stateCell);
+  await shot(page, lang, '09b-receipts-resolved');
 
   // Statements (往来对账单): upload a counterparty's documents and draw one up through the
   // API, then the page lists it, its detail shows the lines with file:line, and a move works.
@@ -688,6 +724,12 @@ async function run(browser, tenant) {
   const still = (await apiFromPage(page, '/api/differences?state=open&limit=1000')).json.items;
   assert.ok(still.some((d) => d.order_id === openOrder), 'the order is still open');
   await shot(page, lang, '13-viewer-explain');
+  await goto(page, '/receipts');
+  await page.waitForSelector('#receipts tbody tr[data-status]');
+  assert.equal(await page.locator('#receipt-resolve').count(), 0, 'no resolve form on the receipts page');
+  const openKey = await page.getAttribute('#receipts tbody tr[data-state="open"]', 'data-key');
+  const refusedReceipt = await apiFromPage(page, '/api/receipts/resolve', 'POST', { keys: [openKey], reason: 'timing' });
+  assert.equal(refusedReceipt.status, 403, refusedReceipt.text);
   await goto(page, '/settings');
   assert.equal(await page.locator('main .alert').count(), 1, 'the settings page refuses a viewer');
   await goto(page, '/audit');
