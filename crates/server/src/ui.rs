@@ -48,6 +48,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("table.js", JS),
     asset!("chart.js", JS),
     asset!("editor.js", JS),
+    asset!("reasons.js", JS),
     asset!("pages/signin.js", JS),
     asset!("pages/dashboard.js", JS),
     asset!("pages/imports.js", JS),

@@ -314,6 +314,22 @@ async function run(browser, tenant) {
   await checkAccessible(page, lang, 'differences');
   await page.waitForSelector('#results tbody tr[data-order]');
   await shot(page, lang, '04-differences');
+  // Each row says why in the page's language: in English exactly the API's explanation
+  // (the page builds it from the row's figures), in Chinese Chinese text.
+  const listed = (await apiFromPage(page, '/api/differences?limit=50')).json.items;
+  const why = await page.$$eval('#results tbody tr[data-order]', (rows) =>
+    rows.map((row) => [row.dataset.order, row.querySelector('.explanation')?.textContent || '']),
+  );
+  assert.ok(why.length > 0);
+  const categoriesSeen = new Set();
+  for (const [id, text] of why) {
+    const row = listed.find((d) => d.order_id === id);
+    if (!row) continue;
+    row.flags.forEach((f) => categoriesSeen.add(f));
+    if (lang === 'en') assert.equal(text, row.explanation, `${id}: the page's reasons are the API's`);
+    else assert.ok(/[\u4e00-\u9fff]/.test(text) && !/ differ from | exceed | were settled/.test(text), `${id}: ${text}`);
+  }
+  assert.ok(categoriesSeen.size >= 4, `the first page shows several kinds of difference: ${[...categoriesSeen]}`);
   // Keyset pages: the next page follows the cursor, the first page drops it.
   await goto(page, '/differences?limit=25');
   assert.equal(await page.locator('#results tbody tr[data-order]').count(), 25);

@@ -37,6 +37,8 @@ pub struct OrderResultView {
     pub order_amount: Option<String>,
     pub settled_amount: String,
     pub refunds_settled: String,
+    /// Refunds the ERP wrote off.
+    pub written_off: String,
     pub fees_charged: String,
     pub fees_expected: Option<String>,
     pub net_settled: String,
@@ -64,6 +66,7 @@ impl From<&OrderResultRow> for OrderResultView {
             order_amount: row.order_amount_minor.map(money),
             settled_amount: money(row.settled_amount_minor),
             refunds_settled: money(row.refunds_settled_minor),
+            written_off: money(row.written_off_minor),
             fees_charged: money(row.fees_charged_minor),
             fees_expected: row.fees_expected_minor.map(money),
             net_settled: money(row.net_settled_minor),

@@ -6,6 +6,7 @@ import { ApiError, get, post, query } from '../api.js';
 import { alertBox, field, h, select } from '../dom.js';
 import { day, toUnits } from '../format.js';
 import { categoryName, lang, t } from '../i18n.js';
+import { reasonTexts } from '../reasons.js';
 import { dataTable, pager, scroller } from '../table.js';
 
 export const DIFFERENCE_CATEGORIES = [
@@ -202,7 +203,7 @@ export async function render(ctx, kind) {
     { key: 'days_since_ship', label: t('col.days_since_ship'), count: true },
     { key: 'resolution', label: t('col.state'), cell: (row) => resolutionText(row.resolution), value: (row) => resolutionText(row.resolution) },
     { key: 'assignee', label: t('col.assignee'), cell: (row) => row.resolution?.assignee?.display_name || '—', value: (row) => row.resolution?.assignee?.display_name || '' },
-    { key: 'explanation', label: t('col.explanation'), cell: (row) => h('span', { class: 'explanation' }, row.explanation), sortable: false },
+    { key: 'explanation', label: t('col.explanation'), cell: (row) => h('span', { class: 'explanation' }, reasonTexts(row).join('; ')), sortable: false },
   ];
   const options = {
     caption: t('table.caption', { title, count: rows.length }),

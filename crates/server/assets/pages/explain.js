@@ -9,6 +9,7 @@ import { count, day, money, moneyCell, sum, unixTime, utcTime } from '../format.
 import { categoryName, lang, t } from '../i18n.js';
 import { dataTable, scroller } from '../table.js';
 import { assignees, reasonName, resolutionText, resolveControls } from './differences.js';
+import { reasonTexts } from '../reasons.js';
 
 function source(file, line) {
   return h('code', { class: 'source' }, `${file}:${line}`);
@@ -96,7 +97,7 @@ function resultStep(view) {
       h('tbody', {}, figures.map(([key, amount]) => h('tr', {}, h('th', { scope: 'row' }, t(key)), moneyCell(amount, r.currency)))),
     ),
     h('h3', {}, t('explain.reasons')),
-    h('ul', { class: 'reasons' }, view.reasons.map((reason) => h('li', {}, reason))),
+    h('ul', { class: 'reasons' }, reasonTexts(r).map((reason) => h('li', {}, reason))),
   );
 }
 
