@@ -1193,9 +1193,7 @@ async fn act_on_differences(state: AppState, principal: Principal, orders: Vec<S
 async fn resolve(State(state): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
     auth.require(Action::Resolve)?;
     let request: ResolveRequest = json_body(&headers, &body)?;
-    let kind = tieout_service::differences::Kind::for_reason(request.resolution.as_deref(), &request.reason)
-        .map_err(|error| Problem::bad_request(error.to_string()))?;
-    let act = Act::Resolve { kind, reason: request.reason, comment: request.comment, adjustment: request.adjustment };
+    let act = resolve_act(request.resolution.as_deref(), request.reason, request.comment, request.adjustment)?;
     let count = act_on_differences(state, auth.0, request.order_ids, act).await?;
     Ok(Json(json!({ "resolved": count })))
 }
@@ -1240,6 +1238,13 @@ pub struct ReceiptReopenRequest {
     pub keys: Vec<String>,
     #[serde(default)]
     pub comment: String,
+}
+
+/// The resolve act a request asks for (its kind named, or implied by its reason).
+fn resolve_act(kind: Option<&str>, reason: String, comment: String, adjustment: Option<String>) -> ApiResult<Act> {
+    let kind = tieout_service::differences::Kind::for_reason(kind, &reason)
+        .map_err(|error| Problem::bad_request(error.to_string()))?;
+    Ok(Act::Resolve { kind, reason, comment, adjustment })
 }
 
 fn act_problem(error: ActError) -> Problem {
@@ -1298,9 +1303,7 @@ async fn resolve_receipts(
 ) -> ApiResult<Json<Value>> {
     auth.require(Action::Resolve)?;
     let request: ReceiptResolveRequest = json_body(&headers, &body)?;
-    let kind = tieout_service::differences::Kind::for_reason(request.resolution.as_deref(), &request.reason)
-        .map_err(|error| Problem::bad_request(error.to_string()))?;
-    let act = Act::Resolve { kind, reason: request.reason, comment: request.comment, adjustment: request.adjustment };
+    let act = resolve_act(request.resolution.as_deref(), request.reason, request.comment, request.adjustment)?;
     let count = act_on_receipts(state, auth.0, request.keys, act).await?;
     Ok(Json(json!({ "resolved": count })))
 }

@@ -157,6 +157,16 @@ pub fn user_state(user: &User, organisations: &[i64], stores: &[i64]) -> Value {
     })
 }
 
+/// The audit action of a difference act (the same for orders and payout ↔ receipt results).
+fn act_action(act: &Act) -> &'static str {
+    match act {
+        Act::Resolve { kind: Kind::WriteOff, .. } => actions::DIFFERENCE_WRITE_OFF,
+        Act::Resolve { .. } => actions::DIFFERENCE_RESOLVE,
+        Act::Reopen { .. } => actions::DIFFERENCE_REOPEN,
+        Act::Assign { .. } => actions::DIFFERENCE_ASSIGN,
+    }
+}
+
 /// Records what [`crate::differences::act`] did, one entry per order: before and after
 /// are the order's resolution (state, kind, reason, amounts, comment, assignee) as read
 /// from the store before and after the act. `actor`: `None` is the system identity.
@@ -171,43 +181,9 @@ pub fn record_difference_act(
     after: &HashMap<OrderId, Resolution>,
     at: i64,
 ) -> Result<(), StoreError> {
-    let action = match act {
-        Act::Resolve { kind: Kind::WriteOff, .. } => actions::DIFFERENCE_WRITE_OFF,
-        Act::Resolve { .. } => actions::DIFFERENCE_RESOLVE,
-        Act::Reopen { .. } => actions::DIFFERENCE_REOPEN,
-        Act::Assign { .. } => actions::DIFFERENCE_ASSIGN,
-    };
     for id in orders.iter().filter_map(|text| OrderId::parse(text)) {
         let (old, new) = (resolution_state(before.get(&id)), resolution_state(after.get(&id)));
-        record(control, tenant, actor, action, "order", &id.to_string(), Some(old), Some(new), at)?;
-    }
-    Ok(())
-}
-
-/// Records the automatic write-offs [`crate::differences::auto_write_off`] made, one entry
-/// per order under the system identity (before: open).
-pub fn record_auto_write_offs(
-    control: &mut dyn ControlStore,
-    tenant: i64,
-    written: &[DifferenceAction],
-    at: i64,
-) -> Result<(), StoreError> {
-    for action in written {
-        let after = Resolution {
-            state: "resolved",
-            reason: action.reason.clone(),
-            kind: action.kind.clone(),
-            currency: action.currency.clone(),
-            ours_minor: action.ours_minor,
-            theirs_minor: action.theirs_minor,
-            amount_minor: action.amount_minor,
-            by_user: action.by_user,
-            at: action.at,
-            ..Resolution::default()
-        };
-        let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
-        let id = action.order_id.to_string();
-        record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, "order", &id, Some(old), Some(new), at)?;
+        record(control, tenant, actor, act_action(act), "order", &id.to_string(), Some(old), Some(new), at)?;
     }
     Ok(())
 }
@@ -226,15 +202,55 @@ pub fn record_receipt_act(
     after: &HashMap<String, Resolution>,
     at: i64,
 ) -> Result<(), StoreError> {
-    let action = match act {
-        Act::Resolve { kind: Kind::WriteOff, .. } => actions::DIFFERENCE_WRITE_OFF,
-        Act::Resolve { .. } => actions::DIFFERENCE_RESOLVE,
-        Act::Reopen { .. } => actions::DIFFERENCE_REOPEN,
-        Act::Assign { .. } => actions::DIFFERENCE_ASSIGN,
-    };
     for key in keys.iter().map(|k| k.trim()) {
         let (old, new) = (resolution_state(before.get(key)), resolution_state(after.get(key)));
-        record(control, tenant, actor, action, "receipt", key, Some(old), Some(new), at)?;
+        record(control, tenant, actor, act_action(act), "receipt", key, Some(old), Some(new), at)?;
+    }
+    Ok(())
+}
+
+/// One automatic write-off as the log records it: by the system identity, open before.
+fn record_auto_write_off(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    object_kind: &str,
+    object_id: &str,
+    after: Resolution,
+    at: i64,
+) -> Result<(), StoreError> {
+    let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
+    record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, object_kind, object_id, Some(old), Some(new), at)?;
+    Ok(())
+}
+
+/// A resolution made of an action's fields.
+macro_rules! resolved {
+    ($action:expr) => {
+        Resolution {
+            state: "resolved",
+            reason: $action.reason.clone(),
+            kind: $action.kind.clone(),
+            currency: $action.currency.clone(),
+            ours_minor: $action.ours_minor,
+            theirs_minor: $action.theirs_minor,
+            amount_minor: $action.amount_minor,
+            by_user: $action.by_user,
+            at: $action.at,
+            ..Resolution::default()
+        }
+    };
+}
+
+/// Records the automatic write-offs [`crate::differences::auto_write_off`] made, one entry
+/// per order under the system identity (before: open).
+pub fn record_auto_write_offs(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    written: &[DifferenceAction],
+    at: i64,
+) -> Result<(), StoreError> {
+    for action in written {
+        record_auto_write_off(control, tenant, "order", &action.order_id.to_string(), resolved!(action), at)?;
     }
     Ok(())
 }
@@ -248,20 +264,7 @@ pub fn record_auto_receipt_write_offs(
     at: i64,
 ) -> Result<(), StoreError> {
     for action in written {
-        let after = Resolution {
-            state: "resolved",
-            reason: action.reason.clone(),
-            kind: action.kind.clone(),
-            currency: action.currency.clone(),
-            ours_minor: action.ours_minor,
-            theirs_minor: action.theirs_minor,
-            amount_minor: action.amount_minor,
-            by_user: action.by_user,
-            at: action.at,
-            ..Resolution::default()
-        };
-        let (old, new) = (resolution_state(None), resolution_state(Some(&after)));
-        record(control, tenant, None, actions::DIFFERENCE_WRITE_OFF, "receipt", &action.key, Some(old), Some(new), at)?;
+        record_auto_write_off(control, tenant, "receipt", &action.key, resolved!(action), at)?;
     }
     Ok(())
 }

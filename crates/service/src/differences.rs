@@ -241,16 +241,7 @@ pub fn act(
             _ => refused.push(text.clone()),
         }
     }
-    if !refused.is_empty() {
-        let mut shown: Vec<String> = refused.iter().take(10).cloned().collect();
-        if refused.len() > 10 {
-            shown.push(format!("and {} more", refused.len() - 10));
-        }
-        return Err(ActError::NotDifferences(shown.join(", ")));
-    }
-    if !over_limit.is_empty() {
-        return Err(ActError::OverLimit(over_limit.join(", ")));
-    }
+    refusal(&refused, &over_limit)?;
     store.add_difference_actions(&actions)?;
     Ok(actions.len())
 }
@@ -374,13 +365,36 @@ pub fn auto_write_off(
 
 /// Write-offs summed per currency: (currency code, count, amount in minor units).
 pub fn totals(written: &[DifferenceAction]) -> Vec<(String, u64, i64)> {
+    sum_per_currency(written.iter().map(|a| (a.currency.as_deref(), a.amount_minor)))
+}
+
+/// (currency, amount) pairs counted and summed per currency code, in code order.
+pub(crate) fn sum_per_currency<'a>(
+    amounts: impl IntoIterator<Item = (Option<&'a str>, Option<i64>)>,
+) -> Vec<(String, u64, i64)> {
     let mut totals: std::collections::BTreeMap<String, (u64, i64)> = Default::default();
-    for action in written {
-        let total = totals.entry(action.currency.clone().unwrap_or_default()).or_default();
+    for (currency, amount) in amounts {
+        let total = totals.entry(currency.unwrap_or_default().to_owned()).or_default();
         total.0 += 1;
-        total.1 = total.1.saturating_add(action.amount_minor.unwrap_or(0));
+        total.1 = total.1.saturating_add(amount.unwrap_or(0));
     }
     totals.into_iter().map(|(code, (count, amount))| (code, count, amount)).collect()
+}
+
+/// Refuses an act that names what is not a difference (the first ten named) or writes
+/// off over the limit; nothing is recorded then.
+pub(crate) fn refusal(refused: &[String], over_limit: &[String]) -> Result<(), ActError> {
+    if !refused.is_empty() {
+        let mut shown: Vec<String> = refused.iter().take(10).cloned().collect();
+        if refused.len() > 10 {
+            shown.push(format!("and {} more", refused.len() - 10));
+        }
+        return Err(ActError::NotDifferences(shown.join(", ")));
+    }
+    if !over_limit.is_empty() {
+        return Err(ActError::OverLimit(over_limit.join(", ")));
+    }
+    Ok(())
 }
 
 /// Every difference resolved as of now (its latest action is a resolve), of orders and of

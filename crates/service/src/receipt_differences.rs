@@ -181,16 +181,7 @@ pub fn act(
         }
         actions.push(record);
     }
-    if !refused.is_empty() {
-        let mut shown: Vec<String> = refused.iter().take(10).cloned().collect();
-        if refused.len() > 10 {
-            shown.push(format!("and {} more", refused.len() - 10));
-        }
-        return Err(ActError::NotDifferences(shown.join(", ")));
-    }
-    if !over_limit.is_empty() {
-        return Err(ActError::OverLimit(over_limit.join(", ")));
-    }
+    crate::differences::refusal(&refused, &over_limit)?;
     store.add_receipt_actions(&actions)?;
     Ok(actions.len())
 }
@@ -269,13 +260,7 @@ pub fn auto_write_off(
 
 /// Write-offs summed per currency: (currency code, count, amount in minor units).
 pub fn totals(written: &[ReceiptAction]) -> Vec<(String, u64, i64)> {
-    let mut totals: std::collections::BTreeMap<String, (u64, i64)> = Default::default();
-    for action in written {
-        let total = totals.entry(action.currency.clone().unwrap_or_default()).or_default();
-        total.0 += 1;
-        total.1 = total.1.saturating_add(action.amount_minor.unwrap_or(0));
-    }
-    totals.into_iter().map(|(code, (count, amount))| (code, count, amount)).collect()
+    crate::differences::sum_per_currency(written.iter().map(|a| (a.currency.as_deref(), a.amount_minor)))
 }
 
 /// A resolved receipt difference as the resolutions report lists it: its key, the store
