@@ -531,19 +531,23 @@ fn reconcile(
 
 /// What the system identity wrote off after a run.
 pub struct AutoWriteOffs {
+    /// Resolutions reopened because the run changed their figures.
+    pub reopened: Vec<tieout_service::differences::DifferenceAction>,
     pub orders: Vec<tieout_service::differences::DifferenceAction>,
     pub receipts: Vec<tieout_service::receipt_differences::ReceiptAction>,
 }
 
-/// Writes off the small differences of the run just saved (of orders, and of payouts ↔
-/// receipts), under the system identity, within `[write_off].auto` (none configured: none).
+/// After a run: reopens resolutions whose figures the run changed, then writes off the small
+/// differences (of orders, and of payouts ↔ receipts), under the system identity, within
+/// `[write_off].auto` (none configured: none).
 pub fn auto_write_off(store: &mut SqliteStore, settings: &tieout_service::config::Settings) -> Result<AutoWriteOffs> {
     let limits = &settings.write_off;
     let auto = |c| limits.limit_minor("auto", c);
     let at = chrono::Utc::now().timestamp();
+    let reopened = tieout_service::differences::reopen_changed(store, at)?;
     let orders = tieout_service::differences::auto_write_off(store, &auto, at)?;
     let receipts = tieout_service::receipt_differences::auto_write_off(store, &auto, at)?;
-    Ok(AutoWriteOffs { orders, receipts })
+    Ok(AutoWriteOffs { reopened, orders, receipts })
 }
 
 fn write_report(

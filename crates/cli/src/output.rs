@@ -130,10 +130,17 @@ pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
 
 /// The small differences written off automatically after a reconciliation, per currency.
 pub fn render_auto_write_offs(written: &crate::cli::AutoWriteOffs) -> String {
-    if written.orders.is_empty() && written.receipts.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    if !written.reopened.is_empty() {
+        out.push_str(&format!(
+            "reopened: {} resolved difference(s) whose amounts this run changed (`tieout explain ORDER` shows why)\n",
+            written.reopened.len()
+        ));
     }
-    let mut out = String::from("written off automatically (within [write_off].auto, by the system identity):\n");
+    if written.orders.is_empty() && written.receipts.is_empty() {
+        return out;
+    }
+    out.push_str("written off automatically (within [write_off].auto, by the system identity):\n");
     let orders = tieout_service::differences::totals(&written.orders);
     let receipts = tieout_service::receipt_differences::totals(&written.receipts);
     for (what, totals) in [("differences", orders), ("payout/receipt differences", receipts)] {

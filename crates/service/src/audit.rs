@@ -209,6 +209,24 @@ pub fn record_receipt_act(
     Ok(())
 }
 
+/// Records the resolutions [`crate::differences::reopen_changed`] reopened because their
+/// figures changed, one entry per order under the system identity.
+pub fn record_auto_reopens(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    before: &HashMap<OrderId, Resolution>,
+    reopened: &[DifferenceAction],
+    at: i64,
+) -> Result<(), StoreError> {
+    for action in reopened {
+        let old = resolution_state(before.get(&action.order_id));
+        let new = json!({ "state": "open", "comment": action.comment });
+        let id = action.order_id.to_string();
+        record(control, tenant, None, actions::DIFFERENCE_REOPEN, "order", &id, Some(old), Some(new), at)?;
+    }
+    Ok(())
+}
+
 /// One automatic write-off as the log records it: by the system identity, open before.
 fn record_auto_write_off(
     control: &mut dyn ControlStore,

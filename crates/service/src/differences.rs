@@ -20,7 +20,9 @@
 //! Small differences are written off automatically ([`auto_write_off`], after each
 //! reconciliation): an open difference whose amount in question is above zero and within
 //! `[write_off].auto` of its currency, never acted on by a person, is written off under the
-//! system identity (`by_user` [`SYSTEM_USER`], reason `small_difference`). The report
+//! system identity (`by_user` [`SYSTEM_USER`], reason `small_difference`). Before that,
+//! [`reopen_changed`] reopens (by the system) every resolution whose figures a later
+//! settlement changed: a resolution holds for the amounts it was made on. The report
 //! `resolutions` lists every resolution with its kind, amounts and who. The audit log
 //! records every action (`crate::audit::record_difference_act`).
 
@@ -311,6 +313,72 @@ fn resolution_amounts(
     Ok(())
 }
 
+/// Reopens, under the system identity, every resolved difference of the latest run whose
+/// figures changed since it was resolved: the order amount (ours), the sales settled
+/// (theirs) or — for an acceptance or a write-off — the amount in question. A resolution
+/// holds for the amounts it was made on; a later settlement that changes them puts the
+/// order back in front of a person (or, if it is still small, of [`auto_write_off`]).
+/// Resolutions recorded before they had amounts are left as they are. Returns the reopens
+/// recorded.
+pub fn reopen_changed(store: &mut dyn Store, at: i64) -> Result<Vec<DifferenceAction>, StoreError> {
+    if store.latest_run()?.is_none() {
+        return Ok(Vec::new());
+    }
+    let resolved: HashMap<OrderId, Resolution> =
+        resolutions(store)?.into_iter().filter(|(_, r)| r.state == "resolved" && r.kind.is_some()).collect();
+    let mut reopened = Vec::new();
+    if resolved.is_empty() {
+        return Ok(reopened);
+    }
+    let filter = ResultFilter { differences_only: true, ..ResultFilter::default() };
+    let mut after = None;
+    loop {
+        let page = store.order_results_page(&filter, after, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.0);
+        for (_, row) in &page {
+            let Some(resolution) = resolved.get(&row.order_id) else { continue };
+            let in_question = crate::alerts::amount_in_question_minor(row).unwrap_or(0);
+            let same = resolution.ours_minor == row.order_amount_minor
+                && resolution.theirs_minor == Some(row.settled_amount_minor)
+                && (resolution.kind.as_deref() == Some("adjust") || resolution.amount_minor == Some(in_question));
+            if same {
+                continue;
+            }
+            let money =
+                |minor: Option<i64>| minor.map_or_else(|| "none".to_owned(), |m| crate::views::amount(m, row.currency));
+            let comment = format!(
+                "reopened by the system: the figures changed since it was resolved (order amount {} → {}, settled {} → {}, in question {} → {} {})",
+                money(resolution.ours_minor),
+                money(row.order_amount_minor),
+                money(resolution.theirs_minor),
+                money(Some(row.settled_amount_minor)),
+                money(resolution.amount_minor),
+                money(Some(in_question)),
+                row.currency.code(),
+            );
+            reopened.push(DifferenceAction {
+                order_id: row.order_id.clone(),
+                action: "reopen".to_owned(),
+                reason: None,
+                comment: Some(comment),
+                assignee: None,
+                by_user: SYSTEM_USER,
+                at,
+                kind: None,
+                currency: None,
+                ours_minor: None,
+                theirs_minor: None,
+                amount_minor: None,
+            });
+        }
+    }
+    if !reopened.is_empty() {
+        store.add_difference_actions(&reopened)?;
+    }
+    Ok(reopened)
+}
+
 /// Writes off, under the system identity, every open difference of the latest run whose
 /// amount in question is above zero and within `auto` of its currency (`None`: no automatic
 /// write-off in it), unless a person has acted on the order before (a difference someone
@@ -323,8 +391,11 @@ pub fn auto_write_off(
     if store.latest_run()?.is_none() {
         return Ok(Vec::new());
     }
-    let touched: std::collections::HashSet<OrderId> =
-        store.difference_actions(None)?.into_iter().map(|a| a.order_id).collect();
+    // Left alone: what a person acted on, and what is resolved (by the system too).
+    let actions = store.difference_actions(None)?;
+    let mut touched: std::collections::HashSet<OrderId> =
+        actions.iter().filter(|a| a.by_user != SYSTEM_USER).map(|a| a.order_id.clone()).collect();
+    touched.extend(resolutions(store)?.into_iter().filter(|(_, r)| r.state == "resolved").map(|(id, _)| id));
     let filter = ResultFilter { differences_only: true, ..ResultFilter::default() };
     let mut written = Vec::new();
     let mut after = None;

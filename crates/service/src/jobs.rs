@@ -192,7 +192,11 @@ fn run(
                 reconcile_run(store.as_mut(), &config, &settings.settings_text, &rfc3339(now()), Some(setup))?;
             // Small differences written off under the system identity (none when the job
             // runs again: those are acted on already).
+            // First, resolutions whose figures this run changed are reopened (by the system).
             let limits = &settings.settings.write_off;
+            let before = crate::differences::resolutions(store.as_ref())?;
+            let reopened = crate::differences::reopen_changed(store.as_mut(), now())?;
+            crate::audit::record_auto_reopens(control, job.tenant_id, &before, &reopened, now())?;
             let written =
                 crate::differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
             crate::audit::record_auto_write_offs(control, job.tenant_id, &written, now())?;
@@ -221,6 +225,7 @@ fn run(
                 "categories": categories,
                 "receipt_differences": receipts.map_or(0, |r| r.difference_count()),
                 "written_off_automatically": written.len(),
+                "reopened_automatically": reopened.len(),
                 "receipts_written_off_automatically": receipts_written.len(),
                 "alerts": raised.alerts,
                 "alert_deliveries": raised.deliveries,

@@ -269,3 +269,51 @@ fn small_differences_are_written_off_automatically_once_and_never_over_a_persons
     let system_rows = table.rows.iter().filter(|r| r[9].plain() == "system").count();
     assert_eq!(system_rows, written.len() - 1);
 }
+
+#[test]
+fn a_resolution_whose_figures_a_later_run_changed_is_reopened_by_the_system() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut store = reconciled_demo(temp.path());
+    let mismatches: Vec<OrderResultRow> =
+        differences_of(&store, Category::AmountMismatch).into_iter().filter(|r| mismatch(r) > 0).collect();
+    assert!(mismatches.len() >= 3);
+    let (kept, changed, old_style) = (&mismatches[0], &mismatches[1], &mismatches[2]);
+    let person = 5;
+    for row in [kept, changed] {
+        differences::act(
+            &mut store,
+            &[row.order_id.to_string()],
+            &resolve(Kind::Accept, "timing", None),
+            person,
+            AT,
+            &|_| true,
+            &|_| None,
+        )
+        .unwrap();
+    }
+    // As if `changed` had been resolved on other figures (a later settlement changed them),
+    // and `old_style` before resolutions had amounts.
+    let mut stale = store.difference_actions(Some(&changed.order_id)).unwrap().pop().unwrap();
+    stale.theirs_minor = Some(changed.settled_amount_minor - 100);
+    stale.amount_minor = Some(mismatch(changed) + 100);
+    stale.at = AT + 1;
+    let mut before_kinds = stale.clone();
+    before_kinds.order_id = old_style.order_id.clone();
+    (before_kinds.kind, before_kinds.currency, before_kinds.ours_minor, before_kinds.theirs_minor) =
+        (None, None, None, None);
+    before_kinds.amount_minor = None;
+    store.add_difference_actions(&[stale, before_kinds]).unwrap();
+
+    let reopened = differences::reopen_changed(&mut store, AT + 2).unwrap();
+    assert_eq!(reopened.iter().map(|a| &a.order_id).collect::<Vec<_>>(), [&changed.order_id]);
+    assert_eq!((reopened[0].action.as_str(), reopened[0].by_user), ("reopen", SYSTEM_USER));
+    assert!(reopened[0].comment.as_deref().unwrap().contains("figures changed"), "{:?}", reopened[0].comment);
+    let now = differences::resolutions(&store).unwrap();
+    assert_eq!(now[&changed.order_id].state, "open");
+    assert_eq!(now[&kept.order_id].state, "resolved");
+    assert_eq!(now[&old_style.order_id].state, "resolved", "no amounts to compare: left as it was");
+    // Nothing changed since: nothing more. A person acted on it: the system does not write it off.
+    assert!(differences::reopen_changed(&mut store, AT + 3).unwrap().is_empty());
+    let written = differences::auto_write_off(&mut store, &|_| Some(i64::MAX), AT + 4).unwrap();
+    assert!(written.iter().all(|w| w.order_id != changed.order_id && w.order_id != kept.order_id));
+}
