@@ -531,8 +531,9 @@ fn reconcile(
 
 /// What the system identity wrote off after a run.
 pub struct AutoWriteOffs {
-    /// Resolutions reopened because the run changed their figures.
-    pub reopened: Vec<tieout_service::differences::DifferenceAction>,
+    /// Resolutions reopened because the run changed their figures (orders and payouts ↔
+    /// receipts).
+    pub reopened: usize,
     pub orders: Vec<tieout_service::differences::DifferenceAction>,
     pub receipts: Vec<tieout_service::receipt_differences::ReceiptAction>,
 }
@@ -544,7 +545,8 @@ pub fn auto_write_off(store: &mut SqliteStore, settings: &tieout_service::config
     let limits = &settings.write_off;
     let auto = |c| limits.limit_minor("auto", c);
     let at = chrono::Utc::now().timestamp();
-    let reopened = tieout_service::differences::reopen_changed(store, at)?;
+    let mut reopened = tieout_service::differences::reopen_changed(store, at)?.len();
+    reopened += tieout_service::receipt_differences::reopen_changed(store, at)?.len();
     let orders = tieout_service::differences::auto_write_off(store, &auto, at)?;
     let receipts = tieout_service::receipt_differences::auto_write_off(store, &auto, at)?;
     Ok(AutoWriteOffs { reopened, orders, receipts })

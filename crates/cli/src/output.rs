@@ -131,10 +131,10 @@ pub fn spinner(quiet: bool, message: &'static str) -> ProgressBar {
 /// The small differences written off automatically after a reconciliation, per currency.
 pub fn render_auto_write_offs(written: &crate::cli::AutoWriteOffs) -> String {
     let mut out = String::new();
-    if !written.reopened.is_empty() {
+    if written.reopened > 0 {
         out.push_str(&format!(
-            "reopened: {} resolved difference(s) whose amounts this run changed (`tieout explain ORDER` shows why)\n",
-            written.reopened.len()
+            "reopened: {} resolved difference(s) whose amounts this run changed (`tieout report resolutions` no longer lists them)\n",
+            written.reopened
         ));
     }
     if written.orders.is_empty() && written.receipts.is_empty() {

@@ -219,11 +219,38 @@ pub fn record_auto_reopens(
     at: i64,
 ) -> Result<(), StoreError> {
     for action in reopened {
-        let old = resolution_state(before.get(&action.order_id));
-        let new = json!({ "state": "open", "comment": action.comment });
-        let id = action.order_id.to_string();
-        record(control, tenant, None, actions::DIFFERENCE_REOPEN, "order", &id, Some(old), Some(new), at)?;
+        let before = before.get(&action.order_id);
+        record_auto_reopen(control, tenant, "order", &action.order_id.to_string(), before, &action.comment, at)?;
     }
+    Ok(())
+}
+
+/// Records the payout ↔ receipt resolutions [`crate::receipt_differences::reopen_changed`]
+/// reopened, one entry per result under the system identity.
+pub fn record_auto_receipt_reopens(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    before: &HashMap<String, Resolution>,
+    reopened: &[ReceiptAction],
+    at: i64,
+) -> Result<(), StoreError> {
+    for action in reopened {
+        record_auto_reopen(control, tenant, "receipt", &action.key, before.get(&action.key), &action.comment, at)?;
+    }
+    Ok(())
+}
+
+fn record_auto_reopen(
+    control: &mut dyn ControlStore,
+    tenant: i64,
+    object_kind: &str,
+    object_id: &str,
+    before: Option<&Resolution>,
+    comment: &Option<String>,
+    at: i64,
+) -> Result<(), StoreError> {
+    let (old, new) = (resolution_state(before), json!({ "state": "open", "comment": comment }));
+    record(control, tenant, None, actions::DIFFERENCE_REOPEN, object_kind, object_id, Some(old), Some(new), at)?;
     Ok(())
 }
 

@@ -200,6 +200,15 @@ fn run(
             let written =
                 crate::differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
             crate::audit::record_auto_write_offs(control, job.tenant_id, &written, now())?;
+            let receipts_before = crate::receipt_differences::resolutions(store.as_ref())?;
+            let receipts_reopened = crate::receipt_differences::reopen_changed(store.as_mut(), now())?;
+            crate::audit::record_auto_receipt_reopens(
+                control,
+                job.tenant_id,
+                &receipts_before,
+                &receipts_reopened,
+                now(),
+            )?;
             let receipts_written =
                 crate::receipt_differences::auto_write_off(store.as_mut(), &|c| limits.limit_minor("auto", c), now())?;
             crate::audit::record_auto_receipt_write_offs(control, job.tenant_id, &receipts_written, now())?;
@@ -225,7 +234,7 @@ fn run(
                 "categories": categories,
                 "receipt_differences": receipts.map_or(0, |r| r.difference_count()),
                 "written_off_automatically": written.len(),
-                "reopened_automatically": reopened.len(),
+                "reopened_automatically": reopened.len() + receipts_reopened.len(),
                 "receipts_written_off_automatically": receipts_written.len(),
                 "alerts": raised.alerts,
                 "alert_deliveries": raised.deliveries,

@@ -213,6 +213,58 @@ fn resolution_amounts(
     Ok(amounts)
 }
 
+/// Reopens, under the system identity, every resolved difference of the latest run whose
+/// figures changed since it was resolved (expected, received, or — for an acceptance or a
+/// write-off — the amount in question), as [`crate::differences::reopen_changed`] does for
+/// orders. Returns the reopens recorded.
+pub fn reopen_changed(store: &mut dyn Store, at: i64) -> Result<Vec<ReceiptAction>, StoreError> {
+    if store.latest_run()?.is_none() {
+        return Ok(Vec::new());
+    }
+    let resolved: HashMap<String, Resolution> =
+        resolutions(store)?.into_iter().filter(|(_, r)| r.state == "resolved" && r.kind.is_some()).collect();
+    let mut reopened = Vec::new();
+    for row in store.receipt_results()?.iter().filter(|r| is_difference(r)) {
+        let key = key(row);
+        let (Some(resolution), Some(now)) = (resolved.get(&key), amounts(row)) else { continue };
+        let same = resolution.ours_minor == now.ours_minor
+            && resolution.theirs_minor == now.theirs_minor
+            && (resolution.kind.as_deref() == Some("adjust") || resolution.amount_minor == Some(now.in_question_minor));
+        if same {
+            continue;
+        }
+        let money =
+            |minor: Option<i64>| minor.map_or_else(|| "none".to_owned(), |m| crate::views::amount(m, now.currency));
+        let comment = format!(
+            "reopened by the system: the figures changed since it was resolved (expected {} → {}, received {} → {}, in question {} → {} {})",
+            money(resolution.ours_minor),
+            money(now.ours_minor),
+            money(resolution.theirs_minor),
+            money(now.theirs_minor),
+            money(resolution.amount_minor),
+            money(Some(now.in_question_minor)),
+            now.currency.code(),
+        );
+        reopened.push(ReceiptAction {
+            key,
+            action: "reopen".to_owned(),
+            kind: None,
+            reason: None,
+            comment: Some(comment),
+            currency: None,
+            ours_minor: None,
+            theirs_minor: None,
+            amount_minor: None,
+            by_user: SYSTEM_USER,
+            at,
+        });
+    }
+    if !reopened.is_empty() {
+        store.add_receipt_actions(&reopened)?;
+    }
+    Ok(reopened)
+}
+
 /// Writes off, under the system identity, every difference of the latest run whose amount
 /// in question is above zero and within `auto` of its currency (`None`: no automatic
 /// write-off in it), unless someone acted on it before (a difference a person reopened
@@ -225,7 +277,10 @@ pub fn auto_write_off(
     if store.latest_run()?.is_none() {
         return Ok(Vec::new());
     }
-    let touched: HashSet<String> = store.receipt_actions(None)?.into_iter().map(|a| a.key).collect();
+    // Left alone: what a person acted on, and what is resolved (by the system too).
+    let mut touched: HashSet<String> =
+        store.receipt_actions(None)?.into_iter().filter(|a| a.by_user != SYSTEM_USER).map(|a| a.key).collect();
+    touched.extend(resolutions(store)?.into_iter().filter(|(_, r)| r.state == "resolved").map(|(key, _)| key));
     let mut written = Vec::new();
     for row in store.receipt_results()?.iter().filter(|r| is_difference(r)) {
         let key = key(row);

@@ -361,3 +361,43 @@ fn small_receipt_differences_are_written_off_automatically_once_and_never_over_a
     let system_rows = table.rows.iter().filter(|r| r[9].plain() == "system" && r[0].plain().contains(':')).count();
     assert_eq!(system_rows, written.len() - 1);
 }
+
+#[test]
+fn a_receipt_resolution_whose_figures_changed_is_reopened_by_the_system() {
+    let temp = tempfile::tempdir().unwrap();
+    let (mut store, _) = reconciled_demo(temp.path());
+    let short = results_of(&store, ReceiptStatus::ReceivedShort);
+    let missing = results_of(&store, ReceiptStatus::Missing);
+    assert!(!short.is_empty() && !missing.is_empty());
+    let (kept, changed) = (key(&missing[0]), key(&short[0]));
+    // Whatever the system wrote off when the demo was reconciled is not in the way: act on
+    // both as a person.
+    for k in [&kept, &changed] {
+        receipts::act(
+            &mut store,
+            std::slice::from_ref(k),
+            &resolve(Kind::Accept, "timing", None),
+            5,
+            AT,
+            &|_| true,
+            &|_| None,
+        )
+        .unwrap();
+    }
+    // As if `changed` had been accepted when less was missing.
+    let mut stale = store.receipt_actions(Some(&changed)).unwrap().pop().unwrap();
+    stale.theirs_minor = stale.theirs_minor.map(|t| t + 1);
+    stale.amount_minor = stale.amount_minor.map(|a| a - 1);
+    stale.at = AT + 1;
+    store.add_receipt_actions(&[stale]).unwrap();
+
+    let reopened = receipts::reopen_changed(&mut store, AT + 2).unwrap();
+    assert_eq!(reopened.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(), [changed.as_str()]);
+    assert_eq!((reopened[0].action.as_str(), reopened[0].by_user), ("reopen", SYSTEM_USER));
+    let now = receipts::resolutions(&store).unwrap();
+    assert_eq!((now[&changed].state, now[&kept].state), ("open", "resolved"));
+    assert!(receipts::reopen_changed(&mut store, AT + 3).unwrap().is_empty(), "nothing changed since");
+    // A person acted on it: not written off by the system, whatever the limit.
+    let written = receipts::auto_write_off(&mut store, &|_| Some(i64::MAX), AT + 4).unwrap();
+    assert!(written.iter().all(|w| w.key != changed && w.key != kept));
+}
