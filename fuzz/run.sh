@@ -17,7 +17,7 @@ SECONDS_EACH=${1:-30}
 # Inputs larger than this are not generated (seeds are cut to it): large enough for a
 # few hundred rows and past the 100-diagnostics limit, small enough to keep mutating fast.
 MAX_LEN=${FUZZ_MAX_LEN:-32768}
-ALL_TARGETS="amazon_settlement amazon_transactions orders_amazon_all_orders orders_mapping camt053 mt940 alipay wechatpay statement_profile_csv xlsx config_toml detect"
+ALL_TARGETS="amazon_settlement amazon_transactions orders_amazon_all_orders orders_mapping camt053 mt940 alipay wechatpay statement_profile_csv xlsx config_toml detect ledger_documents"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 SAMPLES=${TIEOUT_SAMPLES:-$ROOT/../shared/samples}
 FIXTURES=$ROOT/crates/formats/tests/fixtures
@@ -66,6 +66,7 @@ seed mt940 "$FIXTURES"/mt940* "$SAMPLES"/mt940* "$DEMO"/bank/*.sta
 seed alipay "$FIXTURES"/alipay* "$SAMPLES"/alipay* "$DEMO"/bank/alipay*.csv
 seed statement_profile_csv "$DEMO"/bank/us-*.csv
 seed xlsx "$DEMO"/reports/*.xlsx
+seed ledger_documents "$DEMO"/counterparties/*.csv seeds/ledger_documents/*
 for store in "$DEMO"/acme-*; do
   seed_joined config_toml "$store/orders-mapping.toml" "$store/orders.csv"
 done

@@ -130,6 +130,36 @@ pub fn order_mappings() -> &'static [Mapping] {
     })
 }
 
+/// A documents mapping of a Chinese ERP's export: headers, type aliases, decimal commas,
+/// a date format, negative amounts reversed.
+const DOCUMENTS: &str = r#"
+[source]
+kind = "documents"
+format = "csv"
+number_style = "comma"
+date_format = "%d.%m.%Y"
+currency = "CNY"
+negative = "reverse"
+[columns]
+counterparty = "客户编码"
+counterparty_name = "客户名称"
+type = "单据类型"
+number = "单据号"
+date = "业务日期"
+amount = "价税合计"
+description = "摘要"
+[types]
+"销售出库单" = "invoice"
+"收款单" = "receipt"
+"退货单" = "refund"
+"#;
+
+/// The fixed documents mapping the `ledger_documents` target reads with.
+pub fn document_mapping() -> &'static tieout_formats::ledger_mapping::DocumentMapping {
+    static MAPPING: OnceLock<tieout_formats::ledger_mapping::DocumentMapping> = OnceLock::new();
+    MAPPING.get_or_init(|| parse_mapping("fixed.toml", DOCUMENTS).expect("the fixed documents mapping is valid"))
+}
+
 const LIANLIAN: &str = r#"
 [source]
 name = "lianlian"
