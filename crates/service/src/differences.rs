@@ -313,6 +313,30 @@ fn resolution_amounts(
     Ok(())
 }
 
+/// An action of the system identity on `order`, without amounts (yet).
+fn system_action(
+    order: &OrderId,
+    action: &str,
+    reason: Option<&str>,
+    comment: Option<String>,
+    at: i64,
+) -> DifferenceAction {
+    DifferenceAction {
+        order_id: order.clone(),
+        action: action.to_owned(),
+        reason: reason.map(str::to_owned),
+        comment,
+        assignee: None,
+        by_user: SYSTEM_USER,
+        at,
+        kind: None,
+        currency: None,
+        ours_minor: None,
+        theirs_minor: None,
+        amount_minor: None,
+    }
+}
+
 /// Reopens, under the system identity, every resolved difference of the latest run whose
 /// figures changed since it was resolved: the order amount (ours), the sales settled
 /// (theirs) or — for an acceptance or a write-off — the amount in question. A resolution
@@ -357,20 +381,7 @@ pub fn reopen_changed(store: &mut dyn Store, at: i64) -> Result<Vec<DifferenceAc
                 money(Some(in_question)),
                 row.currency.code(),
             );
-            reopened.push(DifferenceAction {
-                order_id: row.order_id.clone(),
-                action: "reopen".to_owned(),
-                reason: None,
-                comment: Some(comment),
-                assignee: None,
-                by_user: SYSTEM_USER,
-                at,
-                kind: None,
-                currency: None,
-                ours_minor: None,
-                theirs_minor: None,
-                amount_minor: None,
-            });
+            reopened.push(system_action(&row.order_id, "reopen", None, Some(comment), at));
         }
     }
     if !reopened.is_empty() {
@@ -409,20 +420,7 @@ pub fn auto_write_off(
             }
             let Some(amount) = crate::alerts::amount_in_question_minor(row).filter(|a| *a > 0) else { continue };
             if auto(row.currency).is_some_and(|limit| amount <= limit) {
-                let mut record = DifferenceAction {
-                    order_id: row.order_id.clone(),
-                    action: "resolve".to_owned(),
-                    reason: Some("small_difference".to_owned()),
-                    comment: None,
-                    assignee: None,
-                    by_user: SYSTEM_USER,
-                    at,
-                    kind: None,
-                    currency: None,
-                    ours_minor: None,
-                    theirs_minor: None,
-                    amount_minor: None,
-                };
+                let mut record = system_action(&row.order_id, "resolve", Some("small_difference"), None, at);
                 resolution_amounts(&mut record, Kind::WriteOff, row, None).expect("no adjustment text to parse");
                 written.push(record);
             }

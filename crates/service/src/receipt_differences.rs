@@ -213,6 +213,23 @@ fn resolution_amounts(
     Ok(amounts)
 }
 
+/// An action of the system identity on the result `key`, without amounts (yet).
+fn system_action(key: String, action: &str, reason: Option<&str>, comment: Option<String>, at: i64) -> ReceiptAction {
+    ReceiptAction {
+        key,
+        action: action.to_owned(),
+        kind: None,
+        reason: reason.map(str::to_owned),
+        comment,
+        currency: None,
+        ours_minor: None,
+        theirs_minor: None,
+        amount_minor: None,
+        by_user: SYSTEM_USER,
+        at,
+    }
+}
+
 /// Reopens, under the system identity, every resolved difference of the latest run whose
 /// figures changed since it was resolved (expected, received, or — for an acceptance or a
 /// write-off — the amount in question), as [`crate::differences::reopen_changed`] does for
@@ -245,19 +262,7 @@ pub fn reopen_changed(store: &mut dyn Store, at: i64) -> Result<Vec<ReceiptActio
             money(Some(now.in_question_minor)),
             now.currency.code(),
         );
-        reopened.push(ReceiptAction {
-            key,
-            action: "reopen".to_owned(),
-            kind: None,
-            reason: None,
-            comment: Some(comment),
-            currency: None,
-            ours_minor: None,
-            theirs_minor: None,
-            amount_minor: None,
-            by_user: SYSTEM_USER,
-            at,
-        });
+        reopened.push(system_action(key, "reopen", None, Some(comment), at));
     }
     if !reopened.is_empty() {
         store.add_receipt_actions(&reopened)?;
@@ -291,19 +296,7 @@ pub fn auto_write_off(
         if auto(amounts.currency).is_none_or(|limit| amounts.in_question_minor > limit) {
             continue;
         }
-        let mut record = ReceiptAction {
-            key,
-            action: "resolve".to_owned(),
-            kind: None,
-            reason: Some("small_difference".to_owned()),
-            comment: None,
-            currency: None,
-            ours_minor: None,
-            theirs_minor: None,
-            amount_minor: None,
-            by_user: SYSTEM_USER,
-            at,
-        };
+        let mut record = system_action(key, "resolve", Some("small_difference"), None, at);
         resolution_amounts(&mut record, Kind::WriteOff, row, None).expect("a row with amounts, no text to parse");
         written.push(record);
     }
