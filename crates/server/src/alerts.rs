@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -97,20 +97,7 @@ async fn replace_config(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     auth.require(Action::Administer)?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the body as application/json",
-        ));
-    }
-    let request: AlertConfigRequest = serde_json::from_slice(&body)
-        .map_err(|error| Problem::bad_request(format!("the JSON body is not right: {error}")))?;
+    let request: AlertConfigRequest = crate::routes::json_body(&headers, &body)?;
     let backend = state.backend.clone();
     let (tenant, user, now) = (auth.0.tenant.id, auth.0.user.id, (state.clock)());
     let principal = auth.0;
