@@ -201,6 +201,7 @@ fn main() {
             let reports = import_jobs(&mut store, &jobs, &mut |_, _| {}).expect("import");
             assert!(reports.iter().all(|r| !r.is_refused()));
             let import_seconds = started.elapsed().as_secs_f64();
+            let import_peak_rss_mib = peak_rss_mib();
             let reconcile_started = Instant::now();
             let summary = reconcile(&mut store, &manifest);
             let reconcile_seconds = reconcile_started.elapsed().as_secs_f64();
@@ -218,7 +219,7 @@ fn main() {
             }
             std::io::Write::flush(&mut out).expect("write the report");
             println!(
-                "phase=e2e seconds={:.2} import_seconds={import_seconds:.2} reconcile_seconds={reconcile_seconds:.2} report_seconds={:.2} peak_rss_mib={} orders={} lines={} difference_rows={rows}",
+                "phase=e2e seconds={:.2} import_seconds={import_seconds:.2} reconcile_seconds={reconcile_seconds:.2} report_seconds={:.2} import_peak_rss_mib={import_peak_rss_mib} peak_rss_mib={} orders={} lines={} difference_rows={rows}",
                 started.elapsed().as_secs_f64(),
                 report_started.elapsed().as_secs_f64(),
                 peak_rss_mib(),
@@ -363,8 +364,20 @@ fn reconcile(store: &mut SqliteStore, manifest: &Month) -> (usize, usize) {
     let settings = Settings::parse("tieout.toml", &text).expect("valid");
     let as_of = manifest.as_of.parse().expect("an ISO date");
     let config = settings.reconcile_config(as_of);
-    let summary =
-        tieout_service::reconcile::reconcile(store, &config, &text, "2026-11-25T00:00:00Z").expect("reconcile");
+    // BENCH_PARTITION_LINES: the lines per range of a reconciliation in parts (default:
+    // tieout's own, `tieout_store::PARTITION_LINES`), to measure what the ranges cost.
+    let max_lines = std::env::var("BENCH_PARTITION_LINES")
+        .ok()
+        .map_or(tieout_store::PARTITION_LINES, |v| v.parse().expect("BENCH_PARTITION_LINES: a number"));
+    let (summary, _) = tieout_service::reconcile::reconcile_run_in_parts(
+        store,
+        &config,
+        &text,
+        "2026-11-25T00:00:00Z",
+        None,
+        max_lines,
+    )
+    .expect("reconcile");
     (summary.order_count, summary.line_count)
 }
 

@@ -2,8 +2,8 @@
 //! result's invariants, and store it in one transaction.
 
 use chrono::NaiveDate;
-use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig};
-use tieout_store::{SettlementRow, Store, StoreError};
+use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig, Reconciliation};
+use tieout_store::{SettlementRow, Store, StoreError, PARTITION_LINES};
 
 #[derive(Clone, Debug)]
 pub struct ReconcileSummary {
@@ -50,7 +50,8 @@ pub struct ReceiptSetup<'a> {
 /// One reconciliation run: orders against settlements and, with `receipts`, payouts and
 /// withdrawals against statement entries. Both results are stored in one transaction,
 /// replacing the previous run's: a run interrupted at any point leaves the previous run
-/// whole.
+/// whole. A month of more than [`PARTITION_LINES`] lines is reconciled in ranges of order
+/// id, so memory does not grow with the month (see [`reconcile_run_in_parts`]).
 pub fn reconcile_run(
     store: &mut dyn Store,
     config: &ReconcileConfig,
@@ -58,20 +59,21 @@ pub fn reconcile_run(
     created_at: &str,
     receipts: Option<ReceiptSetup<'_>>,
 ) -> Result<(ReconcileSummary, Option<ReceiptSummary>), StoreError> {
+    reconcile_run_in_parts(store, config, config_text, created_at, receipts, PARTITION_LINES)
+}
+
+/// [`reconcile_run`] with ranges of about `max_lines` lines: each range of order ids is
+/// loaded, classified, checked and stored before the next is read (orders are independent
+/// of each other, so the result is the same for any `max_lines`; a test holds it to that).
+pub fn reconcile_run_in_parts(
+    store: &mut dyn Store,
+    config: &ReconcileConfig,
+    config_text: &str,
+    created_at: &str,
+    receipts: Option<ReceiptSetup<'_>>,
+    max_lines: usize,
+) -> Result<(ReconcileSummary, Option<ReceiptSummary>), StoreError> {
     let _span = tracing::info_span!("reconcile").entered();
-    let mut input = store.load_reconcile_input()?;
-    let line_count = input.lines.len();
-    let order_count = input.orders.len();
-    let result = classify(&mut input, config);
-    // Matched plus unmatched is the whole: every order of the exports has exactly one
-    // result (the others are order ids only lines know), and every line is counted once.
-    assert_eq!(result.orders.iter().filter(|o| o.status.is_some()).count(), order_count, "one result per order");
-    assert!(result.orders.iter().filter(|o| o.status.is_none()).all(|o| o.line_count > 0), "orphans have lines");
-    assert_eq!(
-        result.orders.iter().map(|o| o.line_count as usize).sum::<usize>(),
-        line_count,
-        "every line belongs to exactly one order"
-    );
     let (receipt_results, receipt_summary) = match receipts {
         None => (Vec::new(), None),
         Some(setup) => {
@@ -79,20 +81,52 @@ pub fn reconcile_run(
             (results, Some(summary))
         }
     };
-    let run_id =
-        store.save_reconciliation(created_at, config_text, config.as_of, &result, &input.strings, &receipt_results)?;
-    let by_category =
-        Category::ALL.iter().map(|c| (*c, result.orders.iter().filter(|o| o.category == *c).count())).collect();
+    let mut partitions = store.reconcile_partitions(max_lines)?;
+    tracing::info!(partitions = partitions.count(), "loaded");
+    let strings = partitions.strings().clone();
+    let mut by_category = [0usize; Category::ALL.len()];
+    let (mut order_count, mut line_count, mut duplicate_lines) = (0, 0, 0);
+    let mut next_part = || -> Result<Option<Reconciliation>, StoreError> {
+        let Some(mut input) = partitions.next_partition()? else { return Ok(None) };
+        let lines = input.lines.len();
+        let orders = input.orders.len();
+        let result = classify(&mut input, config);
+        // Matched plus unmatched is the whole: every order of the exports has exactly one
+        // result (the others are order ids only lines know), and every line is counted once.
+        assert_eq!(result.orders.iter().filter(|o| o.status.is_some()).count(), orders, "one result per order");
+        assert!(result.orders.iter().filter(|o| o.status.is_none()).all(|o| o.line_count > 0), "orphans have lines");
+        assert_eq!(
+            result.orders.iter().map(|o| o.line_count as usize).sum::<usize>(),
+            lines,
+            "every line belongs to exactly one order"
+        );
+        for order in &result.orders {
+            by_category[order.category as usize] += 1;
+        }
+        order_count += result.orders.len();
+        line_count += lines;
+        duplicate_lines += result.duplicates.len();
+        Ok(Some(result))
+    };
+    let run_id = store.save_reconciliation_parts(
+        created_at,
+        config_text,
+        config.as_of,
+        &strings,
+        &mut next_part,
+        &receipt_results,
+    )?;
+    let by_category = Category::ALL.iter().map(|c| (*c, by_category[*c as usize])).collect();
     let inconsistent_settlements =
         store.settlements()?.into_iter().filter(|s| s.total_minor != s.lines_sum_minor).collect();
-    tracing::info!(orders = result.orders.len(), lines = line_count, "reconciled");
+    tracing::info!(orders = order_count, lines = line_count, "reconciled");
     let summary = ReconcileSummary {
         run_id,
         as_of: config.as_of,
-        order_count: result.orders.len(),
+        order_count,
         line_count,
         by_category,
-        duplicate_lines: result.duplicates.len(),
+        duplicate_lines,
         inconsistent_settlements,
     };
     Ok((summary, receipt_summary))

@@ -177,7 +177,19 @@ pub fn orders_table(store: &dyn Store, filter: &Filter) -> Result<Table, StoreEr
 /// settlements whose lines do not sum to their total.
 pub fn differences_tables(store: &dyn Store, filter: &Filter) -> Result<Vec<Table>, StoreError> {
     let mut orders = Table::new("Differences", ORDER_COLUMNS);
-    for row in store.order_results(None)?.iter().filter(|r| r.category.is_difference() && filter.keeps(r)) {
+    // Page through the differences only: a month of millions of orders has a few percent
+    // of differences, and only those are held.
+    let mut rows = Vec::new();
+    let only = tieout_store::ResultFilter { differences_only: true, ..tieout_store::ResultFilter::default() };
+    let mut after = None;
+    loop {
+        let page = store.order_results_page(&only, after, 10_000)?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(*last);
+        rows.extend(page.into_iter().map(|(_, row)| row).filter(|r| filter.keeps(r)));
+    }
+    rows.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    for row in &rows {
         orders.push(order_row(row));
     }
     let as_of = store.latest_run()?.map(|r| r.as_of);

@@ -14,6 +14,7 @@ use tieout_core::records::{LineKeys, OrderFile, SettlementFile};
 use tieout_core::statement::StatementFile;
 
 use crate::ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
+use crate::partition::ReconcilePartitions;
 use crate::sqlite::*;
 use crate::StoreError;
 
@@ -88,6 +89,29 @@ pub trait Store: Send {
         strings: &Interner,
         receipts: &[ReceiptResult],
     ) -> Result<i64, StoreError>;
+    /// The input of a reconciliation one range of order ids at a time, each range holding
+    /// about `max_lines` lines (see [`ReconcilePartitions`]). By default the whole input in
+    /// one piece; the SQLite engine spills a larger store to temporary files, so memory
+    /// does not grow with the month.
+    fn reconcile_partitions(&self, max_lines: usize) -> Result<ReconcilePartitions, StoreError> {
+        let _ = max_lines;
+        Ok(ReconcilePartitions::whole(self.load_reconcile_input()?))
+    }
+    /// [`Store::save_reconciliation`] with the results in parts, as [`Store::reconcile_partitions`]
+    /// gives the input: still one transaction. By default the parts are collected and
+    /// stored together; the SQLite engine stores each part as it comes.
+    fn save_reconciliation_parts(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        strings: &Interner,
+        parts: &mut dyn FnMut() -> Result<Option<Reconciliation>, StoreError>,
+        receipts: &[ReceiptResult],
+    ) -> Result<i64, StoreError> {
+        let whole = crate::partition::concatenate(parts)?;
+        self.save_reconciliation(created_at, config_text, as_of, &whole, strings, receipts)
+    }
     /// Each settlement's marketplace: the (normalised) marketplace its lines name; a
     /// settlement whose lines name several gets the greatest name.
     fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError>;
@@ -250,6 +274,20 @@ impl Store for SqliteStore {
         receipts: &[ReceiptResult],
     ) -> Result<i64, StoreError> {
         SqliteStore::save_reconciliation(self, created_at, config_text, as_of, result, strings, receipts)
+    }
+    fn reconcile_partitions(&self, max_lines: usize) -> Result<ReconcilePartitions, StoreError> {
+        SqliteStore::reconcile_partitions(self, max_lines)
+    }
+    fn save_reconciliation_parts(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        strings: &Interner,
+        parts: &mut dyn FnMut() -> Result<Option<Reconciliation>, StoreError>,
+        receipts: &[ReceiptResult],
+    ) -> Result<i64, StoreError> {
+        SqliteStore::save_reconciliation_parts(self, created_at, config_text, as_of, strings, parts, receipts)
     }
     fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError> {
         SqliteStore::settlement_marketplaces(self)

@@ -14,6 +14,7 @@
 mod api;
 pub mod control;
 mod ledger;
+mod partition;
 #[cfg(feature = "postgres")]
 pub mod pool;
 #[cfg(feature = "postgres")]
@@ -23,6 +24,7 @@ mod sqlite;
 
 pub use api::Store;
 pub use ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
+pub use partition::{ReconcilePartitions, PARTITION_LINES};
 
 #[cfg(feature = "postgres")]
 pub use crate::postgres::{PgSchemaOptions, PgStore};
@@ -49,4 +51,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("database is corrupt: {0}")]
     Corrupt(String),
+    /// A temporary file of a reconciliation in partitions could not be written or read
+    /// (e.g. the disk beside the database is full).
+    #[error("temporary file of the reconciliation: {0}")]
+    Spill(String),
 }

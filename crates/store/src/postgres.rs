@@ -86,6 +86,7 @@ use tieout_core::statement::StatementFile;
 
 use crate::api::Store;
 use crate::ledger::{DocumentImport, NewStatement, StatementRecord, StatementResolution, StoredDocument, TheirLine};
+use crate::partition::sum_items;
 use crate::sqlite::{
     AccountEntries, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport, OrderResultRow,
     OrderRow, PayoutRef, ReceiptAction, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow, SettlementImport,
@@ -384,28 +385,6 @@ impl Names {
         self.marketplaces.insert(text.to_owned(), sym);
         sym
     }
-}
-
-/// Sums order items into orders: amounts and refunds add up; status, dates, store and
-/// marketplace come from the order's first row (exports repeat them on every item row);
-/// the ship date is the latest of the items'. (The rule of the SQLite store.)
-fn sum_items(mut items: Vec<OrderFacts>) -> Vec<OrderFacts> {
-    items.sort_by(|a, b| a.order_id.cmp(&b.order_id));
-    let mut orders: Vec<OrderFacts> = Vec::with_capacity(items.len());
-    for item in items {
-        match orders.last_mut() {
-            Some(order) if order.order_id == item.order_id => {
-                order.amount_minor += item.amount_minor;
-                order.refunded_minor = match (order.refunded_minor, item.refunded_minor) {
-                    (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-                };
-                order.ship_date = order.ship_date.max(item.ship_date);
-            }
-            _ => orders.push(item),
-        }
-    }
-    orders
 }
 
 /// Streams the rows of `sql` (parameters: the tenant) into `each`.

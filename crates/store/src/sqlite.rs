@@ -22,6 +22,7 @@ use tieout_core::records::{
 };
 use tieout_core::statement::StatementFile;
 
+use crate::partition::{sum_items, ReconcilePartitions};
 use crate::{schema, StoreError};
 
 /// What the caller knows of a file being imported.
@@ -774,19 +775,8 @@ impl SqliteStore {
     /// each other).
     pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
         let names = Names::load(&self.connection)?;
-        let mut settlements: HashMap<i64, (Sym, Currency)> = HashMap::new();
-        {
-            let mut statement = self.connection.prepare("SELECT settlement_id, store, currency FROM settlement")?;
-            let mut rows = statement.query([])?;
-            while let Some(row) = rows.next()? {
-                let code: String = row.get(2)?;
-                settlements.insert(row.get(0)?, (names.store(row.get(1)?)?, currency_of(&code)?));
-            }
-        }
-        let (first_id, last_id): (Option<i64>, Option<i64>) =
-            self.connection
-                .query_row("SELECT MIN(id), MAX(id) FROM settlement_line", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        let (first_id, last_id) = (first_id.unwrap_or(0), last_id.unwrap_or(-1));
+        let settlements = self.settlement_stores(&names)?;
+        let (first_id, last_id) = self.line_id_range()?;
         let middle = first_id + (last_id - first_id + 1) / 2;
         let (orders, lines, second_half) = std::thread::scope(|scope| {
             let second = match &self.path {
@@ -820,6 +810,96 @@ impl SqliteStore {
         Ok(ReconcileInput { strings: names.strings, orders, lines })
     }
 
+    /// Each settlement's store (interned) and currency.
+    fn settlement_stores(&self, names: &Names) -> Result<HashMap<i64, (Sym, Currency)>, StoreError> {
+        let mut settlements: HashMap<i64, (Sym, Currency)> = HashMap::new();
+        let mut statement = self.connection.prepare("SELECT settlement_id, store, currency FROM settlement")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let code: String = row.get(2)?;
+            settlements.insert(row.get(0)?, (names.store(row.get(1)?)?, currency_of(&code)?));
+        }
+        Ok(settlements)
+    }
+
+    /// The first and last row id of the settlement lines (`(0, -1)` when there are none).
+    fn line_id_range(&self) -> Result<(i64, i64), StoreError> {
+        let (first_id, last_id): (Option<i64>, Option<i64>) =
+            self.connection
+                .query_row("SELECT MIN(id), MAX(id) FROM settlement_line", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok((first_id.unwrap_or(0), last_id.unwrap_or(-1)))
+    }
+
+    /// The input of a reconciliation in ranges of order id holding about `max_lines`
+    /// lines each (see [`ReconcilePartitions`]): in one piece when the store holds at most
+    /// `max_lines` lines (or lives in memory), else spilled to temporary files beside the
+    /// database by one scan, the lines read in two halves on two connections.
+    pub fn reconcile_partitions(&self, max_lines: usize) -> Result<ReconcilePartitions, StoreError> {
+        use crate::partition::{cuts, for_each_spilled_order, RangeWriter, Sampler, Spill, SpillFile};
+        let (first_id, last_id) = self.line_id_range()?;
+        let lines = (last_id - first_id + 1).max(0) as usize;
+        let count = lines.div_ceil(max_lines.max(1));
+        let dir = match &self.path {
+            Some(path) if count > 1 => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            _ => return Ok(ReconcilePartitions::whole(self.load_reconcile_input()?)),
+        };
+        let dir = if dir.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { dir };
+        let stem = self
+            .path
+            .as_deref()
+            .and_then(Path::file_name)
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let names = Names::load(&self.connection)?;
+        let settlements = self.settlement_stores(&names)?;
+        // First pass over the order rows: spilled as they come, and sampled for the cuts.
+        let mut all_orders = RangeWriter::new(&dir, &stem, 1)?;
+        let mut sampler = Sampler::default();
+        load_order_items(&self.connection, &names, &mut |item| {
+            sampler.offer(&item.order_id);
+            all_orders.order(&[], &item)
+        })?;
+        let cuts = cuts(sampler.sample, count);
+        let count = cuts.len() + 1;
+        let mut orders = RangeWriter::new(&dir, &stem, count)?;
+        let mut all: SpillFile = all_orders.files.pop().expect("one file");
+        for_each_spilled_order(&mut all, |item| orders.order(&cuts, &item))?;
+        drop(all);
+        // The lines, in two halves on two connections, each to its own range files.
+        let middle = first_id + (last_id - first_id + 1) / 2;
+        let path = self.path.as_deref().expect("a database file");
+        let (first, second) = std::thread::scope(|scope| {
+            let (names, settlements, cuts, dir, stem) = (&names, &settlements, &cuts, &dir, &stem);
+            let handle = std::thread::Builder::new()
+                .name("tieout-load".to_owned())
+                .spawn_scoped(scope, move || -> Result<RangeWriter, StoreError> {
+                    let connection = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                    let mut writer = RangeWriter::new(dir, stem, count)?;
+                    for_each_line(&connection, names, settlements, middle, last_id, &mut |line| {
+                        writer.line(cuts, &line)
+                    })?;
+                    Ok(writer)
+                })
+                .expect("a thread can be started");
+            let first = (|| {
+                let mut writer = RangeWriter::new(dir, stem, count)?;
+                for_each_line(&self.connection, names, settlements, first_id, middle - 1, &mut |line| {
+                    writer.line(cuts, &line)
+                })?;
+                Ok::<_, StoreError>(writer)
+            })();
+            (first, handle.join().expect("the loading thread does not panic"))
+        });
+        let spill = Spill {
+            order_files: orders.files.into_iter().map(Some).collect(),
+            line_files: vec![
+                first?.files.into_iter().map(Some).collect(),
+                second?.files.into_iter().map(Some).collect(),
+            ],
+            settlements,
+        };
+        Ok(ReconcilePartitions::spilled(names.strings, spill))
+    }
+
     /// Replaces the stored reconciliation with `result` and the payout ↔ receipt results
     /// with `receipts`, in one transaction: a run is stored whole or not at all.
     pub fn save_reconciliation(
@@ -831,57 +911,45 @@ impl SqliteStore {
         strings: &Interner,
         receipts: &[ReceiptResult],
     ) -> Result<i64, StoreError> {
+        let mut one = Some(result.clone());
+        self.save_reconciliation_parts(created_at, config_text, as_of, strings, &mut || Ok(one.take()), receipts)
+    }
+
+    /// Like [`SqliteStore::save_reconciliation`], with the orders' results coming in parts
+    /// (see [`ReconcilePartitions`]): each part is stored as it comes, within the run's one
+    /// transaction, so only one part is in memory at a time. Parts store in the order they
+    /// come; an error from `parts` rolls the whole run back.
+    pub fn save_reconciliation_parts(
+        &mut self,
+        created_at: &str,
+        config_text: &str,
+        as_of: NaiveDate,
+        strings: &Interner,
+        parts: &mut dyn FnMut() -> Result<Option<Reconciliation>, StoreError>,
+        receipts: &[ReceiptResult],
+    ) -> Result<i64, StoreError> {
         self.load_dictionary()?;
         let dictionary = self.dictionary.as_mut().expect("loaded");
         let transaction = self.connection.transaction()?;
         let outcome = (|| -> Result<i64, StoreError> {
             transaction.execute_batch("DELETE FROM order_result; DELETE FROM duplicate_line;")?;
-            let differences = result.orders.iter().filter(|o| o.category.is_difference()).count() as i64;
             transaction.execute(
                 "INSERT INTO reconcile_run (created_at, as_of_day, order_count, difference_count, config, last_file_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT MAX(id) FROM source_file))",
-                params![created_at, day_number(as_of), result.orders.len() as i64, differences, config_text],
+                 VALUES (?1, ?2, 0, 0, ?3, (SELECT MAX(id) FROM source_file))",
+                params![created_at, day_number(as_of), config_text],
             )?;
             let run_id = transaction.last_insert_rowid();
             let mut words = WordIds::new(strings);
-            let mut insert = transaction.prepare(
-                "INSERT INTO order_result (run_id, order_key, order_text, store, marketplace, currency, category, flags, status, ship_day,
-                    order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
-                    fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            let (mut order_count, mut differences) = (0i64, 0i64);
+            while let Some(result) = parts()? {
+                order_count += result.orders.len() as i64;
+                differences += result.orders.iter().filter(|o| o.category.is_difference()).count() as i64;
+                insert_order_results(&transaction, dictionary, &mut words, run_id, &result)?;
+            }
+            transaction.execute(
+                "UPDATE reconcile_run SET order_count = ?2, difference_count = ?3 WHERE id = ?1",
+                params![run_id, order_count, differences],
             )?;
-            for order in &result.orders {
-                let (key, text) = order_parts(&order.order_id);
-                let store = words.id(&transaction, dictionary, order.store)?;
-                let marketplace = words.id(&transaction, dictionary, order.marketplace)?;
-                insert.raw_bind_parameter(1, run_id)?;
-                insert.raw_bind_parameter(2, key)?;
-                insert.raw_bind_parameter(3, text)?;
-                insert.raw_bind_parameter(4, store)?;
-                insert.raw_bind_parameter(5, marketplace)?;
-                insert.raw_bind_parameter(6, order.currency.code())?;
-                insert.raw_bind_parameter(7, order.category.code())?;
-                insert.raw_bind_parameter(8, order.flags.0)?;
-                insert.raw_bind_parameter(9, order.status.map(OrderStatus::code))?;
-                insert.raw_bind_parameter(10, order.ship_date.map(day_number))?;
-                insert.raw_bind_parameter(11, order.order_amount_minor)?;
-                insert.raw_bind_parameter(12, order.settled_amount_minor)?;
-                insert.raw_bind_parameter(13, order.refunds_settled_minor)?;
-                insert.raw_bind_parameter(14, order.written_off_minor)?;
-                insert.raw_bind_parameter(15, order.fees_charged_minor)?;
-                insert.raw_bind_parameter(16, order.fees_expected_minor)?;
-                insert.raw_bind_parameter(17, order.net_settled_minor)?;
-                insert.raw_bind_parameter(18, order.days_since_ship)?;
-                insert.raw_bind_parameter(19, order.line_count)?;
-                insert.raw_bind_parameter(20, order.duplicate_line_count)?;
-                insert.raw_bind_parameter(21, day_number(order.period_date))?;
-                insert.raw_execute()?;
-            }
-            let mut insert_duplicate =
-                transaction.prepare("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
-            for duplicate in &result.duplicates {
-                insert_duplicate.execute([duplicate.line_id, duplicate.first_line_id])?;
-            }
             insert_receipt_results(&transaction, run_id, receipts)?;
             Ok(run_id)
         })();
@@ -1452,6 +1520,19 @@ impl SqliteStore {
 
 fn load_orders(connection: &Connection, names: &Names) -> Result<Vec<OrderFacts>, StoreError> {
     let mut items: Vec<OrderFacts> = Vec::new();
+    load_order_items(connection, names, &mut |item| {
+        items.push(item);
+        Ok(())
+    })?;
+    Ok(sum_items(items))
+}
+
+/// Every order row (an item of an order), in stored order.
+fn load_order_items(
+    connection: &Connection,
+    names: &Names,
+    each: &mut dyn FnMut(OrderFacts) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut statement = connection.prepare(
         "SELECT order_key, order_text, store, marketplace, status, purchase_day, ship_day, currency, amount_minor, refunded_minor FROM order_item",
     )?;
@@ -1460,7 +1541,7 @@ fn load_orders(connection: &Connection, names: &Names) -> Result<Vec<OrderFacts>
     while let Some(row) = rows.next()? {
         let order_id = order_from_parts(row.get(0)?, row.get(1)?)?;
         let status_code: u8 = row.get(4)?;
-        items.push(OrderFacts {
+        each(OrderFacts {
             order_id,
             store: names.store(row.get(2)?)?,
             marketplace: names.marketplace(row.get(3)?)?,
@@ -1471,9 +1552,9 @@ fn load_orders(connection: &Connection, names: &Names) -> Result<Vec<OrderFacts>
             currency: currencies.get(row.get_ref(7)?.as_str().map_err(rusqlite::Error::from)?)?,
             amount_minor: row.get(8)?,
             refunded_minor: row.get(9)?,
-        });
+        })?;
     }
-    Ok(sum_items(items))
+    Ok(())
 }
 
 /// Lines with an order id whose row id is in `first..=last`.
@@ -1485,6 +1566,22 @@ fn load_lines(
     last: i64,
 ) -> Result<Vec<LineFacts>, StoreError> {
     let mut lines = Vec::with_capacity((last - first + 1).max(0) as usize);
+    for_each_line(connection, names, settlements, first, last, &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// Each line with an order id whose row id is in `first..=last`, in row id order.
+fn for_each_line(
+    connection: &Connection,
+    names: &Names,
+    settlements: &HashMap<i64, (Sym, Currency)>,
+    first: i64,
+    last: i64,
+    each: &mut dyn FnMut(LineFacts) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut statement = connection.prepare(
         "SELECT id, settlement_id, line, order_key, order_text, marketplace, transaction_class, component, amount_minor, quantity, item_key, fingerprint, posted_utc
          FROM settlement_line WHERE id BETWEEN ?1 AND ?2 AND (order_key IS NOT NULL OR order_text IS NOT NULL)",
@@ -1512,7 +1609,7 @@ fn load_lines(
             Some(key) => OrderId::Amazon(key as u64),
             None => order_from_parts(None, row.get(4)?)?,
         };
-        lines.push(LineFacts {
+        each(LineFacts {
             line_id: row.get(0)?,
             settlement_id: settlement_id as u64,
             line: row.get(2)?,
@@ -1529,9 +1626,58 @@ fn load_lines(
             item: row.get::<_, i64>(10)? as u64,
             fingerprint: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
             posted_date: from_day_number(UNIX_EPOCH_DAY + posted.div_euclid(86_400) as i32)?,
-        });
+        })?;
     }
-    Ok(lines)
+    Ok(())
+}
+
+/// Stores one part of a run's order results and duplicate lines.
+fn insert_order_results(
+    transaction: &Transaction<'_>,
+    dictionary: &mut HashMap<String, i64>,
+    words: &mut WordIds<'_>,
+    run_id: i64,
+    result: &Reconciliation,
+) -> Result<(), StoreError> {
+    let mut insert = transaction.prepare_cached(
+        "INSERT INTO order_result (run_id, order_key, order_text, store, marketplace, currency, category, flags, status, ship_day,
+            order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
+            fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    )?;
+    for order in &result.orders {
+        let (key, text) = order_parts(&order.order_id);
+        let store = words.id(transaction, dictionary, order.store)?;
+        let marketplace = words.id(transaction, dictionary, order.marketplace)?;
+        insert.raw_bind_parameter(1, run_id)?;
+        insert.raw_bind_parameter(2, key)?;
+        insert.raw_bind_parameter(3, text)?;
+        insert.raw_bind_parameter(4, store)?;
+        insert.raw_bind_parameter(5, marketplace)?;
+        insert.raw_bind_parameter(6, order.currency.code())?;
+        insert.raw_bind_parameter(7, order.category.code())?;
+        insert.raw_bind_parameter(8, order.flags.0)?;
+        insert.raw_bind_parameter(9, order.status.map(OrderStatus::code))?;
+        insert.raw_bind_parameter(10, order.ship_date.map(day_number))?;
+        insert.raw_bind_parameter(11, order.order_amount_minor)?;
+        insert.raw_bind_parameter(12, order.settled_amount_minor)?;
+        insert.raw_bind_parameter(13, order.refunds_settled_minor)?;
+        insert.raw_bind_parameter(14, order.written_off_minor)?;
+        insert.raw_bind_parameter(15, order.fees_charged_minor)?;
+        insert.raw_bind_parameter(16, order.fees_expected_minor)?;
+        insert.raw_bind_parameter(17, order.net_settled_minor)?;
+        insert.raw_bind_parameter(18, order.days_since_ship)?;
+        insert.raw_bind_parameter(19, order.line_count)?;
+        insert.raw_bind_parameter(20, order.duplicate_line_count)?;
+        insert.raw_bind_parameter(21, day_number(order.period_date))?;
+        insert.raw_execute()?;
+    }
+    let mut insert_duplicate =
+        transaction.prepare_cached("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
+    for duplicate in &result.duplicates {
+        insert_duplicate.execute([duplicate.line_id, duplicate.first_line_id])?;
+    }
+    Ok(())
 }
 
 /// `NaiveDate::num_days_from_ce` of 1970-01-01.
@@ -2126,28 +2272,6 @@ fn insert_orders(
         outcome.items_added += 1;
     }
     Ok(outcome)
-}
-
-/// Sums order items into orders: amounts and refunds add up; status, dates, store and
-/// marketplace come from the order's first row (exports repeat them on every item row);
-/// the ship date is the latest of the items'.
-fn sum_items(mut items: Vec<OrderFacts>) -> Vec<OrderFacts> {
-    items.sort_by(|a, b| a.order_id.cmp(&b.order_id));
-    let mut orders: Vec<OrderFacts> = Vec::with_capacity(items.len());
-    for item in items {
-        match orders.last_mut() {
-            Some(order) if order.order_id == item.order_id => {
-                order.amount_minor += item.amount_minor;
-                order.refunded_minor = match (order.refunded_minor, item.refunded_minor) {
-                    (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-                };
-                order.ship_date = order.ship_date.max(item.ship_date);
-            }
-            _ => orders.push(item),
-        }
-    }
-    orders
 }
 
 /// Statements with counterparties (往来对账单).

@@ -1,0 +1,112 @@
+//! Reconciling in ranges of order id (how a month larger than one partition is reconciled
+//! in bounded memory) gives exactly the results of reconciling in one piece: the same
+//! result for every order, the same duplicate lines, the same counts, stored in the same
+//! order — on the demo month, cut into many small ranges so that every range boundary case
+//! (orders only lines know, orders without lines, Amazon and other ids) is crossed.
+
+use tieout_formats::mapping::parse_mapping;
+use tieout_service::config::Settings;
+use tieout_service::import::{import_files, ImportOptions, Outcome};
+use tieout_service::reconcile::{reconcile_run_in_parts, ReconcileSummary};
+use tieout_service::SqliteStore;
+use tieout_store::ResultFilter;
+
+/// A store holding the demo month (2 000 orders, three stores), not reconciled.
+fn demo_store(dir: &std::path::Path, name: &str) -> (SqliteStore, Settings, String, chrono::NaiveDate) {
+    let config = tieout_demo::DemoConfig { seed: 11, orders: 2_000, year: 2026, month: 10 };
+    let manifest = tieout_demo::generate(&config, &dir.join(format!("{name}-demo"))).unwrap();
+    let settings_text = std::fs::read_to_string(&manifest.config_file).unwrap();
+    let settings = Settings::parse("tieout.toml", &settings_text).unwrap();
+    let mut store = SqliteStore::open(&dir.join(format!("{name}.db"))).unwrap();
+    for files in &manifest.stores {
+        let mapping = parse_mapping("mapping.toml", &std::fs::read_to_string(&files.mapping_file).unwrap()).unwrap();
+        let options = |mapping| ImportOptions {
+            store: Some(files.store.clone()),
+            mapping,
+            profile: None,
+            imported_at: "2026-11-05T00:00:00Z".to_owned(),
+        };
+        let mut paths = vec![(files.orders_file.clone(), options(Some(mapping)))];
+        paths.extend(files.settlement_files.iter().map(|p| (p.clone(), options(None))));
+        for (path, options) in &paths {
+            let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
+            assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
+        }
+    }
+    (store, settings, settings_text, manifest.as_of)
+}
+
+fn run(
+    store: &mut SqliteStore,
+    settings: &Settings,
+    text: &str,
+    as_of: chrono::NaiveDate,
+    max_lines: usize,
+) -> ReconcileSummary {
+    reconcile_run_in_parts(store, &settings.reconcile_config(as_of), text, "2026-11-05T00:00:00Z", None, max_lines)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut whole, settings, text, as_of) = demo_store(dir.path(), "whole");
+    let (mut parts, _, _, _) = demo_store(dir.path(), "parts");
+    let one = run(&mut whole, &settings, &text, as_of, usize::MAX);
+    assert_eq!(whole.reconcile_partitions(usize::MAX).unwrap().count(), 1);
+    // About 300 lines a range: dozens of ranges.
+    let ranges = parts.reconcile_partitions(300).unwrap().count();
+    assert!(ranges > 20, "{ranges} ranges");
+    let many = run(&mut parts, &settings, &text, as_of, 300);
+
+    assert!(one.order_count >= 2_000 && one.line_count > 5_000, "{} orders, {} lines", one.order_count, one.line_count);
+    assert!(one.by_category[0].1 > 0, "orders only the settlements know: {:?}", one.by_category);
+    assert!(one.duplicate_lines > 0, "the demo month has duplicate lines");
+    assert_eq!(
+        (many.order_count, many.line_count, many.duplicate_lines, &many.by_category),
+        (one.order_count, one.line_count, one.duplicate_lines, &one.by_category)
+    );
+    let (whole_run, parts_run) = (whole.latest_run().unwrap().unwrap(), parts.latest_run().unwrap().unwrap());
+    assert_eq!(
+        (parts_run.order_count, parts_run.difference_count),
+        (whole_run.order_count, whole_run.difference_count)
+    );
+    assert_eq!(whole_run.order_count as usize, one.order_count);
+
+    // Every order's result, in stored order (ascending order ids, as in one piece).
+    let page = |store: &SqliteStore| {
+        store.order_results_page(&ResultFilter::default(), None, usize::MAX).unwrap().into_iter().map(|(_, r)| r)
+    };
+    let stored_whole: Vec<_> = page(&whole).collect();
+    let stored_parts: Vec<_> = page(&parts).collect();
+    assert_eq!(stored_parts.len(), one.order_count);
+    assert!(stored_parts.windows(2).all(|w| w[0].order_id < w[1].order_id), "stored in order-id order");
+    assert_eq!(stored_parts, stored_whole);
+
+    // The same duplicate lines, each pointing at the same first line.
+    let with_duplicates: Vec<_> = stored_whole.iter().filter(|r| r.duplicate_line_count > 0).collect();
+    assert!(!with_duplicates.is_empty());
+    for row in with_duplicates {
+        let duplicates = |store: &SqliteStore| -> Vec<(u64, u32, Option<i64>)> {
+            store
+                .order_lines(&row.order_id)
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.settlement_id, l.line, l.duplicate_of.map(|first| first - l.id)))
+                .collect()
+        };
+        let found = duplicates(&parts);
+        assert_eq!(found.iter().filter(|d| d.2.is_some()).count(), row.duplicate_line_count as usize);
+        assert_eq!(found, duplicates(&whole), "order {}", row.order_id);
+    }
+
+    // The store's own check agrees, and no temporary file is left beside the database.
+    assert!(tieout_service::check::check(&parts).unwrap().is_ok());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("reconcile"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
