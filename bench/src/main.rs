@@ -198,7 +198,20 @@ fn main() {
             }
             // Smallest files first: the store starts writing as soon as the first is parsed.
             jobs.sort_by_key(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()));
-            let reports = import_jobs(&mut store, &jobs, &mut |_, _| {}).expect("import");
+            // BENCH_VERBOSE=1: when each file was stored (seconds since the start).
+            let verbose = std::env::var_os("BENCH_VERBOSE").is_some();
+            let reports = import_jobs(&mut store, &jobs, &mut |progress, report| {
+                if verbose {
+                    eprintln!(
+                        "{:7.2}s stored {} ({} of {} MiB)",
+                        started.elapsed().as_secs_f64(),
+                        report.path.display(),
+                        progress.bytes_done >> 20,
+                        progress.bytes_total >> 20
+                    );
+                }
+            })
+            .expect("import");
             assert!(reports.iter().all(|r| !r.is_refused()));
             let import_seconds = started.elapsed().as_secs_f64();
             let import_peak_rss_mib = peak_rss_mib();

@@ -11,7 +11,7 @@ use tieout_core::ids::OrderId;
 use tieout_core::reconcile::Category;
 use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
-use tieout_service::import::{import_jobs, ImportOptions, Outcome};
+use tieout_service::import::{import_jobs_in_parts, ImportOptions, Outcome};
 use tieout_service::report::{self, Filter};
 use tieout_service::rules::{parse_rules, ReceiptRules};
 use tieout_service::SqliteStore;
@@ -372,39 +372,59 @@ pub fn read_mapping(path: &Path) -> Result<tieout_formats::mapping::ImportMappin
     parse_mapping(&path.display().to_string(), &text).map_err(|d| anyhow::anyhow!("{d}"))
 }
 
+/// A tuning knob from the environment: `TIEOUT_IMPORT_PART_LINES` (lines per part of a
+/// settlement file on its way to the store) and `TIEOUT_RECONCILE_PARTITION_LINES` (lines
+/// per range of order ids of a reconciliation) trade memory for speed; results do not
+/// depend on them (tests hold both to that), and the defaults suit any month.
+fn tuning(name: &str, default: usize) -> Result<usize> {
+    match std::env::var(name) {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(lines) if lines > 0 => Ok(lines),
+            _ => anyhow::bail!("{name}={value}: expected a number of lines above 0"),
+        },
+        Err(_) => Ok(default),
+    }
+}
+
 /// Imports files, each with its options, printing what happened to each on stderr with a
 /// progress bar. Returns whether every file was imported (or already was).
 pub fn import_with_progress(store: &mut SqliteStore, jobs: &[(PathBuf, &ImportOptions)], quiet: bool) -> Result<bool> {
+    let part_lines = tuning("TIEOUT_IMPORT_PART_LINES", tieout_service::import::SETTLEMENT_PART_LINES)?;
     let bar = crate::output::byte_progress(quiet);
-    let reports = import_jobs(store, jobs, &mut |progress, report| {
-        bar.set_length(progress.bytes_total);
-        bar.set_position(progress.bytes_done);
-        let name = report.path.display();
-        let line = match &report.outcome {
-            Outcome::Imported { summary, .. } => format!("imported {name}: {summary}"),
-            Outcome::AlreadyImported { previous, .. } => format!(
-                "skipped {name}: already imported ({} on {}, same SHA-256); nothing added",
-                previous.name, previous.imported_at
-            ),
-            Outcome::Refused { format, .. } => format!(
-                "REFUSED {name}{}: nothing of this file was stored",
-                format.map_or_else(String::new, |f| format!(" ({})", f.description()))
-            ),
-        };
-        if !quiet || report.is_refused() {
-            bar.suspend(|| eprintln!("{line}"));
-        }
-        let diagnostics = match &report.outcome {
-            Outcome::Imported { warnings, .. } => warnings.as_slice(),
-            Outcome::Refused { diagnostics, .. } => diagnostics.as_slice(),
-            Outcome::AlreadyImported { .. } => &[],
-        };
-        for diagnostic in diagnostics {
-            if diagnostic.severity == Severity::Error || !quiet {
-                bar.suspend(|| eprintln!("  {diagnostic}"));
+    let reports = import_jobs_in_parts(
+        store,
+        jobs,
+        &mut |progress, report| {
+            bar.set_length(progress.bytes_total);
+            bar.set_position(progress.bytes_done);
+            let name = report.path.display();
+            let line = match &report.outcome {
+                Outcome::Imported { summary, .. } => format!("imported {name}: {summary}"),
+                Outcome::AlreadyImported { previous, .. } => format!(
+                    "skipped {name}: already imported ({} on {}, same SHA-256); nothing added",
+                    previous.name, previous.imported_at
+                ),
+                Outcome::Refused { format, .. } => format!(
+                    "REFUSED {name}{}: nothing of this file was stored",
+                    format.map_or_else(String::new, |f| format!(" ({})", f.description()))
+                ),
+            };
+            if !quiet || report.is_refused() {
+                bar.suspend(|| eprintln!("{line}"));
             }
-        }
-    })?;
+            let diagnostics = match &report.outcome {
+                Outcome::Imported { warnings, .. } => warnings.as_slice(),
+                Outcome::Refused { diagnostics, .. } => diagnostics.as_slice(),
+                Outcome::AlreadyImported { .. } => &[],
+            };
+            for diagnostic in diagnostics {
+                if diagnostic.severity == Severity::Error || !quiet {
+                    bar.suspend(|| eprintln!("  {diagnostic}"));
+                }
+            }
+        },
+        part_lines,
+    )?;
     bar.finish_and_clear();
     Ok(reports.iter().all(|r| !r.is_refused()))
 }
@@ -515,8 +535,15 @@ fn reconcile(
     let config = settings.reconcile_config(as_of);
     let spinner = crate::output::spinner(cli.quiet, "reconciling: loading, classifying and storing every order");
     let setup = tieout_service::reconcile::ReceiptSetup { rules: &rules, rates };
-    let (summary, receipts) =
-        tieout_service::reconcile::reconcile_run(&mut store, &config, &text, &now_rfc3339(), Some(setup))?;
+    let partition_lines = tuning("TIEOUT_RECONCILE_PARTITION_LINES", tieout_service::reconcile::PARTITION_LINES)?;
+    let (summary, receipts) = tieout_service::reconcile::reconcile_run_in_parts(
+        &mut store,
+        &config,
+        &text,
+        &now_rfc3339(),
+        Some(setup),
+        partition_lines,
+    )?;
     let receipts = receipts.expect("receipts were reconciled");
     let written = auto_write_off(&mut store, &settings)?;
     spinner.finish_and_clear();

@@ -186,8 +186,15 @@ pub fn render_summary(summary: &ReconcileSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Reconciled {} orders and {} settlement lines with an order id, as of {}.",
-        summary.order_count, summary.line_count, summary.as_of
+        "Reconciled {} orders and {} settlement lines with an order id, as of {}{}.",
+        summary.order_count,
+        summary.line_count,
+        summary.as_of,
+        if summary.ranges > 1 {
+            format!(" (in {} ranges of order id, one in memory at a time)", summary.ranges)
+        } else {
+            String::new()
+        }
     );
     for (category, count) in &summary.by_category {
         let _ = writeln!(out, "  {:<28} {:<10} {:>10}", category.name(), category.chinese(), count);

@@ -467,11 +467,29 @@ pub fn line_fingerprint(line: &SettlementLine, strings: &Interner) -> Option<u64
 
 /// [`LineKeys`] of every line of a file, hashing each distinct text once.
 pub fn line_keys(file: &SettlementFile) -> Vec<LineKeys> {
-    let mut hashes: Vec<Option<u64>> = vec![None; file.strings.len()];
-    let strings = &file.strings;
-    let mut hash_of =
-        |sym: Sym| *hashes[sym.0 as usize].get_or_insert_with(|| stable_hash(strings.resolve(sym).as_bytes()));
-    file.lines.iter().map(|line| keys_with(line, &mut hash_of)).collect()
+    line_keys_of(&file.strings, &file.lines)
+}
+
+/// [`LineKeys`] of `lines`, whose symbols `strings` resolves, hashing each distinct text once.
+pub fn line_keys_of(strings: &Interner, lines: &[SettlementLine]) -> Vec<LineKeys> {
+    LineKeyHasher::default().keys(strings, lines)
+}
+
+/// [`LineKeys`] of the parts of a file read in parts: the hash of each distinct text is
+/// kept from part to part (the file's one interner grows as it is read).
+#[derive(Default)]
+pub struct LineKeyHasher {
+    hashes: Vec<Option<u64>>,
+}
+
+impl LineKeyHasher {
+    pub fn keys(&mut self, strings: &Interner, lines: &[SettlementLine]) -> Vec<LineKeys> {
+        self.hashes.resize(strings.len(), None);
+        let hashes = &mut self.hashes;
+        let mut hash_of =
+            |sym: Sym| *hashes[sym.0 as usize].get_or_insert_with(|| stable_hash(strings.resolve(sym).as_bytes()));
+        lines.iter().map(|line| keys_with(line, &mut hash_of)).collect()
+    }
 }
 
 /// Order status, as ERP and Amazon exports write it (case-insensitive; common Chinese ERP

@@ -85,10 +85,28 @@ use crate::text::numbered_lines;
 /// Reads an Amazon settlement flat file (V2 or V1) from its bytes. Problems are in the
 /// returned diagnostics; any error means the file must not be imported.
 pub fn read_settlement(file_name: &str, bytes: &[u8]) -> SettlementFile {
+    read_settlement_in_parts(file_name, bytes, usize::MAX, &mut |_, _| true)
+}
+
+/// [`read_settlement`], handing the lines out as they are read, about `part_lines` at a
+/// time, so that a file of millions of lines is never held parsed in whole: `part(file,
+/// lines)` gets the lines read since the last part and the file so far (its strings, the
+/// settlements begun so far — their sums not final —, the diagnostics so far); it returns
+/// `false` to stop reading. The returned file holds what was not handed out: the lines
+/// after the last part, and the settlements with their final sums. Parts stop once the
+/// file has an error (the file will be refused; the rest is read only for its
+/// diagnostics). V1 files are handed out whole at the end (their quantities are completed
+/// from rows anywhere in the file).
+pub fn read_settlement_in_parts(
+    file_name: &str,
+    bytes: &[u8],
+    part_lines: usize,
+    part: &mut dyn FnMut(&SettlementFile, Vec<SettlementLine>) -> bool,
+) -> SettlementFile {
     let mut out = SettlementFile::default();
     // Real lines are 150–200 bytes: reserving for 1 line per 128 bytes avoids growing
     // (and copying) a vector of millions of lines.
-    out.lines.reserve(bytes.len() / 128);
+    out.lines.reserve((bytes.len() / 128).min(part_lines.saturating_add(1)));
     let text = match crate::text::nonblank_utf8(file_name, bytes, "settlement") {
         Ok(text) => text,
         Err(diagnostic) => {
@@ -105,14 +123,23 @@ pub fn read_settlement(file_name: &str, bytes: &[u8]) -> SettlementFile {
             return out;
         }
     };
-    // One line per row in V2 (V1 rows may make several): reserving once avoids copying
-    // hundreds of megabytes as the vector grows.
-    out.lines.reserve(text.bytes().filter(|byte| *byte == b'\n').count());
+    let in_parts = part_lines != usize::MAX && layout.version == Version::V2;
+    if !in_parts {
+        // One line per row in V2 (V1 rows may make several): reserving once avoids
+        // copying hundreds of megabytes as the vector grows.
+        out.lines.reserve(text.bytes().filter(|byte| *byte == b'\n').count());
+    }
     let mut reader = Reader::new(file_name, layout, out);
     for (number, line) in lines {
         reader.row(number, line);
         if reader.stopped {
             break;
+        }
+        if in_parts && reader.out.lines.len() >= part_lines && reader.error_count == 0 {
+            let lines = std::mem::replace(&mut reader.out.lines, Vec::with_capacity(part_lines));
+            if !part(&reader.out, lines) {
+                break;
+            }
         }
     }
     reader.finish()
@@ -1604,6 +1631,57 @@ mod tests {
             diagnostics(&read_settlement("h.txt", header_only.as_bytes())),
             ["h.txt: error: the file has a header line but no data rows"]
         );
+    }
+
+    /// Every line once, in order, whatever the part size; the file that remains has the
+    /// final sums; an error stops the parts (the file is refused anyway).
+    #[test]
+    fn lines_handed_out_in_parts_are_the_lines_read_whole() {
+        let posted = "2023-03-14 07:49:55 UTC";
+        let text = tsv(
+            V2_HEADER,
+            &[
+                summary("111", "2023-03-01", "2023-03-15", "5.00", "EUR"),
+                v2_line("111", "Principal", "5.00", posted),
+                summary("222", "2023-03-15", "2023-03-29", "580.00", "EUR"),
+                v2_line("222", "Principal", "600.00", posted),
+                v2_line("222", "Commission", "-20.00", posted),
+                v2_line("222", "Principal", "0.00", posted),
+            ],
+        );
+        let whole = read_settlement("two.txt", text.as_bytes());
+        for part_lines in [1, 2, 3, 100] {
+            let mut lines = Vec::new();
+            let mut parts = Vec::new();
+            let mut rest = read_settlement_in_parts("two.txt", text.as_bytes(), part_lines, &mut |file, part| {
+                parts.push((part.len(), file.settlements.len()));
+                lines.extend(part.iter().map(|line| show(file, line)));
+                true
+            });
+            lines.extend(shown(&rest));
+            assert_eq!(lines, shown(&whole), "{part_lines} a part");
+            assert_eq!(rest.settlements, whole.settlements);
+            assert_eq!(diagnostics(&rest), diagnostics(&whole));
+            assert!(parts.iter().all(|(n, _)| *n == part_lines), "{parts:?}");
+            assert_eq!(parts.len(), 4 / part_lines, "{part_lines} a part");
+            rest.lines.clear();
+        }
+        // A part's settlements are those begun so far: the first part (one line) knows 111.
+        let mut first_part = None;
+        read_settlement_in_parts("two.txt", text.as_bytes(), 1, &mut |file, _| {
+            first_part.get_or_insert(file.settlements.iter().map(|s| s.settlement_id).collect::<Vec<_>>());
+            false
+        });
+        assert_eq!(first_part, Some(vec![111]));
+        // No part after an error.
+        let bad = text.replace("-20.00", "-20.0x");
+        let mut handed_out = 0;
+        let rest = read_settlement_in_parts("bad.txt", bad.as_bytes(), 1, &mut |_, part| {
+            handed_out += part.len();
+            true
+        });
+        assert!(rest.diagnostics.iter().any(|d| d.is_error()));
+        assert_eq!(handed_out, 2, "the two lines before the bad one");
     }
 
     #[test]

@@ -4,25 +4,35 @@
 //! Files are parsed on one thread while earlier files are written to the store on
 //! another (a bounded queue of two parsed files between them): parsing and inserting
 //! are the two halves of an import's cost, and this overlaps them on a two-core machine.
+//! Settlement files — the largest by far: one 14-day settlement of a big seller is
+//! millions of lines — go through the queue in parts of [`SETTLEMENT_PART_LINES`] lines,
+//! stored as they come within the file's one transaction: the store starts inserting
+//! while the file is still being read, and a file is never held parsed in whole.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 use sha2::{Digest, Sha256};
 use tieout_core::diag::{has_errors, Diagnostic};
+use tieout_core::intern::Sym;
 use tieout_core::limits;
-use tieout_core::records::{line_keys, stable_hash, LineKeys, OrderFile, SettlementFile, SourceFormat};
+use tieout_core::records::{line_keys, stable_hash, LineKeyHasher, LineKeys, OrderFile, SettlementFile, SourceFormat};
 use tieout_core::statement::StatementFile;
 use tieout_formats::detect::{detect, Detected};
 use tieout_formats::mapping::{ImportMapping, Mapping};
 use tieout_formats::statement_profile::{read_with_profile, StatementProfile};
 use tieout_formats::{alipay, amazon_settlement, camt053, mt940, orders, wechatpay};
-use tieout_store::{FileMeta, ImportedFile, Store, StoreError};
+use tieout_store::{FileMeta, ImportedFile, SettlementImport, SettlementPart, Store, StoreError};
 
 /// Store used for settlement files when none is named.
 pub const DEFAULT_STORE: &str = "default";
+
+/// Lines per part of a settlement file on its way from the parsing thread to the store
+/// (about 10 MiB parsed).
+pub const SETTLEMENT_PART_LINES: usize = 65_536;
 
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
@@ -68,8 +78,12 @@ pub struct Progress {
 }
 
 enum Parsed {
-    /// The file and its lines' keys (computed here, on the parsing thread).
-    Settlements(SettlementFile, Vec<LineKeys>),
+    /// A settlement file: its parts follow on the queue ([`Message::Part`], then
+    /// [`Message::End`]). `skip` tells the parsing thread to stop reading (the file was
+    /// imported before).
+    SettlementParts {
+        skip: Arc<AtomicBool>,
+    },
     Orders(OrderFile),
     Statements(StatementFile),
     /// A transaction report: settlements, open ones, deferred lines; and the lines' keys.
@@ -83,10 +97,20 @@ struct ParsedFile {
     name: String,
     size_bytes: u64,
     /// The file's bytes, hashed on the storing thread: parsing is the longer half of an
-    /// import, so the hash is computed by the thread that would otherwise wait.
-    bytes: Vec<u8>,
+    /// import, so the hash is computed by the thread that would otherwise wait. (Shared:
+    /// a settlement file is still being parsed while the storing thread hashes it.)
+    bytes: Arc<Vec<u8>>,
     format: Option<SourceFormat>,
     result: Result<Parsed, Vec<Diagnostic>>,
+}
+
+/// What the parsing thread sends the storing thread.
+enum Message<'o> {
+    File(Box<ParsedFile>, &'o ImportOptions),
+    /// The next part of the settlement file sent last.
+    Part(SettlementPart),
+    /// The settlement file sent last is read: its warnings, or its errors (refused).
+    End(Result<Vec<Diagnostic>, Vec<Diagnostic>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,26 +138,40 @@ pub fn import_jobs(
     jobs: &[(PathBuf, &ImportOptions)],
     progress: &mut dyn FnMut(Progress, &FileReport),
 ) -> Result<Vec<FileReport>, ImportError> {
+    import_jobs_in_parts(store, jobs, progress, SETTLEMENT_PART_LINES)
+}
+
+/// [`import_jobs`] with settlement files sent to the store in parts of `part_lines`
+/// lines (tests use tiny parts; the result is the same for any size).
+pub fn import_jobs_in_parts(
+    store: &mut dyn Store,
+    jobs: &[(PathBuf, &ImportOptions)],
+    progress: &mut dyn FnMut(Progress, &FileReport),
+    part_lines: usize,
+) -> Result<Vec<FileReport>, ImportError> {
     let bytes_total: u64 = jobs.iter().map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
     let mut reports = Vec::with_capacity(jobs.len());
     let mut bytes_done = 0;
     std::thread::scope(|scope| -> Result<(), ImportError> {
         // Up to two parsed files wait for the store: files differ in size, and a small
         // queue keeps the storing thread busy while the parser is on a large one.
-        let (sender, receiver) = mpsc::sync_channel::<(ParsedFile, &ImportOptions)>(2);
+        let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(2);
         let parser = std::thread::Builder::new()
             .name("tieout-parse".to_owned())
             .spawn_scoped(scope, move || {
                 for (path, options) in jobs {
-                    if sender.send((parse_file(path, options), *options)).is_err() {
+                    if !parse_file(path, options, part_lines, &sender) {
                         break;
                     }
                 }
             })
             .expect("a thread can be started");
-        for (parsed, options) in receiver {
+        while let Ok(message) = receiver.recv() {
+            // Parts and ends are taken by the storing of their file.
+            let Message::File(parsed, options) = message else { continue };
+            let parsed = *parsed;
             bytes_done += parsed.size_bytes;
-            let report = store_file(store, parsed, options)?;
+            let report = store_file(store, parsed, options, &receiver)?;
             progress(
                 Progress { files_done: reports.len() + 1, files_total: jobs.len(), bytes_done, bytes_total },
                 &report,
@@ -173,13 +211,20 @@ fn known_formats() -> String {
     SourceFormat::ALL.iter().map(|f| format!("{} ({})", f.name(), f.description())).collect::<Vec<_>>().join("; ")
 }
 
-fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
+/// Parses one file and sends it to the storing thread (a settlement file in parts).
+/// Returns `false` when the storing thread is gone.
+fn parse_file<'o>(
+    path: &Path,
+    options: &'o ImportOptions,
+    part_lines: usize,
+    sender: &mpsc::SyncSender<Message<'o>>,
+) -> bool {
     let name = file_name(path);
     let mut parsed = ParsedFile {
         path: path.to_owned(),
         name: name.clone(),
         size_bytes: 0,
-        bytes: Vec::new(),
+        bytes: Arc::new(Vec::new()),
         format: None,
         result: Err(Vec::new()),
     };
@@ -187,29 +232,89 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
         Ok(bytes) => bytes,
         Err(diagnostic) => {
             parsed.result = Err(vec![diagnostic]);
-            return parsed;
+            return sender.send(Message::File(Box::new(parsed), options)).is_ok();
         }
     };
     parsed.size_bytes = bytes.len() as u64;
     if bytes.is_empty() {
         parsed.result = Err(vec![Diagnostic::error(&name, 0, 0, "the file is empty")]);
-        return parsed;
+        return sender.send(Message::File(Box::new(parsed), options)).is_ok();
     }
     let _span = tracing::info_span!("parse", file = %name).entered();
     // A workbook given with a mapping or a profile is read with it whatever its header
     // says, so detection (which opens a workbook to read its header) is skipped.
     let given = options.mapping.is_some() || options.profile.is_some();
     let detected = if given && bytes.starts_with(b"PK\x03\x04") { Detected::Tabular } else { detect(&bytes) };
-    parsed.result = match detected {
+    match detected {
         Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) => {
+            let bytes = Arc::new(bytes);
+            let skip = Arc::new(AtomicBool::new(false));
             parsed.format = Some(format);
-            let file = amazon_settlement::read_settlement(&name, &bytes);
-            if has_errors(&file.diagnostics) {
-                Err(file.diagnostics)
-            } else {
-                let keys = line_keys(&file);
-                Ok(Parsed::Settlements(file, keys))
+            parsed.bytes = Arc::clone(&bytes);
+            parsed.result = Ok(Parsed::SettlementParts { skip: Arc::clone(&skip) });
+            if sender.send(Message::File(Box::new(parsed), options)).is_err() {
+                return false;
             }
+            send_settlement_parts(&name, &bytes, part_lines, &skip, sender)
+        }
+        detected => {
+            let parsed = parse_whole(parsed, bytes, detected, options);
+            sender.send(Message::File(Box::new(parsed), options)).is_ok()
+        }
+    }
+}
+
+/// Reads a settlement file and sends it in parts, each with its lines' keys and the texts
+/// interned since the previous part, then its end. Returns `false` when the storing
+/// thread is gone.
+fn send_settlement_parts(
+    name: &str,
+    bytes: &[u8],
+    part_lines: usize,
+    skip: &AtomicBool,
+    sender: &mpsc::SyncSender<Message<'_>>,
+) -> bool {
+    // Symbol 0 is the empty text, in every interner: parts carry the texts from 1 on.
+    let mut sent_strings = 1;
+    let mut hasher = LineKeyHasher::default();
+    let mut part_of = |file: &SettlementFile, lines: Vec<tieout_core::records::SettlementLine>, last: bool| {
+        let (mut new_texts, mut new_text_ends) = (String::new(), Vec::new());
+        for sym in sent_strings..file.strings.len() {
+            new_texts.push_str(file.strings.resolve(Sym(sym as u32)));
+            new_text_ends.push(new_texts.len());
+        }
+        sent_strings = file.strings.len().max(1);
+        let keys = hasher.keys(&file.strings, &lines);
+        SettlementPart { new_texts, new_text_ends, settlements: file.settlements.clone(), lines, keys, last }
+    };
+    let mut gone = false;
+    let mut rest = amazon_settlement::read_settlement_in_parts(name, bytes, part_lines, &mut |file, lines| {
+        if skip.load(Ordering::Relaxed) {
+            return false;
+        }
+        gone = sender.send(Message::Part(part_of(file, lines, false))).is_err();
+        !gone
+    });
+    if gone {
+        return false;
+    }
+    if skip.load(Ordering::Relaxed) {
+        return sender.send(Message::End(Ok(Vec::new()))).is_ok();
+    }
+    if has_errors(&rest.diagnostics) {
+        return sender.send(Message::End(Err(rest.diagnostics))).is_ok();
+    }
+    let lines = std::mem::take(&mut rest.lines);
+    sender.send(Message::Part(part_of(&rest, lines, true))).is_ok()
+        && sender.send(Message::End(Ok(rest.diagnostics))).is_ok()
+}
+
+/// Parses a file that is stored in one piece (every format but settlement files).
+fn parse_whole(mut parsed: ParsedFile, bytes: Vec<u8>, detected: Detected, options: &ImportOptions) -> ParsedFile {
+    let name = parsed.name.clone();
+    parsed.result = match detected {
+        Detected::Known(SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1) => {
+            unreachable!("settlement files are read in parts (parse_file)")
         }
         Detected::Known(SourceFormat::AmazonTransactionReport) => {
             parsed.format = Some(SourceFormat::AmazonTransactionReport);
@@ -315,7 +420,7 @@ fn parse_file(path: &Path, options: &ImportOptions) -> ParsedFile {
             Err(vec![Diagnostic::error(&name, 1, 0, format!("unknown format. tieout reads: {}", known_formats()))])
         }
     };
-    parsed.bytes = bytes;
+    parsed.bytes = Arc::new(bytes);
     parsed
 }
 
@@ -327,8 +432,13 @@ fn statements_or_errors(file: StatementFile) -> Result<Parsed, Vec<Diagnostic>> 
     }
 }
 
-fn store_file(store: &mut dyn Store, parsed: ParsedFile, options: &ImportOptions) -> Result<FileReport, ImportError> {
-    let sha256 = hex(&Sha256::digest(&parsed.bytes));
+fn store_file(
+    store: &mut dyn Store,
+    parsed: ParsedFile,
+    options: &ImportOptions,
+    receiver: &mpsc::Receiver<Message<'_>>,
+) -> Result<FileReport, ImportError> {
+    let sha256 = hex(&Sha256::digest(parsed.bytes.as_slice()));
     drop(parsed.bytes);
     let mut report = FileReport {
         path: parsed.path,
@@ -345,6 +455,11 @@ fn store_file(store: &mut dyn Store, parsed: ParsedFile, options: &ImportOptions
     };
     let format = parsed.format.expect("a parsed file has a format");
     if let Some(previous) = store.file_by_sha256(&sha256)? {
+        if let Parsed::SettlementParts { skip } = &records {
+            // Stop the reading, and pass over what was already sent of the file.
+            skip.store(true, Ordering::Relaxed);
+            while let Ok(Message::Part(_)) = receiver.recv() {}
+        }
         report.outcome = Outcome::AlreadyImported { format, previous };
         return Ok(report);
     }
@@ -359,11 +474,45 @@ fn store_file(store: &mut dyn Store, parsed: ParsedFile, options: &ImportOptions
         imported_at: options.imported_at.clone(),
     };
     match records {
-        Parsed::Settlements(file, keys) => {
+        Parsed::SettlementParts { .. } => {
             let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
             let meta = meta_of(Some(store_name.clone()));
-            let outcome = store.import_settlements_with_keys(&meta, &file, &keys, &store_name)?;
-            let mut warnings: Vec<Diagnostic> = file.diagnostics.clone();
+            let mut end = None;
+            let mut next = || match receiver.recv() {
+                Ok(Message::Part(part)) => Some(part),
+                Ok(Message::End(result)) => {
+                    end = Some(result);
+                    None
+                }
+                // The parsing thread sends nothing else within a file, and ends a file
+                // before it stops.
+                Ok(Message::File(..)) | Err(_) => None,
+            };
+            let imported = store.import_settlement_parts(&meta, &store_name, &mut next)?;
+            let end = match end {
+                Some(end) => end,
+                None => match receiver.recv() {
+                    Ok(Message::End(end)) => end,
+                    _ => Err(vec![Diagnostic::error(&parsed.name, 0, 0, "the file's reading ended early")]),
+                },
+            };
+            let (outcome, mut warnings): (SettlementImport, Vec<Diagnostic>) = match (imported, end) {
+                (Some(outcome), Ok(warnings)) => (outcome, warnings),
+                // The last part is sent only when the file has no error, so a file with
+                // errors never commits.
+                (_, Err(diagnostics)) => {
+                    report.outcome = Outcome::Refused { format: Some(format), diagnostics };
+                    return Ok(report);
+                }
+                (None, Ok(_)) => {
+                    let message = "the file's reading stopped before its end";
+                    report.outcome = Outcome::Refused {
+                        format: Some(format),
+                        diagnostics: vec![Diagnostic::error(&parsed.name, 0, 0, message)],
+                    };
+                    return Ok(report);
+                }
+            };
             for (id, other) in &outcome.settlements_skipped {
                 warnings.push(Diagnostic::warning(
                     &parsed.name,

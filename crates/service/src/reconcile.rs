@@ -3,7 +3,8 @@
 
 use chrono::NaiveDate;
 use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig, Reconciliation};
-use tieout_store::{SettlementRow, Store, StoreError, PARTITION_LINES};
+pub use tieout_store::PARTITION_LINES;
+use tieout_store::{SettlementRow, Store, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct ReconcileSummary {
@@ -16,6 +17,8 @@ pub struct ReconcileSummary {
     pub duplicate_lines: usize,
     /// Settlements whose lines do not sum to their total.
     pub inconsistent_settlements: Vec<SettlementRow>,
+    /// Ranges of order id the run was made in (1: in one piece).
+    pub ranges: usize,
 }
 
 impl ReconcileSummary {
@@ -82,7 +85,8 @@ pub fn reconcile_run_in_parts(
         }
     };
     let mut partitions = store.reconcile_partitions(max_lines)?;
-    tracing::info!(partitions = partitions.count(), "loaded");
+    let ranges = partitions.count();
+    tracing::info!(ranges, "loaded");
     let strings = partitions.strings().clone();
     let mut by_category = [0usize; Category::ALL.len()];
     let (mut order_count, mut line_count, mut duplicate_lines) = (0, 0, 0);
@@ -128,6 +132,7 @@ pub fn reconcile_run_in_parts(
         by_category,
         duplicate_lines,
         inconsistent_settlements,
+        ranges,
     };
     Ok((summary, receipt_summary))
 }

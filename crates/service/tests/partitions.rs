@@ -59,6 +59,7 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
     let ranges = parts.reconcile_partitions(300).unwrap().count();
     assert!(ranges > 20, "{ranges} ranges");
     let many = run(&mut parts, &settings, &text, as_of, 300);
+    assert_eq!((one.ranges, many.ranges), (1, ranges));
 
     assert!(one.order_count >= 2_000 && one.line_count > 5_000, "{} orders, {} lines", one.order_count, one.line_count);
     assert!(one.by_category[0].1 > 0, "orders only the settlements know: {:?}", one.by_category);

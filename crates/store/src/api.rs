@@ -45,6 +45,33 @@ pub trait Store: Send {
         keys: &[LineKeys],
         store: &str,
     ) -> Result<SettlementImport, StoreError>;
+    /// Imports one settlement file whose lines come in parts, in one transaction (see
+    /// [`SqliteStore::import_settlement_parts`]); `None` when `next` gave up (nothing
+    /// stored). By default the parts are collected and imported together; the SQLite engine
+    /// inserts each part as it comes, so a file is never held whole.
+    fn import_settlement_parts(
+        &mut self,
+        meta: &FileMeta,
+        store: &str,
+        next: &mut dyn FnMut() -> Option<SettlementPart>,
+    ) -> Result<Option<SettlementImport>, StoreError> {
+        let mut file = SettlementFile::default();
+        let mut keys = Vec::new();
+        loop {
+            let Some(part) = next() else { return Ok(None) };
+            let mut start = 0;
+            for &end in &part.new_text_ends {
+                file.strings.intern(part.new_texts.get(start..end).unwrap_or_default());
+                start = end;
+            }
+            file.lines.extend(part.lines);
+            keys.extend(part.keys);
+            if part.last {
+                file.settlements = part.settlements;
+                return self.import_settlements_with_keys(meta, &file, &keys, store).map(Some);
+            }
+        }
+    }
     /// Imports one transaction report's released lines (as settlements: new ones added,
     /// ones from an earlier report merged, ones from a settlement file left alone) and its
     /// deferred lines (replacing the store's), in one transaction.
@@ -232,6 +259,14 @@ impl Store for SqliteStore {
         store: &str,
     ) -> Result<SettlementImport, StoreError> {
         SqliteStore::import_settlements_with_keys(self, meta, file, keys, store)
+    }
+    fn import_settlement_parts(
+        &mut self,
+        meta: &FileMeta,
+        store: &str,
+        next: &mut dyn FnMut() -> Option<SettlementPart>,
+    ) -> Result<Option<SettlementImport>, StoreError> {
+        SqliteStore::import_settlement_parts(self, meta, store, next)
     }
     fn import_transaction_report(
         &mut self,

@@ -33,7 +33,7 @@ pub use schema::SCHEMA_VERSION;
 pub use sqlite::{
     AccountEntries, DeferredLine, DeferredSummary, DifferenceAction, FileMeta, ImportedFile, LineRow, OrderImport,
     OrderResultRow, OrderRow, ReceiptAction, ReceiptRef, ReceiptRow, ReportExtras, ResultFilter, RunRow,
-    SettlementImport, SettlementRow, SqliteStore, StatementImport,
+    SettlementImport, SettlementPart, SettlementRow, SqliteStore, StatementImport,
 };
 
 use thiserror::Error;

@@ -18,7 +18,7 @@ use tieout_core::receivables::{Bucket, Posting, SettlementClose};
 use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{
     line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
-    SourceFormat, TransactionClass,
+    SettlementHeader, SettlementLine, SourceFormat, TransactionClass,
 };
 use tieout_core::statement::StatementFile;
 
@@ -35,6 +35,23 @@ pub struct FileMeta {
     pub size_bytes: u64,
     /// When the import happened (the caller's clock), RFC 3339.
     pub imported_at: String,
+}
+
+/// A part of a settlement file read in parts (see `import_settlement_parts`).
+#[derive(Clone, Debug, Default)]
+pub struct SettlementPart {
+    /// Texts interned by the reader since the previous part, in symbol order, packed:
+    /// the `i`-th ends at byte `new_text_ends[i]` of `new_texts`. The store appends them
+    /// in the same order, so the lines' symbols resolve to the same texts.
+    pub new_texts: String,
+    pub new_text_ends: Vec<usize>,
+    /// Every settlement begun in the file so far (sums final only in the last part).
+    pub settlements: Vec<SettlementHeader>,
+    pub lines: Vec<SettlementLine>,
+    /// `keys[i]` belongs to `lines[i]`.
+    pub keys: Vec<LineKeys>,
+    /// The last part: its settlements carry their final sums, and the import commits.
+    pub last: bool,
 }
 
 /// A file already in the store.
@@ -509,6 +526,76 @@ impl SqliteStore {
         let result = insert_settlements(&transaction, dictionary, meta, file, keys, store);
         let result = result.and_then(|outcome| Ok(transaction.commit().map(|()| outcome)?));
         self.forget_dictionary_on_error(result)
+    }
+
+    /// Imports one settlement file whose lines come in parts, as they are read, in one
+    /// transaction: each part's lines are inserted as it comes, so a file is never held
+    /// whole. A settlement is decided (added, skipped as already imported, replacing one
+    /// known only from a report) when a part first names it; settlement rows are written
+    /// with the last part's final sums. `next` returning `None` (the reader found an error)
+    /// rolls everything back and returns `None`: nothing of the file is stored.
+    pub fn import_settlement_parts(
+        &mut self,
+        meta: &FileMeta,
+        store: &str,
+        next: &mut dyn FnMut() -> Option<SettlementPart>,
+    ) -> Result<Option<SettlementImport>, StoreError> {
+        self.load_dictionary()?;
+        let dictionary = self.dictionary.as_mut().expect("loaded");
+        let transaction = self.connection.transaction()?;
+        let result = (|| -> Result<Option<SettlementImport>, StoreError> {
+            let mut outcome = SettlementImport::default();
+            let (mut skip, mut merge) = (HashSet::new(), HashSet::new());
+            let mut decided: HashSet<u64> = HashSet::new();
+            let mut strings = PartTexts::new();
+            let mut word_ids: Vec<i64> = Vec::new();
+            let file_id = insert_file(&transaction, meta, 0)?;
+            outcome.file_id = file_id;
+            let store_id = WordIds::new(&strings).word(&transaction, dictionary, store)?;
+            loop {
+                let Some(part) = next() else { return Ok(None) };
+                strings.append(&part.new_texts, &part.new_text_ends)?;
+                for header in part.settlements.iter().filter(|h| decided.insert(h.settlement_id)) {
+                    settle_existing(&transaction, header.settlement_id, false, &mut outcome, &mut skip, &mut merge)?;
+                }
+                let mut words = WordIds::resume(&strings, std::mem::take(&mut word_ids));
+                outcome.lines_added += insert_lines(
+                    &transaction,
+                    dictionary,
+                    &mut words,
+                    &strings,
+                    file_id,
+                    part.lines.iter().zip(&part.keys).filter(|(line, _)| !skip.contains(&line.settlement_id)),
+                )?;
+                word_ids = words.into_ids();
+                if part.last {
+                    for header in part.settlements.iter().filter(|h| !skip.contains(&h.settlement_id)) {
+                        insert_settlement_row(&transaction, header, store_id, file_id, false)?;
+                        outcome.settlements_added.push(header.settlement_id);
+                    }
+                    transaction.execute(
+                        "UPDATE source_file SET record_count = ?2 WHERE id = ?1",
+                        params![file_id, outcome.lines_added as i64],
+                    )?;
+                    return Ok(Some(outcome));
+                }
+            }
+        })();
+        let result = match result {
+            Ok(Some(outcome)) => transaction.commit().map(|()| outcome).map_err(StoreError::from),
+            Ok(None) => {
+                // Refused: rolled back as the transaction is dropped; the dictionary may
+                // hold words of the rolled-back parts.
+                drop(transaction);
+                self.dictionary = None;
+                return Ok(None);
+            }
+            Err(error) => {
+                drop(transaction);
+                Err(error)
+            }
+        };
+        self.forget_dictionary_on_error(result).map(Some)
     }
 
     /// Imports one transaction report's released lines (as settlements: new ones added,
@@ -1750,15 +1837,85 @@ fn imported_file(row: &rusqlite::Row<'_>) -> rusqlite::Result<ImportedFile> {
     })
 }
 
+/// Texts by symbol: an [`Interner`], or the [`PartTexts`] of a file read in parts.
+trait Texts {
+    fn text(&self, sym: Sym) -> &str;
+    fn count(&self) -> usize;
+}
+
+impl Texts for Interner {
+    fn text(&self, sym: Sym) -> &str {
+        self.resolve(sym)
+    }
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The texts of a settlement file read in parts, appended part by part in symbol order: a
+/// mirror of the reader's interner without its hash table (the store only looks texts up
+/// by symbol, and appending costs a copy, not a hash per text).
+struct PartTexts {
+    buffer: String,
+    /// Where each symbol's text ends in `buffer`; symbol 0 is the empty text.
+    ends: Vec<usize>,
+}
+
+impl PartTexts {
+    fn new() -> PartTexts {
+        PartTexts { buffer: String::new(), ends: vec![0] }
+    }
+
+    fn append(&mut self, texts: &str, ends: &[usize]) -> Result<(), StoreError> {
+        let base = self.buffer.len();
+        let mut start = 0;
+        for &end in ends {
+            if end < start || end > texts.len() || !texts.is_char_boundary(end) {
+                return Err(StoreError::Corrupt("a part's texts do not match their ends".to_owned()));
+            }
+            self.ends.push(base + end);
+            start = end;
+        }
+        self.buffer.push_str(texts);
+        Ok(())
+    }
+}
+
+impl Texts for PartTexts {
+    fn text(&self, sym: Sym) -> &str {
+        let index = sym.0 as usize;
+        match (index.checked_sub(1).map(|i| self.ends[i]), self.ends.get(index)) {
+            (Some(start), Some(&end)) => &self.buffer[start..end],
+            _ => "",
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+}
+
 /// Maps one interner's symbols to dictionary ids, inserting new words as needed.
 struct WordIds<'s> {
-    strings: &'s Interner,
+    strings: &'s dyn Texts,
     ids: Vec<i64>,
 }
 
 impl<'s> WordIds<'s> {
-    fn new(strings: &'s Interner) -> WordIds<'s> {
-        WordIds { strings, ids: vec![-1; strings.len()] }
+    fn new(strings: &'s dyn Texts) -> WordIds<'s> {
+        WordIds { strings, ids: vec![-1; strings.count()] }
+    }
+
+    /// Goes on with the ids an earlier `WordIds` of the same (since grown) texts found
+    /// (a file read in parts: its texts grow from part to part).
+    fn resume(strings: &'s dyn Texts, mut ids: Vec<i64>) -> WordIds<'s> {
+        ids.resize(strings.count(), -1);
+        WordIds { strings, ids }
+    }
+
+    fn into_ids(self) -> Vec<i64> {
+        self.ids
     }
 
     fn id(
@@ -1771,7 +1928,7 @@ impl<'s> WordIds<'s> {
         if *slot >= 0 {
             return Ok(*slot);
         }
-        let text = self.strings.resolve(sym);
+        let text = self.strings.text(sym);
         let id = match dictionary.get(text) {
             Some(id) => *id,
             None => {
@@ -1870,6 +2027,121 @@ fn insert_settlements(
     insert_settlements_from(transaction, dictionary, meta, file, keys, store, None)
 }
 
+/// What becomes of settlement `id` of a file being imported if the store has it already:
+/// from a settlement file, it is skipped (`skip`); known only from a transaction report,
+/// a settlement file replaces it (its lines deleted here) and a report merges with it
+/// (`merge`). Nothing happens to a settlement not stored yet.
+fn settle_existing(
+    transaction: &Transaction<'_>,
+    id: u64,
+    report: bool,
+    outcome: &mut SettlementImport,
+    skip: &mut HashSet<u64>,
+    merge: &mut HashSet<u64>,
+) -> Result<(), StoreError> {
+    let mut existing = transaction.prepare_cached(
+        "SELECT f.name, f.format FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
+    )?;
+    let found: Option<(String, String)> =
+        existing.query_row([id as i64], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
+    let Some((name, format)) = found else { return Ok(()) };
+    match (report, format == SourceFormat::AmazonTransactionReport.name()) {
+        (true, true) => {
+            merge.insert(id);
+        }
+        (false, true) => {
+            transaction.execute("DELETE FROM settlement_line WHERE settlement_id = ?1", [id as i64])?;
+            transaction.execute("DELETE FROM settlement WHERE settlement_id = ?1", [id as i64])?;
+            outcome.settlements_replaced.push((id, name));
+        }
+        (_, false) => {
+            skip.insert(id);
+            outcome.settlements_skipped.push((id, name));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts one settlement row.
+fn insert_settlement_row(
+    transaction: &Transaction<'_>,
+    header: &SettlementHeader,
+    store_id: i64,
+    file_id: i64,
+    open: bool,
+) -> Result<(), StoreError> {
+    let mut insert = transaction.prepare_cached(
+        "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count, open)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    insert.execute(params![
+        header.settlement_id as i64,
+        store_id,
+        file_id,
+        header.line,
+        header.start_utc_seconds,
+        header.end_utc_seconds,
+        header.deposit_utc_seconds,
+        header.total_minor,
+        header.currency.code(),
+        header.lines_sum_minor,
+        header.line_count,
+        open,
+    ])?;
+    Ok(())
+}
+
+/// Inserts settlement lines (with their keys) of file `file_id`; `strings` resolves their
+/// symbols. Returns how many were inserted.
+fn insert_lines<'l>(
+    transaction: &Transaction<'_>,
+    dictionary: &mut HashMap<String, i64>,
+    words: &mut WordIds<'_>,
+    strings: &dyn Texts,
+    file_id: i64,
+    lines: impl Iterator<Item = (&'l SettlementLine, &'l LineKeys)>,
+) -> Result<u64, StoreError> {
+    let mut insert = transaction.prepare_cached(
+        "INSERT INTO settlement_line (settlement_id, file_id, line, order_key, order_text, transaction_type, amount_type, description,
+            marketplace, fulfillment, sku, merchant_order_id, adjustment_id, shipment_id, order_item_code, promotion_id,
+            amount_minor, posted_utc, quantity, transaction_class, component, kind, item_key, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    )?;
+    let mut count = 0;
+    // Raw binds: one prepared statement, 24 values bound in place per line, no
+    // intermediate parameter array (this loop is the hot path of a large import).
+    for (line, keys) in lines {
+        let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
+        insert.raw_bind_parameter(1, line.settlement_id as i64)?;
+        insert.raw_bind_parameter(2, file_id)?;
+        insert.raw_bind_parameter(3, line.line)?;
+        insert.raw_bind_parameter(4, key)?;
+        insert.raw_bind_parameter(5, text)?;
+        insert.raw_bind_parameter(6, words.id(transaction, dictionary, line.transaction_type)?)?;
+        insert.raw_bind_parameter(7, words.id(transaction, dictionary, line.amount_type)?)?;
+        insert.raw_bind_parameter(8, words.id(transaction, dictionary, line.amount_description)?)?;
+        insert.raw_bind_parameter(9, words.id(transaction, dictionary, line.marketplace)?)?;
+        insert.raw_bind_parameter(10, words.id(transaction, dictionary, line.fulfillment)?)?;
+        insert.raw_bind_parameter(11, words.id(transaction, dictionary, line.sku)?)?;
+        insert.raw_bind_parameter(12, non_empty(strings.text(line.merchant_order_id)))?;
+        insert.raw_bind_parameter(13, non_empty(strings.text(line.adjustment_id)))?;
+        insert.raw_bind_parameter(14, non_empty(strings.text(line.shipment_id)))?;
+        insert.raw_bind_parameter(15, non_empty(strings.text(line.order_item_code)))?;
+        insert.raw_bind_parameter(16, non_empty(strings.text(line.promotion_id)))?;
+        insert.raw_bind_parameter(17, line.amount_minor)?;
+        insert.raw_bind_parameter(18, line.posted_utc_seconds)?;
+        insert.raw_bind_parameter(19, line.quantity)?;
+        insert.raw_bind_parameter(20, line.transaction.code())?;
+        insert.raw_bind_parameter(21, line.component.code())?;
+        insert.raw_bind_parameter(22, line.kind as u8)?;
+        insert.raw_bind_parameter(23, keys.item_key as i64)?;
+        insert.raw_bind_parameter(24, keys.fingerprint.map(|f| f as i64))?;
+        insert.raw_execute()?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 /// A settlement line as an overlapping report would repeat it: posted time, order, type,
 /// amount type, description, amount and SKU.
 type RowKey = (i64, Option<i64>, Option<String>, String, String, String, i64, String);
@@ -1887,37 +2159,11 @@ fn insert_settlements_from(
     store: &str,
     report: Option<ReportExtras<'_>>,
 ) -> Result<SettlementImport, StoreError> {
-    let report_format = SourceFormat::AmazonTransactionReport.name();
     let mut outcome = SettlementImport::default();
     let mut skip: HashSet<u64> = HashSet::new();
     let mut merge: HashSet<u64> = HashSet::new();
-    {
-        let mut existing = transaction.prepare(
-            "SELECT f.name, f.format FROM settlement s JOIN source_file f ON f.id = s.file_id WHERE s.settlement_id = ?1",
-        )?;
-        for header in &file.settlements {
-            let found: Option<(String, String)> =
-                existing.query_row([header.settlement_id as i64], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
-            let Some((name, format)) = found else { continue };
-            match (report.is_some(), format == report_format) {
-                (true, true) => {
-                    merge.insert(header.settlement_id);
-                }
-                (false, true) => {
-                    transaction.execute(
-                        "DELETE FROM settlement_line WHERE settlement_id = ?1",
-                        [header.settlement_id as i64],
-                    )?;
-                    transaction
-                        .execute("DELETE FROM settlement WHERE settlement_id = ?1", [header.settlement_id as i64])?;
-                    outcome.settlements_replaced.push((header.settlement_id, name));
-                }
-                (_, false) => {
-                    skip.insert(header.settlement_id);
-                    outcome.settlements_skipped.push((header.settlement_id, name));
-                }
-            }
-        }
+    for header in &file.settlements {
+        settle_existing(transaction, header.settlement_id, report.is_some(), &mut outcome, &mut skip, &mut merge)?;
     }
     // Rows of merged settlements already stored (from the earlier report) are not added.
     let mut stored_rows: HashMap<RowKey, u32> = HashMap::new();
@@ -1974,10 +2220,6 @@ fn insert_settlements_from(
     let mut words = WordIds::new(&file.strings);
     let store_id = words.word(transaction, dictionary, store)?;
     {
-        let mut insert = transaction.prepare(
-            "INSERT INTO settlement (settlement_id, store, file_id, line, start_utc, end_utc, deposit_utc, total_minor, currency, lines_sum_minor, line_count, open)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
         let mut update = transaction.prepare(
             "UPDATE settlement SET start_utc = MIN(start_utc, ?2), end_utc = MAX(end_utc, ?3),
                 deposit_utc = COALESCE(?4, deposit_utc), lines_sum_minor = lines_sum_minor + ?5, line_count = line_count + ?6,
@@ -2008,20 +2250,7 @@ fn insert_settlements_from(
                 outcome.settlements_merged.push(header.settlement_id);
                 continue;
             }
-            insert.execute(params![
-                header.settlement_id as i64,
-                store_id,
-                file_id,
-                header.line,
-                header.start_utc_seconds,
-                header.end_utc_seconds,
-                header.deposit_utc_seconds,
-                header.total_minor,
-                header.currency.code(),
-                header.lines_sum_minor,
-                header.line_count,
-                open.contains(&header.settlement_id),
-            ])?;
+            insert_settlement_row(transaction, header, store_id, file_id, open.contains(&header.settlement_id))?;
             outcome.settlements_added.push(header.settlement_id);
         }
     }
@@ -2055,43 +2284,14 @@ fn insert_settlements_from(
         }
         outcome.deferred_added = report.deferred.len() as u64;
     }
-    let mut insert = transaction.prepare(
-        "INSERT INTO settlement_line (settlement_id, file_id, line, order_key, order_text, transaction_type, amount_type, description,
-            marketplace, fulfillment, sku, merchant_order_id, adjustment_id, shipment_id, order_item_code, promotion_id,
-            amount_minor, posted_utc, quantity, transaction_class, component, kind, item_key, fingerprint)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    insert_lines(
+        transaction,
+        dictionary,
+        &mut words,
+        &file.strings,
+        file_id,
+        file.lines.iter().zip(keys).zip(&add).filter(|(_, a)| **a).map(|(pair, _)| pair),
     )?;
-    let strings = &file.strings;
-    // Raw binds: one prepared statement, 24 values bound in place per line, no
-    // intermediate parameter array (this loop is the hot path of a large import).
-    for ((line, keys), _) in file.lines.iter().zip(keys).zip(&add).filter(|(_, a)| **a) {
-        let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
-        insert.raw_bind_parameter(1, line.settlement_id as i64)?;
-        insert.raw_bind_parameter(2, file_id)?;
-        insert.raw_bind_parameter(3, line.line)?;
-        insert.raw_bind_parameter(4, key)?;
-        insert.raw_bind_parameter(5, text)?;
-        insert.raw_bind_parameter(6, words.id(transaction, dictionary, line.transaction_type)?)?;
-        insert.raw_bind_parameter(7, words.id(transaction, dictionary, line.amount_type)?)?;
-        insert.raw_bind_parameter(8, words.id(transaction, dictionary, line.amount_description)?)?;
-        insert.raw_bind_parameter(9, words.id(transaction, dictionary, line.marketplace)?)?;
-        insert.raw_bind_parameter(10, words.id(transaction, dictionary, line.fulfillment)?)?;
-        insert.raw_bind_parameter(11, words.id(transaction, dictionary, line.sku)?)?;
-        insert.raw_bind_parameter(12, non_empty(strings.resolve(line.merchant_order_id)))?;
-        insert.raw_bind_parameter(13, non_empty(strings.resolve(line.adjustment_id)))?;
-        insert.raw_bind_parameter(14, non_empty(strings.resolve(line.shipment_id)))?;
-        insert.raw_bind_parameter(15, non_empty(strings.resolve(line.order_item_code)))?;
-        insert.raw_bind_parameter(16, non_empty(strings.resolve(line.promotion_id)))?;
-        insert.raw_bind_parameter(17, line.amount_minor)?;
-        insert.raw_bind_parameter(18, line.posted_utc_seconds)?;
-        insert.raw_bind_parameter(19, line.quantity)?;
-        insert.raw_bind_parameter(20, line.transaction.code())?;
-        insert.raw_bind_parameter(21, line.component.code())?;
-        insert.raw_bind_parameter(22, line.kind as u8)?;
-        insert.raw_bind_parameter(23, keys.item_key as i64)?;
-        insert.raw_bind_parameter(24, keys.fingerprint.map(|f| f as i64))?;
-        insert.raw_execute()?;
-    }
     outcome.lines_added = lines_added;
     Ok(outcome)
 }
@@ -2215,13 +2415,34 @@ fn insert_orders(
     new_ids.dedup();
     outcome.orders_added = new_ids.len() as u64;
     // An order seen in an earlier export is replaced by this one's rows. Into an empty
-    // store nothing is looked up; otherwise each of this file's orders is looked up by
-    // the order index (created on first need), so the cost follows the new file, not the
-    // orders already stored.
+    // store nothing is looked up. Into a store holding many more rows than this file has
+    // orders, each of this file's orders is looked up by the order index (created on first
+    // need), so the cost follows the new file, not the orders already stored. Into one
+    // holding fewer than SCAN_FACTOR times as many (a month loaded export by export), the
+    // stored rows are read once in order and checked against this file's orders in memory:
+    // millions of index probes and index updates would cost many times more.
+    const SCAN_FACTOR: i64 = 8;
     let mut stale_rows = Vec::new();
     let mut replaced: HashSet<OrderId> = HashSet::new();
-    let stored_any: bool = transaction.query_row("SELECT EXISTS (SELECT 1 FROM order_item)", [], |row| row.get(0))?;
-    if stored_any {
+    let stored_rows: i64 =
+        transaction.query_row("SELECT coalesce(MAX(id) - MIN(id) + 1, 0) FROM order_item", [], |row| row.get(0))?;
+    let indexed: bool = transaction.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'order_item_by_order')",
+        [],
+        |row| row.get(0),
+    )?;
+    if stored_rows > 0 && !indexed && stored_rows <= SCAN_FACTOR * new_ids.len() as i64 {
+        let wanted: HashSet<&OrderId> = new_ids.iter().copied().collect();
+        let mut statement = transaction.prepare("SELECT id, order_key, order_text FROM order_item")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let id = order_from_parts(row.get(1)?, row.get(2)?)?;
+            if wanted.contains(&id) {
+                stale_rows.push(row.get::<_, i64>(0)?);
+                replaced.insert(id);
+            }
+        }
+    } else if stored_rows > 0 {
         transaction
             .execute_batch("CREATE INDEX IF NOT EXISTS order_item_by_order ON order_item (order_key, order_text)")?;
         let mut statement =
