@@ -7,40 +7,29 @@ use std::collections::HashMap;
 use tieout_core::ids::OrderId;
 use tieout_core::reconcile::Category;
 use tieout_core::Currency;
-use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
 use tieout_service::differences::{self, Act, ActError, Kind, SYSTEM_USER};
-use tieout_service::import::{import_files, ImportOptions, Outcome};
+use tieout_service::import::{import_files, Outcome};
 use tieout_service::reconcile::reconcile;
 use tieout_service::SqliteStore;
 use tieout_store::OrderResultRow;
 
 const AT: i64 = 1_793_000_000;
 
+mod common;
+
 /// A store holding the reconciled demo month (2 000 orders, three stores).
 fn reconciled_demo(dir: &std::path::Path) -> SqliteStore {
-    let config = tieout_demo::DemoConfig { seed: 7, orders: 2_000, year: 2026, month: 10 };
-    let manifest = tieout_demo::generate(&config, &dir.join("demo")).unwrap();
-    let settings_text = std::fs::read_to_string(&manifest.config_file).unwrap();
+    let month = common::demo_month(&dir.join("demo"), 7, 2_000);
+    let settings_text = std::fs::read_to_string(&month.manifest.config_file).unwrap();
     let settings = Settings::parse("tieout.toml", &settings_text).unwrap();
     let mut store = SqliteStore::open(&dir.join("store.db")).unwrap();
-    for files in &manifest.stores {
-        let mapping_text = std::fs::read_to_string(&files.mapping_file).unwrap();
-        let mapping = parse_mapping("mapping.toml", &mapping_text).unwrap();
-        let options = |mapping| ImportOptions {
-            store: Some(files.store.clone()),
-            mapping,
-            profile: None,
-            imported_at: "2026-11-05T00:00:00Z".to_owned(),
-        };
-        let mut paths = vec![(files.orders_file.clone(), options(Some(mapping)))];
-        paths.extend(files.settlement_files.iter().map(|p| (p.clone(), options(None))));
-        for (path, options) in &paths {
-            let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
-            assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
-        }
+    for (path, options) in &month.jobs {
+        let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
+        assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
     }
-    reconcile(&mut store, &settings.reconcile_config(manifest.as_of), &settings_text, "2026-11-05T00:00:00Z").unwrap();
+    reconcile(&mut store, &settings.reconcile_config(month.manifest.as_of), &settings_text, "2026-11-05T00:00:00Z")
+        .unwrap();
     store
 }
 

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use tieout_formats::mapping::parse_mapping;
 use tieout_service::import::{import_jobs_in_parts, FileReport, ImportOptions, Outcome};
 use tieout_service::SqliteStore;
+
+mod common;
 
 struct Demo {
     jobs: Vec<(PathBuf, ImportOptions)>,
@@ -15,24 +16,9 @@ struct Demo {
 }
 
 fn demo(dir: &Path) -> Demo {
-    let config = tieout_demo::DemoConfig { seed: 5, orders: 1_500, year: 2026, month: 10 };
-    let manifest = tieout_demo::generate(&config, &dir.join("demo")).unwrap();
-    let mut demo = Demo { jobs: Vec::new(), settlement_files: Vec::new() };
-    for files in &manifest.stores {
-        let mapping = parse_mapping("mapping.toml", &std::fs::read_to_string(&files.mapping_file).unwrap()).unwrap();
-        let options = |mapping| ImportOptions {
-            store: Some(files.store.clone()),
-            mapping,
-            profile: None,
-            imported_at: "2026-11-05T00:00:00Z".to_owned(),
-        };
-        demo.jobs.push((files.orders_file.clone(), options(Some(mapping))));
-        for path in &files.settlement_files {
-            demo.jobs.push((path.clone(), options(None)));
-            demo.settlement_files.push(path.clone());
-        }
-    }
-    demo
+    let month = common::demo_month(&dir.join("demo"), 5, 1_500);
+    let settlement_files = month.manifest.stores.iter().flat_map(|s| s.settlement_files.clone()).collect();
+    Demo { jobs: month.jobs, settlement_files }
 }
 
 fn import(store: &mut SqliteStore, jobs: &[(PathBuf, ImportOptions)], part_lines: usize) -> Vec<FileReport> {

@@ -4,36 +4,25 @@
 //! order — on the demo month, cut into many small ranges so that every range boundary case
 //! (orders only lines know, orders without lines, Amazon and other ids) is crossed.
 
-use tieout_formats::mapping::parse_mapping;
 use tieout_service::config::Settings;
-use tieout_service::import::{import_files, ImportOptions, Outcome};
+use tieout_service::import::{import_files, Outcome};
 use tieout_service::reconcile::{reconcile_run_in_parts, ReconcileSummary};
 use tieout_service::SqliteStore;
 use tieout_store::ResultFilter;
 
+mod common;
+
 /// A store holding the demo month (2 000 orders, three stores), not reconciled.
 fn demo_store(dir: &std::path::Path, name: &str) -> (SqliteStore, Settings, String, chrono::NaiveDate) {
-    let config = tieout_demo::DemoConfig { seed: 11, orders: 2_000, year: 2026, month: 10 };
-    let manifest = tieout_demo::generate(&config, &dir.join(format!("{name}-demo"))).unwrap();
-    let settings_text = std::fs::read_to_string(&manifest.config_file).unwrap();
+    let month = common::demo_month(&dir.join(format!("{name}-demo")), 11, 2_000);
+    let settings_text = std::fs::read_to_string(&month.manifest.config_file).unwrap();
     let settings = Settings::parse("tieout.toml", &settings_text).unwrap();
     let mut store = SqliteStore::open(&dir.join(format!("{name}.db"))).unwrap();
-    for files in &manifest.stores {
-        let mapping = parse_mapping("mapping.toml", &std::fs::read_to_string(&files.mapping_file).unwrap()).unwrap();
-        let options = |mapping| ImportOptions {
-            store: Some(files.store.clone()),
-            mapping,
-            profile: None,
-            imported_at: "2026-11-05T00:00:00Z".to_owned(),
-        };
-        let mut paths = vec![(files.orders_file.clone(), options(Some(mapping)))];
-        paths.extend(files.settlement_files.iter().map(|p| (p.clone(), options(None))));
-        for (path, options) in &paths {
-            let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
-            assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
-        }
+    for (path, options) in &month.jobs {
+        let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
+        assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
     }
-    (store, settings, settings_text, manifest.as_of)
+    (store, settings, settings_text, month.manifest.as_of)
 }
 
 fn run(
