@@ -91,8 +91,35 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
         assert_eq!(found, duplicates(&whole), "order {}", row.order_id);
     }
 
-    // The store's own check agrees, and no temporary file is left beside the database.
-    assert!(tieout_service::check::check(&parts).unwrap().is_ok());
+    // The store's own check agrees, in ranges too, and finds one changed result among
+    // many ranges; no temporary file is left beside the database.
+    use tieout_service::check::{check, check_in_ranges};
+    assert!(check(&parts).unwrap().is_ok());
+    assert!(check_in_ranges(&parts, 300).unwrap().is_ok());
+    let changed = &stored_whole[stored_whole.len() * 2 / 3];
+    let connection = rusqlite::Connection::open(dir.path().join("parts.db")).unwrap();
+    let key = changed.order_id.packed().map(|k| k as i64);
+    let updated = connection
+        .execute("UPDATE order_result SET settled_amount_minor = settled_amount_minor + 1 WHERE order_key IS ?1", [key])
+        .unwrap();
+    assert_eq!(updated, 1);
+    drop(connection);
+    let finds_the_change = |store: &SqliteStore| {
+        for max_lines in [300, usize::MAX] {
+            let report = check_in_ranges(store, max_lines).unwrap();
+            assert_eq!(report.findings.len(), 2, "{max_lines}: {:?}", report.findings);
+            assert!(report.findings[0].contains("1 stored order result(s) differ"), "{:?}", report.findings);
+            assert!(report.findings[1].starts_with(&format!("order {}:", changed.order_id)), "{:?}", report.findings);
+        }
+    };
+    finds_the_change(&parts);
+    // Stored results out of order-id order (the first moved last) are compared in memory.
+    let connection = rusqlite::Connection::open(dir.path().join("parts.db")).unwrap();
+    connection
+        .execute("UPDATE order_result SET id = (SELECT MAX(id) + 1 FROM order_result) WHERE id = (SELECT MIN(id) FROM order_result)", [])
+        .unwrap();
+    drop(connection);
+    finds_the_change(&parts);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
