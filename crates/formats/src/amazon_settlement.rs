@@ -103,46 +103,180 @@ pub fn read_settlement_in_parts(
     part_lines: usize,
     part: &mut dyn FnMut(&SettlementFile, Vec<SettlementLine>) -> bool,
 ) -> SettlementFile {
+    let mut source = bytes;
+    read_settlement_from(file_name, &mut source, Some(bytes.len()), part_lines, part)
+}
+
+/// Bytes read at a time by [`read_settlement_from`].
+const BLOCK_BYTES: usize = 8 << 20;
+
+/// [`read_settlement_in_parts`] reading from `source` a block at a time, so that memory
+/// holds one block of the text and one part of the lines, whatever the file's size.
+/// `size` is the file's size when known (to reserve memory for a file read whole). A
+/// failure to read `source` is an error diagnostic at the line reached.
+pub fn read_settlement_from(
+    file_name: &str,
+    source: &mut dyn std::io::Read,
+    size: Option<usize>,
+    part_lines: usize,
+    part: &mut dyn FnMut(&SettlementFile, Vec<SettlementLine>) -> bool,
+) -> SettlementFile {
+    read_blocks(file_name, source, size, part_lines, part, BLOCK_BYTES)
+}
+
+fn read_blocks(
+    file_name: &str,
+    source: &mut dyn std::io::Read,
+    size: Option<usize>,
+    part_lines: usize,
+    part: &mut dyn FnMut(&SettlementFile, Vec<SettlementLine>) -> bool,
+    block_bytes: usize,
+) -> SettlementFile {
     let mut out = SettlementFile::default();
-    // Real lines are 150–200 bytes: reserving for 1 line per 128 bytes avoids growing
-    // (and copying) a vector of millions of lines.
-    out.lines.reserve((bytes.len() / 128).min(part_lines.saturating_add(1)));
-    let text = match crate::text::nonblank_utf8(file_name, bytes, "settlement") {
-        Ok(text) => text,
-        Err(diagnostic) => {
-            out.diagnostics.push(diagnostic);
-            return out;
-        }
+    let mut block: Vec<u8> = Vec::with_capacity(block_bytes.min(size.unwrap_or(block_bytes)) + 1);
+    let mut total: u64 = 0;
+    let mut lines_before: u32 = 0;
+    let mut at_start = true;
+    let mut eof = false;
+    // Before the header: (line of a blank first line, whether anything non-blank followed).
+    let mut blank_header: Option<u32> = None;
+    let mut reader: Option<Reader<'_>> = None;
+    let mut in_parts = false;
+    let fail = |mut out: SettlementFile, diagnostic: Diagnostic| {
+        out.diagnostics.push(diagnostic);
+        out
     };
-    let mut lines = numbered_lines(text);
-    let (header_number, header) = lines.next().expect("a non-blank text has a first line");
-    let layout = match Layout::read(file_name, header_number, header) {
-        Ok(layout) => layout,
-        Err(diagnostic) => {
-            out.diagnostics.push(diagnostic);
-            return out;
-        }
-    };
-    let in_parts = part_lines != usize::MAX && layout.version == Version::V2;
-    if !in_parts {
-        // One line per row in V2 (V1 rows may make several): reserving once avoids
-        // copying hundreds of megabytes as the vector grows.
-        out.lines.reserve(text.bytes().filter(|byte| *byte == b'\n').count());
-    }
-    let mut reader = Reader::new(file_name, layout, out);
-    for (number, line) in lines {
-        reader.row(number, line);
-        if reader.stopped {
-            break;
-        }
-        if in_parts && reader.out.lines.len() >= part_lines && reader.error_count == 0 {
-            let lines = std::mem::replace(&mut reader.out.lines, Vec::with_capacity(part_lines));
-            if !part(&reader.out, lines) {
-                break;
+    'blocks: loop {
+        // Fill the block, then take the text up to its last complete line.
+        while !eof && block.len() < block_bytes {
+            let filled = block.len();
+            block.resize(block_bytes.max(filled + 1), 0);
+            match source.read(&mut block[filled..]) {
+                Ok(0) => {
+                    block.truncate(filled);
+                    eof = true;
+                }
+                Ok(read) => {
+                    block.truncate(filled + read);
+                    total += read as u64;
+                    if total > limits::FILE_SIZE_BYTES_MAX {
+                        let message = format!(
+                            "the file is over {} bytes; tieout reads settlement files up to {} bytes",
+                            limits::FILE_SIZE_BYTES_MAX,
+                            limits::FILE_SIZE_BYTES_MAX
+                        );
+                        let out = reader.map_or(out, |r| r.out);
+                        return fail(out, Diagnostic::error(file_name, 0, 0, message));
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => block.truncate(filled),
+                Err(error) => {
+                    let out = reader.map_or(out, |r| r.out);
+                    let message = format!("cannot read the file: {error}");
+                    return fail(out, Diagnostic::error(file_name, lines_before + 1, 0, message));
+                }
             }
         }
+        let end = match (eof, block.iter().rposition(|b| *b == b'\n')) {
+            (true, _) => block.len(),
+            (false, Some(newline)) => newline + 1,
+            // One line longer than a block: read it whole (the row refuses it as too long).
+            (false, None) if block.len() < block_bytes + limits::LINE_LENGTH_BYTES_MAX * 2 => {
+                block.reserve(block_bytes);
+                let filled = block.len();
+                block.resize(filled + block_bytes, 0);
+                match source.read(&mut block[filled..]) {
+                    Ok(read) => {
+                        block.truncate(filled + read);
+                        total += read as u64;
+                        eof = read == 0;
+                    }
+                    Err(error) => {
+                        let out = reader.map_or(out, |r| r.out);
+                        let message = format!("cannot read the file: {error}");
+                        return fail(out, Diagnostic::error(file_name, lines_before + 1, 0, message));
+                    }
+                }
+                continue;
+            }
+            (false, None) => block.len(),
+        };
+        let mut chunk = &block[..end];
+        if at_start {
+            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+            at_start = false;
+        }
+        let text = match std::str::from_utf8(chunk) {
+            Ok(text) => text,
+            Err(_) => {
+                let mut diagnostic = match crate::text::decode_utf8(file_name, chunk) {
+                    Err(diagnostic) => diagnostic,
+                    Ok(_) => unreachable!("the same bytes fail the same way"),
+                };
+                diagnostic.line += lines_before;
+                // As for a file read whole: not text, so nothing of it is read (its rows'
+                // problems not listed either).
+                return fail(SettlementFile::default(), diagnostic);
+            }
+        };
+        let mut last_number = lines_before;
+        // Scratch for a row's fields, borrowing this block's text.
+        let mut fields: Vec<&str> = Vec::with_capacity(64);
+        for (index, line) in numbered_lines(text) {
+            let number = lines_before + index;
+            last_number = number;
+            match (&mut reader, blank_header) {
+                (Some(reader), _) => {
+                    reader.row(number, line, &mut fields);
+                    if reader.stopped {
+                        break 'blocks;
+                    }
+                    if in_parts && reader.out.lines.len() >= part_lines && reader.error_count == 0 {
+                        let lines = std::mem::replace(&mut reader.out.lines, Vec::with_capacity(part_lines));
+                        if !part(&reader.out, lines) {
+                            break 'blocks;
+                        }
+                    }
+                }
+                (None, Some(header_line)) => {
+                    if !line.trim().is_empty() {
+                        // A blank first line before other content: the header is missing.
+                        let diagnostic = Layout::read(file_name, header_line, "").err().unwrap_or_else(|| {
+                            Diagnostic::error(file_name, header_line, 0, "the first line is blank, not a header")
+                        });
+                        return fail(out, diagnostic);
+                    }
+                }
+                (None, None) if line.trim().is_empty() => blank_header = Some(number),
+                (None, None) => {
+                    let layout = match Layout::read(file_name, number, line) {
+                        Ok(layout) => layout,
+                        Err(diagnostic) => return fail(out, diagnostic),
+                    };
+                    in_parts = part_lines != usize::MAX && layout.version == Version::V2;
+                    let mut file = std::mem::take(&mut out);
+                    // Real lines are 150–200 bytes: reserving for one line per 128 bytes
+                    // of a file read whole avoids growing (and copying) a vector of
+                    // millions of lines.
+                    let expected = size.unwrap_or(0) / 128;
+                    file.lines.reserve(if in_parts { part_lines.min(expected) } else { expected });
+                    reader = Some(Reader::new(file_name, layout, file));
+                }
+            }
+        }
+        // `numbered_lines` does not count a final terminator, so a text ending in "\n" has
+        // as many lines as it has terminators.
+        lines_before = last_number.max(lines_before);
+        drop(fields);
+        block.drain(..end);
+        if eof && block.is_empty() {
+            break;
+        }
     }
-    reader.finish()
+    match reader {
+        Some(reader) => reader.finish(),
+        None => fail(out, Diagnostic::error(file_name, 0, 0, "the file is empty")),
+    }
 }
 
 macro_rules! columns {
@@ -469,22 +603,21 @@ impl Layout {
 
 type Class = (TransactionClass, Component, LineKind);
 
-/// The last raw cell of a column and its symbol.
-#[derive(Clone, Copy)]
-struct SymCache<'a> {
-    raw: &'a str,
+/// The last raw cell of a column and its symbol. Owned (not borrowed from the text), so
+/// that a file can be read block by block with one reader.
+#[derive(Clone)]
+struct SymCache {
+    raw: String,
     sym: Sym,
 }
 
 /// The settlement whose rows are being read.
 #[derive(Clone, Copy)]
-struct Open<'a> {
+struct Open {
     /// Index in `SettlementFile::settlements`.
     index: usize,
     id: u64,
-    id_text: &'a str,
     currency: Currency,
-    currency_text: &'a str,
     start: i64,
     end: i64,
     line: u32,
@@ -494,9 +627,9 @@ struct Open<'a> {
 }
 
 #[derive(Clone, Copy)]
-enum State<'a> {
+enum State {
     BeforeFirstSummary,
-    Open(Open<'a>),
+    Open(Open),
     /// After a refused summary row (or data before any): rows are skipped until the next
     /// summary row, whose problem was already reported once.
     Skipping,
@@ -513,28 +646,30 @@ struct V1State {
     empty_rows: (u32, u32),
 }
 
-struct Reader<'a> {
-    file: &'a str,
+struct Reader<'f> {
+    file: &'f str,
     layout: Layout,
     out: SettlementFile,
-    state: State<'a>,
+    state: State,
     error_count: usize,
     stopped: bool,
     rows: u32,
-    fields: Vec<&'a str>,
-    symbols: [SymCache<'a>; COLUMN_COUNT],
+    symbols: [SymCache; COLUMN_COUNT],
     last_class: ((Sym, Sym, Sym), Class),
     classes: HashMap<(Sym, Sym, Sym), Class>,
-    last_order_id: (&'a str, Option<OrderId>),
-    last_posted: (&'a str, i64),
+    last_order_id: (String, Option<OrderId>),
+    last_posted: (String, i64),
     /// A currency cell text already checked against the open settlement's.
-    last_currency_text: &'a str,
+    last_currency_text: String,
+    /// The settlement-id and currency cells of the open settlement's summary row.
+    open_id_text: String,
+    open_currency_text: String,
     slash_order: Option<DateOrder>,
     v1: Option<V1State>,
 }
 
-impl<'a> Reader<'a> {
-    fn new(file: &'a str, layout: Layout, mut out: SettlementFile) -> Reader<'a> {
+impl<'f> Reader<'f> {
+    fn new(file: &'f str, layout: Layout, mut out: SettlementFile) -> Reader<'f> {
         let v1 = (layout.version == Version::V1).then(|| V1State {
             amount_types: V1_PAIRS.map(|pair| out.strings.intern(pair.amount_type)),
             fixed_descriptions: V1_PAIRS.map(|pair| match pair.description {
@@ -546,19 +681,20 @@ impl<'a> Reader<'a> {
         });
         Reader {
             file,
-            fields: Vec::with_capacity(layout.width),
             layout,
             out,
             state: State::BeforeFirstSummary,
             error_count: 0,
             stopped: false,
             rows: 0,
-            symbols: [SymCache { raw: "", sym: Sym::EMPTY }; COLUMN_COUNT],
+            symbols: std::array::from_fn(|_| SymCache { raw: String::new(), sym: Sym::EMPTY }),
             last_class: ((Sym::EMPTY, Sym::EMPTY, Sym::EMPTY), classify_line("", "", "")),
             classes: HashMap::new(),
-            last_order_id: ("", None),
-            last_posted: ("", 0),
-            last_currency_text: "",
+            last_order_id: (String::new(), None),
+            last_posted: (String::new(), 0),
+            last_currency_text: String::new(),
+            open_id_text: String::new(),
+            open_currency_text: String::new(),
             slash_order: None,
             v1,
         }
@@ -584,7 +720,8 @@ impl<'a> Reader<'a> {
         self.push(diagnostic);
     }
 
-    fn row(&mut self, number: u32, line: &'a str) {
+    /// Reads one row; `fields` is scratch space, reused from row to row.
+    fn row<'t>(&mut self, number: u32, line: &'t str, fields: &mut Vec<&'t str>) {
         if line.len() > limits::LINE_LENGTH_BYTES_MAX {
             let message =
                 format!("the line is {} bytes long; at most {} are read", line.len(), limits::LINE_LENGTH_BYTES_MAX);
@@ -600,8 +737,7 @@ impl<'a> Reader<'a> {
             self.stopped = true;
             return;
         }
-        let mut fields = std::mem::take(&mut self.fields);
-        split_tabs(line, &mut fields);
+        split_tabs(line, fields);
         if fields.len() != self.layout.width {
             let hint = if fields.len() == 1 && line.contains(',') {
                 " (is this line comma-separated?)"
@@ -615,11 +751,11 @@ impl<'a> Reader<'a> {
             // it is short, the first extra field when it is long.
             let column = (fields.len().min(self.layout.width + 1)) as u32;
             self.push(Diagnostic::error(self.file, number, column, message));
-        } else if !self.layout.field(&fields, Col::TotalAmount).trim().is_empty() {
-            self.summary_row(number, &fields);
+        } else if !self.layout.field(fields, Col::TotalAmount).trim().is_empty() {
+            self.summary_row(number, fields);
         } else {
             match self.state {
-                State::Open(open) => self.data_row(number, &fields, open),
+                State::Open(open) => self.data_row(number, fields, open),
                 State::BeforeFirstSummary => {
                     self.field_error(
                         number,
@@ -631,12 +767,12 @@ impl<'a> Reader<'a> {
                 State::Skipping => {}
             }
         }
-        self.fields = fields;
     }
 
-    fn summary_row(&mut self, number: u32, fields: &[&'a str]) {
+    fn summary_row(&mut self, number: u32, fields: &[&str]) {
         self.close_settlement();
-        self.last_posted = ("", 0);
+        self.last_posted.0.clear();
+        self.last_posted.1 = 0;
         let errors_before = self.error_count;
         let id_text = self.layout.field(fields, Col::SettlementId);
         let id = match parse_settlement_id(id_text) {
@@ -708,13 +844,16 @@ impl<'a> Reader<'a> {
             lines_sum_minor: 0,
             line_count: 0,
         });
-        self.last_currency_text = currency_text;
+        self.last_currency_text.clear();
+        self.last_currency_text.push_str(currency_text);
+        self.open_id_text.clear();
+        self.open_id_text.push_str(id_text);
+        self.open_currency_text.clear();
+        self.open_currency_text.push_str(currency_text);
         self.state = State::Open(Open {
             index: self.out.settlements.len() - 1,
             id,
-            id_text,
             currency,
-            currency_text,
             start,
             end,
             line: number,
@@ -726,7 +865,7 @@ impl<'a> Reader<'a> {
 
     /// A summary row's date: `Ok(None)` when empty and optional; `Err(())` when refused
     /// (reported), including empty and required.
-    fn summary_date(&mut self, number: u32, fields: &[&'a str], col: Col, required: bool) -> Result<Option<i64>, ()> {
+    fn summary_date(&mut self, number: u32, fields: &[&str], col: Col, required: bool) -> Result<Option<i64>, ()> {
         let text = self.layout.field(fields, col);
         if text.trim().is_empty() {
             if required {
@@ -773,7 +912,7 @@ impl<'a> Reader<'a> {
         self.push(diagnostic);
     }
 
-    fn data_row(&mut self, number: u32, fields: &[&'a str], open: Open<'a>) {
+    fn data_row(&mut self, number: u32, fields: &[&str], open: Open) {
         let errors_before = self.error_count;
         self.check_settlement_id(number, fields, &open);
         self.check_currency(number, fields, &open);
@@ -824,14 +963,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn v1_lines(
-        &mut self,
-        number: u32,
-        fields: &[&'a str],
-        open: Open<'a>,
-        line: SettlementLine,
-        errors_before: usize,
-    ) {
+    fn v1_lines(&mut self, number: u32, fields: &[&str], open: Open, line: SettlementLine, errors_before: usize) {
         let mut amounts = [None; V1_PAIRS.len()];
         for (slot, pair) in amounts.iter_mut().zip(&V1_PAIRS) {
             *slot = self.amount(number, fields, pair.amount, open.currency).ok().flatten();
@@ -889,9 +1021,9 @@ impl<'a> Reader<'a> {
         self.out.lines.push(line);
     }
 
-    fn check_settlement_id(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) {
+    fn check_settlement_id(&mut self, number: u32, fields: &[&str], open: &Open) {
         let text = self.layout.field(fields, Col::SettlementId);
-        if text == open.id_text {
+        if text == self.open_id_text {
             return;
         }
         match parse_settlement_id(text) {
@@ -907,9 +1039,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn check_currency(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) {
+    fn check_currency(&mut self, number: u32, fields: &[&str], open: &Open) {
         let text = self.layout.field(fields, Col::Currency);
-        if text.is_empty() || text == self.last_currency_text || text == open.currency_text {
+        if text.is_empty() || text == self.last_currency_text || text == self.open_currency_text {
             return;
         }
         let code = text.trim();
@@ -917,7 +1049,10 @@ impl<'a> Reader<'a> {
             return;
         }
         match Currency::from_code(code) {
-            Ok(currency) if currency == open.currency => self.last_currency_text = text,
+            Ok(currency) if currency == open.currency => {
+                self.last_currency_text.clear();
+                self.last_currency_text.push_str(text);
+            }
             Ok(currency) => {
                 let message = format!("currency {currency} differs from the settlement's {}", open.currency);
                 self.field_error(number, Col::Currency, message);
@@ -927,7 +1062,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The line's time: posted-date-time, else posted-date (see the module documentation).
-    fn posted(&mut self, number: u32, fields: &[&'a str], open: &Open<'a>) -> Option<i64> {
+    fn posted(&mut self, number: u32, fields: &[&str], open: &Open) -> Option<i64> {
         let date_time = self.layout.field(fields, Col::PostedDateTime);
         let (col, text) = if date_time.trim().is_empty() {
             (Col::PostedDate, self.layout.field(fields, Col::PostedDate))
@@ -951,7 +1086,9 @@ impl<'a> Reader<'a> {
         };
         match parsed {
             Ok(seconds) => {
-                self.last_posted = (text, seconds);
+                self.last_posted.0.clear();
+                self.last_posted.0.push_str(text);
+                self.last_posted.1 = seconds;
                 Some(seconds)
             }
             Err(error) => {
@@ -961,7 +1098,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn posted_date(&mut self, text: &str, open: &Open<'a>) -> Result<i64, DateError> {
+    fn posted_date(&mut self, text: &str, open: &Open) -> Result<i64, DateError> {
         if self.slash_order.is_none() {
             self.slash_order = dates::slash_date_order(text);
         }
@@ -971,7 +1108,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn quantity(&mut self, number: u32, fields: &[&'a str]) -> u32 {
+    fn quantity(&mut self, number: u32, fields: &[&str]) -> u32 {
         let text = self.layout.field(fields, Col::QuantityPurchased).trim();
         if text.is_empty() {
             return 0;
@@ -986,7 +1123,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an amount cell; `Ok(None)` when empty, `Err(())` when refused (reported).
-    fn amount(&mut self, number: u32, fields: &[&'a str], col: Col, currency: Currency) -> Result<Option<i64>, ()> {
+    fn amount(&mut self, number: u32, fields: &[&str], col: Col, currency: Currency) -> Result<Option<i64>, ()> {
         let text = self.layout.field(fields, col);
         if text.is_empty() {
             return Ok(None);
@@ -1001,19 +1138,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn order_id(&mut self, fields: &[&'a str]) -> Option<OrderId> {
+    fn order_id(&mut self, fields: &[&str]) -> Option<OrderId> {
         let text = self.layout.field(fields, Col::OrderId);
         if text != self.last_order_id.0 {
-            self.last_order_id = (text, OrderId::parse(text));
+            self.last_order_id.0.clear();
+            self.last_order_id.0.push_str(text);
+            self.last_order_id.1 = OrderId::parse(text);
         }
         self.last_order_id.1.clone()
     }
 
     /// The symbol of a text cell (trimmed), reusing the column's last one when repeated.
-    fn sym(&mut self, fields: &[&'a str], col: Col) -> Sym {
+    fn sym(&mut self, fields: &[&str], col: Col) -> Sym {
         let raw = self.layout.field(fields, col);
         let cache = &mut self.symbols[col as usize];
-        if same_text(raw, cache.raw) {
+        if same_text(raw, &cache.raw) {
             return cache.sym;
         }
         let text = raw.trim();
@@ -1029,7 +1168,10 @@ impl<'a> Reader<'a> {
         } else {
             self.out.strings.intern(text)
         };
-        self.symbols[col as usize] = SymCache { raw, sym };
+        let cache = &mut self.symbols[col as usize];
+        cache.raw.clear();
+        cache.raw.push_str(raw);
+        cache.sym = sym;
         sym
     }
 
@@ -1682,6 +1824,55 @@ mod tests {
         });
         assert!(rest.diagnostics.iter().any(|d| d.is_error()));
         assert_eq!(handed_out, 2, "the two lines before the bad one");
+    }
+
+    /// A source that gives at most `step` bytes a read.
+    struct Trickle<'b> {
+        bytes: &'b [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buffer.len()).min(self.bytes.len());
+            buffer[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// Read block by block, in blocks smaller than a line and reads of a few bytes, a file
+    /// reads as it does whole: lines, sums, diagnostics with their line numbers (a bad
+    /// UTF-8 byte far into the file too), BOM and CRLF.
+    #[test]
+    fn a_file_read_in_blocks_reads_as_whole() {
+        let posted = "2023-03-14 07:49:55 UTC";
+        let text = tsv(
+            V2_HEADER,
+            &[
+                summary("111", "2023-03-01", "2023-03-15", "5.00", "EUR"),
+                v2_line("111", "Principal", "5.00", posted),
+                summary("222", "2023-03-15", "2023-03-29", "582.89", "EUR"),
+                v2_line("222", "Principal", "600.00", posted),
+                v2_line("222", "Commission", "-20.0x", posted),
+                v2_line("222", "Principal", "0.00", posted),
+            ],
+        );
+        let with_bom_crlf = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        let mut not_utf8 = text.clone().into_bytes();
+        let at = not_utf8.len() - 10;
+        not_utf8[at] = 0xff;
+        for bytes in [text.as_bytes(), with_bom_crlf.as_bytes(), &not_utf8, b"", b"\r\n\n  \n"] {
+            let whole = read_settlement("f.txt", bytes);
+            for (block, step) in [(1, 1), (5, 3), (64, 1000), (1 << 20, 7)] {
+                let mut source = Trickle { bytes, step };
+                let read = read_blocks("f.txt", &mut source, None, usize::MAX, &mut |_, _| true, block);
+                assert_eq!(diagnostics(&read), diagnostics(&whole), "blocks of {block}, reads of {step}");
+                assert_eq!(shown(&read), shown(&whole), "blocks of {block}, reads of {step}");
+                assert_eq!(read.settlements, whole.settlements);
+            }
+        }
+        assert!(diagnostics(&read_settlement("f.txt", &not_utf8))[0].starts_with("f.txt:7:116:"), "the last line");
     }
 
     #[test]

@@ -109,6 +109,8 @@ enum Message<'o> {
     File(Box<ParsedFile>, &'o ImportOptions),
     /// The next part of the settlement file sent last.
     Part(SettlementPart),
+    /// The SHA-256 of the settlement file sent last, as it was read (before its last part).
+    Read(String),
     /// The settlement file sent last is read: its warnings, or its errors (refused).
     End(Result<Vec<Diagnostic>, Vec<Diagnostic>>),
 }
@@ -188,7 +190,8 @@ fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn read_bounded(path: &Path, name: &str) -> Result<Vec<u8>, Diagnostic> {
+/// Opens a file within the size limit, with its size.
+fn open_bounded(path: &Path, name: &str) -> Result<(File, u64), Diagnostic> {
     let file =
         File::open(path).map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot open {}: {e}", path.display())))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -200,11 +203,23 @@ fn read_bounded(path: &Path, name: &str) -> Result<Vec<u8>, Diagnostic> {
             format!("the file is {size} bytes; tieout reads files up to {} bytes", limits::FILE_SIZE_BYTES_MAX),
         ));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limits::FILE_SIZE_BYTES_MAX + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::error(name, 0, 0, format!("cannot read {}: {e}", path.display())))?;
-    Ok(bytes)
+    Ok((file, size))
+}
+
+/// The SHA-256 of a file, read a block at a time.
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => hasher.update(&buffer[..read]),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 fn known_formats() -> String {
@@ -228,34 +243,50 @@ fn parse_file<'o>(
         format: None,
         result: Err(Vec::new()),
     };
-    let bytes = match read_bounded(path, &name) {
-        Ok(bytes) => bytes,
-        Err(diagnostic) => {
-            parsed.result = Err(vec![diagnostic]);
-            return sender.send(Message::File(Box::new(parsed), options)).is_ok();
-        }
+    let refuse = |mut parsed: ParsedFile, diagnostic: Diagnostic| {
+        parsed.result = Err(vec![diagnostic]);
+        sender.send(Message::File(Box::new(parsed), options)).is_ok()
     };
-    parsed.size_bytes = bytes.len() as u64;
-    if bytes.is_empty() {
-        parsed.result = Err(vec![Diagnostic::error(&name, 0, 0, "the file is empty")]);
-        return sender.send(Message::File(Box::new(parsed), options)).is_ok();
+    // The file's head first: enough to tell its format.
+    let (mut file, size) = match open_bounded(path, &name) {
+        Ok(opened) => opened,
+        Err(diagnostic) => return refuse(parsed, diagnostic),
+    };
+    let cannot_read =
+        |error: std::io::Error| Diagnostic::error(&name, 0, 0, format!("cannot read {}: {error}", path.display()));
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    if let Err(error) = (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head) {
+        return refuse(parsed, cannot_read(error));
+    }
+    parsed.size_bytes = size;
+    if head.is_empty() {
+        return refuse(parsed, Diagnostic::error(&name, 0, 0, "the file is empty"));
     }
     let _span = tracing::info_span!("parse", file = %name).entered();
     // A workbook given with a mapping or a profile is read with it whatever its header
     // says, so detection (which opens a workbook to read its header) is skipped.
     let given = options.mapping.is_some() || options.profile.is_some();
-    let detected = if given && bytes.starts_with(b"PK\x03\x04") { Detected::Tabular } else { detect(&bytes) };
-    match detected {
+    let detect_given =
+        |bytes: &[u8]| if given && bytes.starts_with(b"PK\x03\x04") { Detected::Tabular } else { detect(bytes) };
+    if let Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) =
+        detect_given(&head)
+    {
+        // A settlement file is read as it is stored: a block at a time, never whole.
+        parsed.format = Some(format);
+        let mut source = Read::chain(head.as_slice(), file);
+        return send_settlement_parts(parsed, options, &mut source, part_lines, sender);
+    }
+    // Any other file is read whole.
+    let mut bytes = head;
+    if let Err(error) = file.take(limits::FILE_SIZE_BYTES_MAX + 1).read_to_end(&mut bytes) {
+        return refuse(parsed, cannot_read(error));
+    }
+    parsed.size_bytes = bytes.len() as u64;
+    match detect_given(&bytes) {
+        // (A header line longer than the head: the head could not tell.)
         Detected::Known(format @ (SourceFormat::AmazonSettlementV2 | SourceFormat::AmazonSettlementV1)) => {
-            let bytes = Arc::new(bytes);
-            let skip = Arc::new(AtomicBool::new(false));
             parsed.format = Some(format);
-            parsed.bytes = Arc::clone(&bytes);
-            parsed.result = Ok(Parsed::SettlementParts { skip: Arc::clone(&skip) });
-            if sender.send(Message::File(Box::new(parsed), options)).is_err() {
-                return false;
-            }
-            send_settlement_parts(&name, &bytes, part_lines, &skip, sender)
+            send_settlement_parts(parsed, options, &mut bytes.as_slice(), part_lines, sender)
         }
         detected => {
             let parsed = parse_whole(parsed, bytes, detected, options);
@@ -264,16 +295,43 @@ fn parse_file<'o>(
     }
 }
 
-/// Reads a settlement file and sends it in parts, each with its lines' keys and the texts
-/// interned since the previous part, then its end. Returns `false` when the storing
-/// thread is gone.
-fn send_settlement_parts(
-    name: &str,
-    bytes: &[u8],
+/// Bytes of a file's head read to tell its format.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// A reader that hashes (SHA-256) what it reads.
+struct Hashing<'r> {
+    inner: &'r mut dyn Read,
+    hasher: Sha256,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..read]);
+        Ok(read)
+    }
+}
+
+/// Announces a settlement file, reads it from `source` and sends it in parts, each with
+/// its lines' keys and the texts interned since the previous part; before the last part,
+/// the SHA-256 of what was read (the storing thread hashes the file on its own: the two
+/// must agree, or the file changed while it was read); then its end. Returns `false`
+/// when the storing thread is gone.
+fn send_settlement_parts<'o>(
+    mut parsed: ParsedFile,
+    options: &'o ImportOptions,
+    source: &mut dyn Read,
     part_lines: usize,
-    skip: &AtomicBool,
-    sender: &mpsc::SyncSender<Message<'_>>,
+    sender: &mpsc::SyncSender<Message<'o>>,
 ) -> bool {
+    let name = parsed.name.clone();
+    let size = usize::try_from(parsed.size_bytes).ok();
+    let skip = Arc::new(AtomicBool::new(false));
+    parsed.result = Ok(Parsed::SettlementParts { skip: Arc::clone(&skip) });
+    if sender.send(Message::File(Box::new(parsed), options)).is_err() {
+        return false;
+    }
+    let mut source = Hashing { inner: source, hasher: Sha256::new() };
     // Symbol 0 is the empty text, in every interner: parts carry the texts from 1 on.
     let mut sent_strings = 1;
     let mut hasher = LineKeyHasher::default();
@@ -288,7 +346,7 @@ fn send_settlement_parts(
         SettlementPart { new_texts, new_text_ends, settlements: file.settlements.clone(), lines, keys, last }
     };
     let mut gone = false;
-    let mut rest = amazon_settlement::read_settlement_in_parts(name, bytes, part_lines, &mut |file, lines| {
+    let mut rest = amazon_settlement::read_settlement_from(&name, &mut source, size, part_lines, &mut |file, lines| {
         if skip.load(Ordering::Relaxed) {
             return false;
         }
@@ -304,8 +362,10 @@ fn send_settlement_parts(
     if has_errors(&rest.diagnostics) {
         return sender.send(Message::End(Err(rest.diagnostics))).is_ok();
     }
+    let sha256 = hex(&std::mem::take(&mut source.hasher).finalize());
     let lines = std::mem::take(&mut rest.lines);
-    sender.send(Message::Part(part_of(&rest, lines, true))).is_ok()
+    sender.send(Message::Read(sha256)).is_ok()
+        && sender.send(Message::Part(part_of(&rest, lines, true))).is_ok()
         && sender.send(Message::End(Ok(rest.diagnostics))).is_ok()
 }
 
@@ -438,7 +498,27 @@ fn store_file(
     options: &ImportOptions,
     receiver: &mpsc::Receiver<Message<'_>>,
 ) -> Result<FileReport, ImportError> {
-    let sha256 = hex(&Sha256::digest(parsed.bytes.as_slice()));
+    // A settlement file is hashed here from the disk, a block at a time, while the parsing
+    // thread reads it (and hashes what it read, to be compared before it is committed).
+    let sha256 = match &parsed.result {
+        Ok(Parsed::SettlementParts { skip }) => match hash_file(&parsed.path) {
+            Ok(sha256) => sha256,
+            Err(error) => {
+                skip.store(true, Ordering::Relaxed);
+                drain(receiver);
+                let message = format!("cannot read {}: {error}", parsed.path.display());
+                return Ok(FileReport {
+                    path: parsed.path,
+                    sha256: None,
+                    outcome: Outcome::Refused {
+                        format: parsed.format,
+                        diagnostics: vec![Diagnostic::error(&parsed.name, 0, 0, message)],
+                    },
+                });
+            }
+        },
+        _ => hex(&Sha256::digest(parsed.bytes.as_slice())),
+    };
     drop(parsed.bytes);
     let mut report = FileReport {
         path: parsed.path,
@@ -458,7 +538,7 @@ fn store_file(
         if let Parsed::SettlementParts { skip } = &records {
             // Stop the reading, and pass over what was already sent of the file.
             skip.store(true, Ordering::Relaxed);
-            while let Ok(Message::Part(_)) = receiver.recv() {}
+            drain(receiver);
         }
         report.outcome = Outcome::AlreadyImported { format, previous };
         return Ok(report);
@@ -478,18 +558,31 @@ fn store_file(
             let store_name = options.store.clone().unwrap_or_else(|| DEFAULT_STORE.to_owned());
             let meta = meta_of(Some(store_name.clone()));
             let mut end = None;
-            let mut next = || match receiver.recv() {
-                Ok(Message::Part(part)) => Some(part),
-                Ok(Message::End(result)) => {
-                    end = Some(result);
-                    None
+            let mut changed = false;
+            let mut next = || loop {
+                match receiver.recv() {
+                    Ok(Message::Part(part)) => return Some(part),
+                    Ok(Message::Read(read)) if read == sha256 => {}
+                    Ok(Message::Read(_)) => {
+                        changed = true;
+                        return None;
+                    }
+                    Ok(Message::End(result)) => {
+                        end = Some(result);
+                        return None;
+                    }
+                    // The parsing thread sends nothing else within a file, and ends a file
+                    // before it stops.
+                    Ok(Message::File(..)) | Err(_) => return None,
                 }
-                // The parsing thread sends nothing else within a file, and ends a file
-                // before it stops.
-                Ok(Message::File(..)) | Err(_) => None,
             };
             let imported = store.import_settlement_parts(&meta, &store_name, &mut next)?;
             let end = match end {
+                _ if changed => {
+                    drain(receiver);
+                    let message = "the file changed while it was being imported (what was read is not what was hashed): nothing of it was stored; import it again";
+                    Err(vec![Diagnostic::error(&parsed.name, 0, 0, message)])
+                }
                 Some(end) => end,
                 None => match receiver.recv() {
                     Ok(Message::End(end)) => end,
@@ -651,6 +744,11 @@ fn store_file(
         }
     }
     Ok(report)
+}
+
+/// Passes over what is left of a settlement file on the queue (its parts, up to its end).
+fn drain(receiver: &mpsc::Receiver<Message<'_>>) {
+    while let Ok(Message::Part(_) | Message::Read(_)) = receiver.recv() {}
 }
 
 fn hex(bytes: &[u8]) -> String {
