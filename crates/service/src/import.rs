@@ -590,10 +590,10 @@ fn store_file(
                 },
             };
             let (outcome, mut warnings): (SettlementImport, Vec<Diagnostic>) = match (imported, end) {
-                (Some(outcome), Ok(warnings)) => (outcome, warnings),
-                // The last part is sent only when the file has no error, so a file with
-                // errors never commits.
-                (_, Err(diagnostics)) => {
+                // Committed: the last part is sent only when the file has no error (its
+                // warnings come after it, unless the reading thread is gone).
+                (Some(outcome), end) => (outcome, end.unwrap_or_default()),
+                (None, Err(diagnostics)) => {
                     report.outcome = Outcome::Refused { format: Some(format), diagnostics };
                     return Ok(report);
                 }
@@ -759,4 +759,57 @@ fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[(byte & 15) as usize] as char);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the storing thread does with a settlement file whose bytes, as the parsing
+    /// thread read them, hash differently from the file it hashed itself (the file changed
+    /// while it was imported): nothing stored, refused with a message saying so; the
+    /// queue is left at the next file.
+    #[test]
+    fn a_settlement_file_that_changed_while_it_was_read_is_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settlement.txt");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../formats/tests/fixtures/amazon-settlement-v2_us_settlement-sample.txt");
+        std::fs::copy(&fixture, &path).unwrap();
+        let options =
+            ImportOptions { store: None, mapping: None, profile: None, imported_at: "2026-11-26T00:00:00Z".into() };
+        let mut store = tieout_store::SqliteStore::open_in_memory().unwrap();
+        for (read, expect_stored) in [("0".repeat(64), false), (hash_file(&path).unwrap(), true)] {
+            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(1_000);
+            let parsed = std::thread::scope(|scope| {
+                let parser = scope.spawn(|| parse_file(&path, &options, 2, &sender));
+                // The File message, then replace what the parser would say it read.
+                let Ok(Message::File(parsed, _)) = receiver.recv() else { panic!("a file first") };
+                assert!(parser.join().unwrap());
+                *parsed
+            });
+            let mut queued: Vec<Message<'_>> = receiver.try_iter().collect();
+            let at = queued.iter().position(|m| matches!(m, Message::Read(_))).expect("the parser sends what it read");
+            assert!(at >= 1, "parts come before the hash");
+            queued[at] = Message::Read(read.clone());
+            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(queued.len() + 1);
+            for message in queued {
+                sender.send(message).unwrap();
+            }
+            sender.send(Message::End(Ok(Vec::new()))).unwrap(); // stands for the next file
+            let report = store_file(&mut store, parsed, &options, &receiver).unwrap();
+            let stored = store.settlements().unwrap().len();
+            if expect_stored {
+                assert!(matches!(report.outcome, Outcome::Imported { .. }), "{:?}", report.outcome);
+                assert_eq!(stored, 1);
+            } else {
+                let Outcome::Refused { diagnostics, .. } = &report.outcome else { panic!("{:?}", report.outcome) };
+                assert!(diagnostics[0].message.contains("changed while it was being imported"), "{diagnostics:?}");
+                assert_eq!(stored, 0);
+                assert!(store.files().unwrap().is_empty());
+            }
+            // Exactly the file's own messages were taken.
+            assert!(matches!(receiver.try_recv(), Ok(Message::End(Ok(_)))));
+        }
+    }
 }
