@@ -1777,20 +1777,25 @@ mod tests {
 
     /// Every line once, in order, whatever the part size; the file that remains has the
     /// final sums; an error stops the parts (the file is refused anyway).
-    #[test]
-    fn lines_handed_out_in_parts_are_the_lines_read_whole() {
+    /// Two settlements, the second of three lines (a commission of `commission`).
+    fn two_settlements(total_222: &str, commission: &str) -> String {
         let posted = "2023-03-14 07:49:55 UTC";
-        let text = tsv(
+        tsv(
             V2_HEADER,
             &[
                 summary("111", "2023-03-01", "2023-03-15", "5.00", "EUR"),
                 v2_line("111", "Principal", "5.00", posted),
-                summary("222", "2023-03-15", "2023-03-29", "580.00", "EUR"),
+                summary("222", "2023-03-15", "2023-03-29", total_222, "EUR"),
                 v2_line("222", "Principal", "600.00", posted),
-                v2_line("222", "Commission", "-20.00", posted),
+                v2_line("222", "Commission", commission, posted),
                 v2_line("222", "Principal", "0.00", posted),
             ],
-        );
+        )
+    }
+
+    #[test]
+    fn lines_handed_out_in_parts_are_the_lines_read_whole() {
+        let text = two_settlements("580.00", "-20.00");
         let whole = read_settlement("two.txt", text.as_bytes());
         for part_lines in [1, 2, 3, 100] {
             let mut lines = Vec::new();
@@ -1846,18 +1851,7 @@ mod tests {
     /// UTF-8 byte far into the file too), BOM and CRLF.
     #[test]
     fn a_file_read_in_blocks_reads_as_whole() {
-        let posted = "2023-03-14 07:49:55 UTC";
-        let text = tsv(
-            V2_HEADER,
-            &[
-                summary("111", "2023-03-01", "2023-03-15", "5.00", "EUR"),
-                v2_line("111", "Principal", "5.00", posted),
-                summary("222", "2023-03-15", "2023-03-29", "582.89", "EUR"),
-                v2_line("222", "Principal", "600.00", posted),
-                v2_line("222", "Commission", "-20.0x", posted),
-                v2_line("222", "Principal", "0.00", posted),
-            ],
-        );
+        let text = two_settlements("582.89", "-20.0x");
         let with_bom_crlf = format!("\u{feff}{}", text.replace('\n', "\r\n"));
         let mut not_utf8 = text.clone().into_bytes();
         let at = not_utf8.len() - 10;
