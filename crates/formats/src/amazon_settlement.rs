@@ -149,8 +149,9 @@ fn read_blocks(
     'blocks: loop {
         // Fill the block, then take the text up to its last complete line.
         while !eof && block.len() < block_bytes {
+            // Reads of at most 64 KiB: the block is zeroed only as far as it is filled.
             let filled = block.len();
-            block.resize(block_bytes.max(filled + 1), 0);
+            block.resize(filled + (block_bytes.saturating_sub(filled)).clamp(1, 64 << 10), 0);
             match source.read(&mut block[filled..]) {
                 Ok(0) => {
                     block.truncate(filled);
@@ -182,9 +183,8 @@ fn read_blocks(
             (false, Some(newline)) => newline + 1,
             // One line longer than a block: read it whole (the row refuses it as too long).
             (false, None) if block.len() < block_bytes + limits::LINE_LENGTH_BYTES_MAX * 2 => {
-                block.reserve(block_bytes);
                 let filled = block.len();
-                block.resize(filled + block_bytes, 0);
+                block.resize(filled + block_bytes.clamp(1, 64 << 10), 0);
                 match source.read(&mut block[filled..]) {
                     Ok(read) => {
                         block.truncate(filled + read);
