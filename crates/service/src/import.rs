@@ -96,10 +96,10 @@ struct ParsedFile {
     path: PathBuf,
     name: String,
     size_bytes: u64,
-    /// The file's bytes, hashed on the storing thread: parsing is the longer half of an
-    /// import, so the hash is computed by the thread that would otherwise wait. (Shared:
-    /// a settlement file is still being parsed while the storing thread hashes it.)
-    bytes: Arc<Vec<u8>>,
+    /// The bytes of a file read whole, hashed on the storing thread: parsing is the longer
+    /// half of an import, so the hash is computed by the thread that would otherwise wait.
+    /// (Empty for a settlement file: it is read in blocks, and hashed from the disk.)
+    bytes: Vec<u8>,
     format: Option<SourceFormat>,
     result: Result<Parsed, Vec<Diagnostic>>,
 }
@@ -239,7 +239,7 @@ fn parse_file<'o>(
         path: path.to_owned(),
         name: name.clone(),
         size_bytes: 0,
-        bytes: Arc::new(Vec::new()),
+        bytes: Vec::new(),
         format: None,
         result: Err(Vec::new()),
     };
@@ -480,7 +480,7 @@ fn parse_whole(mut parsed: ParsedFile, bytes: Vec<u8>, detected: Detected, optio
             Err(vec![Diagnostic::error(&name, 1, 0, format!("unknown format. tieout reads: {}", known_formats()))])
         }
     };
-    parsed.bytes = Arc::new(bytes);
+    parsed.bytes = bytes;
     parsed
 }
 
@@ -517,7 +517,7 @@ fn store_file(
                 });
             }
         },
-        _ => hex(&Sha256::digest(parsed.bytes.as_slice())),
+        _ => hex(&Sha256::digest(&parsed.bytes)),
     };
     drop(parsed.bytes);
     let mut report = FileReport {

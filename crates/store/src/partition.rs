@@ -46,7 +46,6 @@ const SAMPLE_EVERY: usize = 16;
 /// A reconciliation's input, one range of order ids at a time (see the module docs).
 pub struct ReconcilePartitions {
     strings: Interner,
-    count: usize,
     state: State,
 }
 
@@ -58,16 +57,19 @@ enum State {
 impl ReconcilePartitions {
     /// The whole input as one partition.
     pub fn whole(input: ReconcileInput) -> ReconcilePartitions {
-        ReconcilePartitions { strings: input.strings, count: 1, state: State::Whole(Some((input.orders, input.lines))) }
+        ReconcilePartitions { strings: input.strings, state: State::Whole(Some((input.orders, input.lines))) }
     }
 
     pub(crate) fn spilled(strings: Interner, spill: Spill) -> ReconcilePartitions {
-        ReconcilePartitions { strings, count: spill.order_files.len(), state: State::Spilled { spill, next: 0 } }
+        ReconcilePartitions { strings, state: State::Spilled { spill, next: 0 } }
     }
 
     /// How many partitions there are.
     pub fn count(&self) -> usize {
-        self.count
+        match &self.state {
+            State::Whole(_) => 1,
+            State::Spilled { spill, .. } => spill.order_files.len(),
+        }
     }
 
     /// Resolves the store and marketplace symbols of every partition's orders and lines.
@@ -78,20 +80,21 @@ impl ReconcilePartitions {
     /// The next partition's orders (items summed per order) and lines, `None` after the
     /// last. Each partition's order ids are greater than the previous partition's.
     pub fn next_partition(&mut self) -> Result<Option<ReconcileInput>, StoreError> {
-        let strings = self.strings.clone();
-        match &mut self.state {
-            State::Whole(whole) => {
-                Ok(whole.take().map(|(orders, lines)| ReconcileInput { strings: self.strings.clone(), orders, lines }))
-            }
+        let (orders, lines) = match &mut self.state {
+            State::Whole(whole) => match whole.take() {
+                Some(whole) => whole,
+                None => return Ok(None),
+            },
             State::Spilled { spill, next } => {
                 if *next >= spill.order_files.len() {
                     return Ok(None);
                 }
-                let (orders, lines) = spill.read(*next)?;
+                let part = spill.read(*next)?;
                 *next += 1;
-                Ok(Some(ReconcileInput { strings, orders, lines }))
+                part
             }
-        }
+        };
+        Ok(Some(ReconcileInput { strings: self.strings.clone(), orders, lines }))
     }
 }
 
