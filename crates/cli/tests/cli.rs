@@ -628,16 +628,37 @@ fn check_verifies_the_databases_invariants_and_names_what_is_broken() {
 
     let db = dir.join("tieout.db");
     let alter = |sql: &str| rusqlite::Connection::open(&db).unwrap().execute_batch(sql).unwrap();
-    // A line's amount changed behind tieout's back: the settlement no longer sums.
-    alter(
-        "UPDATE settlement_line SET amount_minor = amount_minor + 1 WHERE id = (SELECT MIN(id) FROM settlement_line)",
-    );
+    // A settlement's recorded sum changed behind tieout's back: its lines no longer sum to it.
+    let first_settlement = "(SELECT MIN(settlement_id) FROM settlement)";
+    alter(&format!(
+        "UPDATE settlement SET lines_sum_minor = lines_sum_minor + 1 WHERE settlement_id = {first_settlement}"
+    ));
     let check = tieout(dir, &["check"]);
     assert_eq!(check.code, 2, "{}", check.stderr);
     assert!(check.stderr.contains("lines summing to"), "{}", check.stderr);
-    alter(
-        "UPDATE settlement_line SET amount_minor = amount_minor - 1 WHERE id = (SELECT MIN(id) FROM settlement_line)",
+    alter(&format!(
+        "UPDATE settlement SET lines_sum_minor = lines_sum_minor - 1 WHERE settlement_id = {first_settlement}"
+    ));
+    assert_eq!(tieout(dir, &["check"]).code, 0);
+    // A block of lines whose bytes no longer hold what its row records: cut short, and a
+    // recorded sum that is not its lines'.
+    let first_block = "(SELECT MIN(id) FROM line_block)";
+    alter(&format!("CREATE TABLE saved AS SELECT * FROM line_block WHERE id = {first_block}"));
+    alter(&format!("UPDATE line_block SET data = substr(data, 1, length(data) - 1) WHERE id = {first_block}"));
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(
+        check.stderr.contains("cannot be read: database is corrupt: a block of settlement lines: cut short"),
+        "{}",
+        check.stderr
     );
+    alter(&format!("UPDATE line_block SET data = (SELECT data FROM saved), amount_sum_minor = amount_sum_minor + 1 WHERE id = {first_block}"));
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("lines sum to") && check.stderr.contains("its row records"), "{}", check.stderr);
+    alter(&format!(
+        "UPDATE line_block SET amount_sum_minor = amount_sum_minor - 1 WHERE id = {first_block}; DROP TABLE saved"
+    ));
     assert_eq!(tieout(dir, &["check"]).code, 0);
     // A source line stored twice.
     alter(

@@ -56,9 +56,19 @@ pub fn check_in_ranges(store: &dyn Store, max_lines: usize) -> Result<CheckRepor
         }
     };
     let config = settings.reconcile_config(run.as_of);
-    let differing = match differing_in_ranges(store, &config, max_lines)? {
-        Some(differing) => differing,
-        None => differing_in_memory(store, &config)?,
+    let recomputed = match differing_in_ranges(store, &config, max_lines) {
+        Ok(Some(differing)) => Ok(differing),
+        Ok(None) => differing_in_memory(store, &config),
+        Err(error) => Err(error),
+    };
+    let differing = match recomputed {
+        Ok(differing) => differing,
+        // What cannot be read is a finding (the structural checks above name where).
+        Err(StoreError::Corrupt(what)) => {
+            report.findings.push(format!("run {}: its results cannot be recomputed: {what}", run.id));
+            return Ok(report);
+        }
+        Err(error) => return Err(error),
     };
     if differing.count > 0 {
         let last_file = store.run_last_file_id(run.id)?;

@@ -155,36 +155,57 @@ pub fn import_jobs_in_parts(
     let mut reports = Vec::with_capacity(jobs.len());
     let mut bytes_done = 0;
     std::thread::scope(|scope| -> Result<(), ImportError> {
-        // Up to two parsed files wait for the store: files differ in size, and a small
-        // queue keeps the storing thread busy while the parser is on a large one.
-        let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(2);
-        let parser = std::thread::Builder::new()
-            .name("tieout-parse".to_owned())
-            .spawn_scoped(scope, move || {
-                for (path, options) in jobs {
-                    if !parse_file(path, options, part_lines, &sender) {
-                        break;
+        // Two parsing threads take the files in turns (the first the 1st, 3rd, ... file,
+        // the second the 2nd, 4th, ...), each up to two parsed files or parts ahead of the
+        // store: parsing is most of an import's work, and the store takes the files in
+        // their order from the two queues in turn, so what is stored, and in which order,
+        // does not depend on which thread parsed what.
+        let mut receivers = Vec::with_capacity(PARSERS);
+        let mut parsers = Vec::with_capacity(PARSERS);
+        for first in 0..PARSERS.min(jobs.len()) {
+            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(2);
+            receivers.push(receiver);
+            let parser = std::thread::Builder::new()
+                .name("tieout-parse".to_owned())
+                .spawn_scoped(scope, move || {
+                    for (path, options) in jobs.iter().skip(first).step_by(PARSERS) {
+                        if !parse_file(path, options, part_lines, &sender) {
+                            break;
+                        }
                     }
+                })
+                .expect("a thread can be started");
+            parsers.push(parser);
+        }
+        'files: for index in 0..jobs.len() {
+            let receiver = &receivers[index % PARSERS];
+            // Parts and ends of a file are taken by its storing; any left are passed over.
+            let (parsed, options) = loop {
+                match receiver.recv() {
+                    Ok(Message::File(parsed, options)) => break (*parsed, options),
+                    Ok(_) => {}
+                    Err(_) => break 'files,
                 }
-            })
-            .expect("a thread can be started");
-        while let Ok(message) = receiver.recv() {
-            // Parts and ends are taken by the storing of their file.
-            let Message::File(parsed, options) = message else { continue };
-            let parsed = *parsed;
+            };
             bytes_done += parsed.size_bytes;
-            let report = store_file(store, parsed, options, &receiver)?;
+            let report = store_file(store, parsed, options, receiver)?;
             progress(
                 Progress { files_done: reports.len() + 1, files_total: jobs.len(), bytes_done, bytes_total },
                 &report,
             );
             reports.push(report);
         }
-        parser.join().expect("the parser thread does not panic");
+        drop(receivers);
+        for parser in parsers {
+            parser.join().expect("the parser thread does not panic");
+        }
         Ok(())
     })?;
     Ok(reports)
 }
+
+/// Threads parsing files at once during an import (see [`import_jobs_in_parts`]).
+const PARSERS: usize = 2;
 
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())

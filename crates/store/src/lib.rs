@@ -12,6 +12,7 @@
 //! `tests/conformance.rs` runs one suite on both.
 
 mod api;
+mod blocks;
 pub mod control;
 mod ledger;
 mod partition;

@@ -22,6 +22,10 @@ use tieout_core::records::{
 };
 use tieout_core::statement::StatementFile;
 
+use crate::blocks::{
+    block_sizes, blocks_of_order, decode, delete_settlement_blocks, for_each_block, line_id, split_blocks, text,
+    BlockReader, BlockSink, StoredLine,
+};
 use crate::partition::{sum_items, ReconcilePartitions};
 use crate::{schema, StoreError};
 
@@ -430,6 +434,11 @@ fn order_result_row(
     Ok((row.get(20)?, result))
 }
 
+/// A stored line number or quantity (written from a `u32`).
+fn small(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("a settlement line's number or quantity {value}")))
+}
+
 fn non_empty(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
 }
@@ -565,6 +574,7 @@ impl SqliteStore {
                     &mut words,
                     &strings,
                     file_id,
+                    outcome.lines_added,
                     part.lines.iter().zip(&part.keys).filter(|(line, _)| !skip.contains(&line.settlement_id)),
                 )?;
                 word_ids = words.into_ids();
@@ -863,18 +873,19 @@ impl SqliteStore {
     pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
         let names = Names::load(&self.connection)?;
         let settlements = self.settlement_stores(&names)?;
-        let (first_id, last_id) = self.line_id_range()?;
-        let middle = first_id + (last_id - first_id + 1) / 2;
+        let sizes = block_sizes(&self.connection)?;
+        let total: i64 = sizes.iter().map(|s| s.1).sum();
+        let halves = split_blocks(&sizes, 2);
         let (orders, lines, second_half) = std::thread::scope(|scope| {
             let second = match &self.path {
-                Some(path) if last_id - first_id > 100_000 => {
-                    let (names, settlements) = (&names, &settlements);
+                Some(path) if total > 100_000 => {
+                    let (names, settlements, (first, last)) = (&names, &settlements, halves[1]);
                     let handle = std::thread::Builder::new()
                         .name("tieout-load".to_owned())
                         .spawn_scoped(scope, move || -> Result<Vec<LineFacts>, StoreError> {
                             let connection =
                                 Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-                            load_lines(&connection, names, settlements, middle, last_id)
+                            load_lines(&connection, names, settlements, first, last, total as usize)
                         })
                         .expect("a thread can be started");
                     Some(handle)
@@ -883,8 +894,8 @@ impl SqliteStore {
             };
             let orders = load_orders(&self.connection, &names);
             let lines = match second {
-                Some(_) => load_lines(&self.connection, &names, &settlements, first_id, middle - 1),
-                None => load_lines(&self.connection, &names, &settlements, first_id, last_id),
+                Some(_) => load_lines(&self.connection, &names, &settlements, halves[0].0, halves[0].1, total as usize),
+                None => load_lines(&self.connection, &names, &settlements, 1, i64::MAX, total as usize),
             };
             let second_half = second.map(|h| h.join().expect("the loading thread does not panic"));
             (orders, lines, second_half)
@@ -909,22 +920,14 @@ impl SqliteStore {
         Ok(settlements)
     }
 
-    /// The first and last row id of the settlement lines (`(0, -1)` when there are none).
-    fn line_id_range(&self) -> Result<(i64, i64), StoreError> {
-        let (first_id, last_id): (Option<i64>, Option<i64>) =
-            self.connection
-                .query_row("SELECT MIN(id), MAX(id) FROM settlement_line", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok((first_id.unwrap_or(0), last_id.unwrap_or(-1)))
-    }
-
     /// The input of a reconciliation in ranges of order id holding about `max_lines`
     /// lines each (see [`ReconcilePartitions`]): in one piece when the store holds at most
     /// `max_lines` lines (or lives in memory), else spilled to temporary files beside the
     /// database by one scan, the lines read in two halves on two connections.
     pub fn reconcile_partitions(&self, max_lines: usize) -> Result<ReconcilePartitions, StoreError> {
         use crate::partition::{cuts, for_each_spilled_order, RangeWriter, Sampler, Spill, SpillFile};
-        let (first_id, last_id) = self.line_id_range()?;
-        let lines = (last_id - first_id + 1).max(0) as usize;
+        let sizes = block_sizes(&self.connection)?;
+        let lines = sizes.iter().map(|s| s.1).sum::<i64>().max(0) as usize;
         let count = lines.div_ceil(max_lines.max(1));
         let dir = match &self.path {
             Some(path) if count > 1 => path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -952,16 +955,16 @@ impl SqliteStore {
         for_each_spilled_order(&mut all, |item| orders.order(&cuts, &item))?;
         drop(all);
         // The lines, in two halves on two connections, each to its own range files.
-        let middle = first_id + (last_id - first_id + 1) / 2;
+        let halves = split_blocks(&sizes, 2);
         let path = self.path.as_deref().expect("a database file");
         let (first, second) = std::thread::scope(|scope| {
-            let (names, settlements, cuts, dir, stem) = (&names, &settlements, &cuts, &dir, &stem);
+            let (names, settlements, cuts, dir, stem, halves) = (&names, &settlements, &cuts, &dir, &stem, &halves);
             let handle = std::thread::Builder::new()
                 .name("tieout-load".to_owned())
                 .spawn_scoped(scope, move || -> Result<RangeWriter, StoreError> {
                     let connection = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
                     let mut writer = RangeWriter::new(dir, stem, count)?;
-                    for_each_line(&connection, names, settlements, middle, last_id, &mut |line| {
+                    for_each_line(&connection, names, settlements, halves[1].0, halves[1].1, &mut |line| {
                         writer.line(cuts, &line)
                     })?;
                     Ok(writer)
@@ -969,7 +972,7 @@ impl SqliteStore {
                 .expect("a thread can be started");
             let first = (|| {
                 let mut writer = RangeWriter::new(dir, stem, count)?;
-                for_each_line(&self.connection, names, settlements, first_id, middle - 1, &mut |line| {
+                for_each_line(&self.connection, names, settlements, halves[0].0, halves[0].1, &mut |line| {
                     writer.line(cuts, &line)
                 })?;
                 Ok::<_, StoreError>(writer)
@@ -1048,8 +1051,8 @@ impl SqliteStore {
     /// settlement whose lines name several gets the greatest name.
     pub fn settlement_marketplaces(&self) -> Result<HashMap<u64, String>, StoreError> {
         let mut statement = self.connection.prepare(
-            "SELECT l.settlement_id, MAX(d.text) FROM settlement_line l JOIN dictionary d ON d.id = l.marketplace
-             WHERE d.text != '' GROUP BY l.settlement_id",
+            "SELECT b.settlement_id, MAX(d.text) FROM line_block b JOIN dictionary d ON d.id = b.marketplace
+             WHERE d.text != '' GROUP BY b.settlement_id",
         )?;
         let rows = statement
             .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, normalize_marketplace(&row.get::<_, String>(1)?))))?
@@ -1081,15 +1084,27 @@ impl SqliteStore {
                 });
             }
         }
-        let mut postings = Vec::new();
-        let mut statement = self.connection.prepare(
-            "SELECT settlement_id, posted_utc / 86400 - (posted_utc < 0 AND posted_utc % 86400 != 0), transaction_class,
-                    component, kind, SUM(amount_minor)
-             FROM settlement_line GROUP BY 1, 2, 3, 4, 5",
-        )?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let (class, component, kind): (u8, u8, u8) = (row.get(2)?, row.get(3)?, row.get(4)?);
+        // Lines summed per settlement, posted day, and classification, in that order.
+        let mut sums: std::collections::BTreeMap<(i64, i64, u8, u8, u8), i64> = std::collections::BTreeMap::new();
+        for_each_block(&self.connection, 1, i64::MAX, &mut |block, data| {
+            let mut reader = BlockReader::new(data, block.line_count)?;
+            while let Some(line) = reader.next()? {
+                let key = (
+                    block.settlement_id,
+                    line.posted_utc.div_euclid(86_400),
+                    line.transaction_class,
+                    line.component,
+                    line.kind,
+                );
+                let sum = sums.entry(key).or_default();
+                *sum = sum.checked_add(line.amount_minor).ok_or_else(|| {
+                    StoreError::Corrupt(format!("settlement {}: its lines' amounts overflow", block.settlement_id))
+                })?;
+            }
+            Ok(())
+        })?;
+        let mut postings = Vec::with_capacity(sums.len());
+        for ((settlement_id, day, class, component, kind), amount_minor) in sums {
             let corrupt = || StoreError::Corrupt(format!("line classification {class}/{component}/{kind}"));
             let bucket = Bucket::of_line(
                 TransactionClass::from_code(class).ok_or_else(corrupt)?,
@@ -1097,10 +1112,10 @@ impl SqliteStore {
                 LineKind::from_code(kind).ok_or_else(corrupt)?,
             );
             postings.push(Posting {
-                settlement_id: row.get::<_, i64>(0)? as u64,
-                date: from_day_number(UNIX_EPOCH_DAY + row.get::<_, i64>(1)? as i32)?,
+                settlement_id: settlement_id as u64,
+                date: from_day_number(UNIX_EPOCH_DAY + day as i32)?,
                 bucket,
-                amount_minor: row.get(5)?,
+                amount_minor,
             });
         }
         Ok((settlements, postings))
@@ -1395,47 +1410,66 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// The settlement lines of one order with their file and line. The index this needs
-    /// is built on first use, not during imports (see the schema's note).
+    /// The settlement lines of one order with their file and line. Which blocks hold an
+    /// order's lines is recorded on first use, not during imports (see `blocks.rs`).
     pub fn order_lines(&self, order: &OrderId) -> Result<Vec<LineRow>, StoreError> {
-        self.connection.execute_batch(
-            "CREATE INDEX IF NOT EXISTS settlement_line_by_order ON settlement_line (order_key, order_text)",
+        let (key, order_text) = order_parts(order);
+        let blocks = blocks_of_order(&self.connection, key, order_text)?;
+        let mut word = self.connection.prepare_cached("SELECT text FROM dictionary WHERE id = ?1")?;
+        let mut words: HashMap<i64, String> = HashMap::new();
+        let mut word = |id: i64| -> Result<String, StoreError> {
+            if let Some(text) = words.get(&id) {
+                return Ok(text.clone());
+            }
+            let text: String = word
+                .query_row([id], |row| row.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))?;
+            words.insert(id, text.clone());
+            Ok(text)
+        };
+        let mut block_file = self.connection.prepare_cached(
+            "SELECT b.settlement_id, f.name, s.currency, b.line_count, b.data, b.file_id FROM line_block b
+             JOIN source_file f ON f.id = b.file_id JOIN settlement s ON s.settlement_id = b.settlement_id
+             WHERE b.id = ?1",
         )?;
-        let (key, text) = order_parts(order);
-        let mut statement = self.connection.prepare(
-            "SELECT l.id, l.settlement_id, f.name, l.line, t.text, a.text, d.text, m.text, k.text, l.amount_minor, s.currency,
-                    l.posted_utc, l.quantity, l.kind, dup.first_line_id
-             FROM settlement_line l JOIN settlement s ON s.settlement_id = l.settlement_id
-                  JOIN source_file f ON f.id = l.file_id
-                  JOIN dictionary t ON t.id = l.transaction_type JOIN dictionary a ON a.id = l.amount_type
-                  JOIN dictionary d ON d.id = l.description JOIN dictionary m ON m.id = l.marketplace
-                  JOIN dictionary k ON k.id = l.sku
-                  LEFT JOIN duplicate_line dup ON dup.line_id = l.id
-             WHERE l.order_key IS ?1 AND l.order_text IS ?2 ORDER BY l.posted_utc, l.settlement_id, l.line, l.id",
-        )?;
-        let mut rows = statement.query(params![key, text])?;
+        let mut duplicate =
+            self.connection.prepare_cached("SELECT first_line_id FROM duplicate_line WHERE line_id = ?1")?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let currency: String = row.get(10)?;
-            let kind: u8 = row.get(13)?;
-            out.push(LineRow {
-                id: row.get(0)?,
-                settlement_id: row.get::<_, i64>(1)? as u64,
-                file_name: row.get(2)?,
-                line: row.get(3)?,
-                transaction_type: row.get(4)?,
-                amount_type: row.get(5)?,
-                description: row.get(6)?,
-                marketplace: row.get(7)?,
-                sku: row.get(8)?,
-                amount_minor: row.get(9)?,
-                currency: currency_of(&currency)?,
-                posted_utc_seconds: row.get(11)?,
-                quantity: row.get(12)?,
-                kind: LineKind::from_code(kind).ok_or_else(|| StoreError::Corrupt(format!("line kind {kind}")))?,
-                duplicate_of: row.get(14)?,
-            });
+        for block_id in blocks {
+            let mut rows = block_file.query([block_id])?;
+            // (A block gone since it was recorded: its settlement was replaced.)
+            let Some(row) = rows.next()? else { continue };
+            let (settlement_id, file_name, currency): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let currency = currency_of(&currency)?;
+            let data = row.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?;
+            let file_id: i64 = row.get(5)?;
+            for line in decode(data, row.get(3)?)? {
+                if line.order_key != key || line.order_text.map(text).transpose()? != order_text {
+                    continue;
+                }
+                let id = line_id(file_id, line.ordinal);
+                out.push(LineRow {
+                    id,
+                    settlement_id: settlement_id as u64,
+                    file_name: file_name.clone(),
+                    line: small(line.line)?,
+                    transaction_type: word(line.transaction_type)?,
+                    amount_type: word(line.amount_type)?,
+                    description: word(line.description)?,
+                    marketplace: word(line.marketplace)?,
+                    sku: word(line.sku)?,
+                    amount_minor: line.amount_minor,
+                    currency,
+                    posted_utc_seconds: line.posted_utc,
+                    quantity: small(line.quantity)?,
+                    kind: LineKind::from_code(line.kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("line kind {}", line.kind)))?,
+                    duplicate_of: duplicate.query_row([id], |row| row.get(0)).optional()?,
+                });
+            }
         }
+        out.sort_by_key(|l| (l.posted_utc_seconds, l.settlement_id, l.line, l.id));
         Ok(out)
     }
 
@@ -1455,8 +1489,12 @@ impl SqliteStore {
             "receipt_result",
             "deferred_line",
         ] {
-            let count: i64 =
-                self.connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
+            // Settlement lines are counted in their blocks.
+            let sql = match table {
+                "settlement_line" => "SELECT COALESCE(SUM(line_count), 0) FROM line_block".to_owned(),
+                _ => format!("SELECT COUNT(*) FROM {table}"),
+            };
+            let count: i64 = self.connection.query_row(&sql, [], |row| row.get(0))?;
             out.push((table, count));
         }
         Ok(out)
@@ -1477,9 +1515,10 @@ impl SqliteStore {
         let mut findings = Vec::new();
         let connection = &self.connection;
         let mut stored: HashMap<i64, i64> = HashMap::new();
-        for table in ["settlement_line", "order_item", "statement_entry", "ledger_document", "counterparty_line"] {
+        for table in ["line_block", "order_item", "statement_entry", "ledger_document", "counterparty_line"] {
+            let counted = if table == "line_block" { "SUM(line_count)" } else { "COUNT(*)" };
             let mut statement =
-                connection.prepare(&format!("SELECT file_id, COUNT(*) FROM {table} GROUP BY file_id"))?;
+                connection.prepare(&format!("SELECT file_id, {counted} FROM {table} GROUP BY file_id"))?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
                 *stored.entry(row.get(0)?).or_default() += row.get::<_, i64>(1)?;
@@ -1514,11 +1553,8 @@ impl SqliteStore {
         for (file_id, count) in stored {
             findings.push(format!("{count} records belong to file #{file_id}, which is not stored"));
         }
-        for (table, key) in [
-            ("settlement_line", "file_id, line, transaction_type, amount_type, description"),
-            ("order_item", "file_id, line"),
-            ("statement_entry", "file_id, line"),
-        ] {
+        findings.extend(self.line_block_findings()?);
+        for (table, key) in [("order_item", "file_id, line"), ("statement_entry", "file_id, line")] {
             let mut statement = connection.prepare(&format!(
                 "SELECT f.name, t.line, COUNT(*) FROM {table} t JOIN source_file f ON f.id = t.file_id
                  GROUP BY {} HAVING COUNT(*) > 1 LIMIT 20",
@@ -1528,22 +1564,6 @@ impl SqliteStore {
             while let Some(row) = rows.next()? {
                 let (name, line, count): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
                 findings.push(format!("{name}:{line} is stored {count} times ({table})"));
-            }
-        }
-        {
-            let mut statement = connection.prepare(
-                "SELECT s.settlement_id, s.lines_sum_minor, s.line_count, COALESCE(SUM(l.amount_minor), 0), COUNT(l.id)
-                 FROM settlement s LEFT JOIN settlement_line l ON l.settlement_id = s.settlement_id
-                 GROUP BY s.settlement_id
-                 HAVING s.lines_sum_minor != COALESCE(SUM(l.amount_minor), 0) OR s.line_count != COUNT(l.id)",
-            )?;
-            let mut rows = statement.query([])?;
-            while let Some(row) = rows.next()? {
-                let (id, sum, count, stored_sum, stored_count): (i64, i64, i64, i64, i64) =
-                    (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
-                findings.push(format!(
-                    "settlement {id}: {stored_count} lines summing to {stored_sum} minor units are stored; its import recorded {count} lines summing to {sum}"
-                ));
             }
         }
         if let Some(run) = self.latest_run()? {
@@ -1590,13 +1610,94 @@ impl SqliteStore {
         Ok(findings)
     }
 
+    /// The checks of `integrity_findings` on settlement lines, read from their blocks: every
+    /// block decodes to exactly the lines and sum its row records; no source line (file,
+    /// line, type, amount type, description) is stored twice; every settlement's lines
+    /// number and sum to what its import recorded. One file's line keys are in memory at a
+    /// time.
+    fn line_block_findings(&self) -> Result<Vec<String>, StoreError> {
+        let connection = &self.connection;
+        let mut findings = Vec::new();
+        let names: HashMap<i64, String> = connection
+            .prepare("SELECT id, name FROM source_file")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let name = |file_id: i64| names.get(&file_id).cloned().unwrap_or_else(|| format!("#{file_id}"));
+        let blocks: Vec<(i64, i64)> = connection
+            .prepare("SELECT file_id, id FROM line_block ORDER BY file_id, id")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut block = connection
+            .prepare("SELECT settlement_id, line_count, amount_sum_minor, data FROM line_block WHERE id = ?1")?;
+        let mut per_settlement: HashMap<i64, (i64, i64)> = HashMap::new();
+        let mut twice = 0;
+        for file in blocks.chunk_by(|a, b| a.0 == b.0) {
+            let file_id = file[0].0;
+            let mut keys: Vec<(i64, i64, i64, i64)> = Vec::new();
+            for (_, block_id) in file {
+                let mut rows = block.query([block_id])?;
+                let Some(row) = rows.next()? else { continue };
+                let (settlement_id, count, sum): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+                let data = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+                let (mut read, mut read_sum) = (0i64, 0i64);
+                let outcome = (|| -> Result<(), StoreError> {
+                    let mut reader = BlockReader::new(data, count)?;
+                    while let Some(line) = reader.next()? {
+                        read += 1;
+                        read_sum = read_sum.wrapping_add(line.amount_minor);
+                        keys.push((line.line, line.transaction_type, line.amount_type, line.description));
+                    }
+                    Ok(())
+                })();
+                if let Err(error) = outcome {
+                    findings.push(format!(
+                        "block #{block_id} of settlement lines of file {} cannot be read: {error}",
+                        name(file_id)
+                    ));
+                } else if read_sum != sum {
+                    findings.push(format!(
+                        "block #{block_id} of settlement lines of file {}: its {read} lines sum to {read_sum} minor units, its row records {sum}",
+                        name(file_id)
+                    ));
+                }
+                let totals = per_settlement.entry(settlement_id).or_default();
+                *totals = (totals.0.wrapping_add(read_sum), totals.1 + read);
+            }
+            keys.sort_unstable();
+            for same in keys.chunk_by(|a, b| a == b).filter(|same| same.len() > 1) {
+                twice += 1;
+                if twice <= 20 {
+                    findings.push(format!(
+                        "{}:{} is stored {} times (settlement_line)",
+                        name(file_id),
+                        same[0].0,
+                        same.len()
+                    ));
+                }
+            }
+        }
+        let mut statement = connection
+            .prepare("SELECT settlement_id, lines_sum_minor, line_count FROM settlement ORDER BY settlement_id")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, sum, count): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let (stored_sum, stored_count) = per_settlement.get(&id).copied().unwrap_or((0, 0));
+            if (stored_sum, stored_count) != (sum, count) {
+                findings.push(format!(
+                    "settlement {id}: {stored_count} lines summing to {stored_sum} minor units are stored; its import recorded {count} lines summing to {sum}"
+                ));
+            }
+        }
+        Ok(findings)
+    }
+
     /// Re-checks, from what is stored, that each settlement's lines sum to what was
     /// recorded at import (the invariant is checked when read and when loaded back).
     pub fn verify_settlement_sums(&self) -> Result<Vec<(u64, i64, i64)>, StoreError> {
         let mut statement = self.connection.prepare(
-            "SELECT s.settlement_id, s.lines_sum_minor, COALESCE(SUM(l.amount_minor), 0)
-             FROM settlement s LEFT JOIN settlement_line l ON l.settlement_id = s.settlement_id
-             GROUP BY s.settlement_id HAVING s.lines_sum_minor != COALESCE(SUM(l.amount_minor), 0)",
+            "SELECT s.settlement_id, s.lines_sum_minor, COALESCE(SUM(b.amount_sum_minor), 0)
+             FROM settlement s LEFT JOIN line_block b ON b.settlement_id = s.settlement_id
+             GROUP BY s.settlement_id HAVING s.lines_sum_minor != COALESCE(SUM(b.amount_sum_minor), 0)",
         )?;
         let rows = statement
             .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?, row.get(2)?)))?
@@ -1644,15 +1745,17 @@ fn load_order_items(
     Ok(())
 }
 
-/// Lines with an order id whose row id is in `first..=last`.
+/// Lines with an order id of the blocks whose id is in `first..=last` (`capacity`: at
+/// most how many there are).
 fn load_lines(
     connection: &Connection,
     names: &Names,
     settlements: &HashMap<i64, (Sym, Currency)>,
     first: i64,
     last: i64,
+    capacity: usize,
 ) -> Result<Vec<LineFacts>, StoreError> {
-    let mut lines = Vec::with_capacity((last - first + 1).max(0) as usize);
+    let mut lines = Vec::with_capacity(capacity);
     for_each_line(connection, names, settlements, first, last, &mut |line| {
         lines.push(line);
         Ok(())
@@ -1660,7 +1763,8 @@ fn load_lines(
     Ok(lines)
 }
 
-/// Each line with an order id whose row id is in `first..=last`, in row id order.
+/// Each line with an order id of the blocks whose id is in `first..=last`, in line id
+/// order.
 fn for_each_line(
     connection: &Connection,
     names: &Names,
@@ -1669,56 +1773,52 @@ fn for_each_line(
     last: i64,
     each: &mut dyn FnMut(LineFacts) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut statement = connection.prepare(
-        "SELECT id, settlement_id, line, order_key, order_text, marketplace, transaction_class, component, amount_minor, quantity, item_key, fingerprint, posted_utc
-         FROM settlement_line WHERE id BETWEEN ?1 AND ?2 AND (order_key IS NOT NULL OR order_text IS NOT NULL)",
-    )?;
-    let mut rows = statement.query([first, last])?;
-    // Lines of one settlement are stored together: remember the last one looked up.
-    let mut last_settlement: Option<(i64, Sym, Currency)> = None;
-    while let Some(row) = rows.next()? {
-        let settlement_id: i64 = row.get(1)?;
-        let (store, currency) = match last_settlement {
-            Some((id, store, currency)) if id == settlement_id => (store, currency),
-            _ => {
-                let (store, currency) = *settlements
-                    .get(&settlement_id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("line of unknown settlement {settlement_id}")))?;
-                last_settlement = Some((settlement_id, store, currency));
-                (store, currency)
-            }
-        };
-        let transaction_code: u8 = row.get(6)?;
-        let component_code: u8 = row.get(7)?;
-        let posted: i64 = row.get(12)?;
-        let key: Option<i64> = row.get(3)?;
-        let order_id = match key {
-            Some(key) => OrderId::Amazon(key as u64),
-            None => order_from_parts(None, row.get(4)?)?,
-        };
-        each(LineFacts {
-            line_id: row.get(0)?,
-            settlement_id: settlement_id as u64,
-            line: row.get(2)?,
-            order_id,
-            store,
-            marketplace: names.marketplace(row.get(5)?)?,
-            currency,
-            transaction: TransactionClass::from_code(transaction_code)
-                .ok_or_else(|| StoreError::Corrupt(format!("transaction class {transaction_code}")))?,
-            component: Component::from_code(component_code)
-                .ok_or_else(|| StoreError::Corrupt(format!("component {component_code}")))?,
-            amount_minor: row.get(8)?,
-            quantity: row.get(9)?,
-            item: row.get::<_, i64>(10)? as u64,
-            fingerprint: row.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
-            posted_date: from_day_number(UNIX_EPOCH_DAY + posted.div_euclid(86_400) as i32)?,
-        })?;
-    }
-    Ok(())
+    // Days are computed once per distinct posted day (lines come about in time order).
+    let mut day: Option<(i64, NaiveDate)> = None;
+    for_each_block(connection, first, last, &mut |block, data| {
+        let (store, currency) = *settlements
+            .get(&block.settlement_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("lines of unknown settlement {}", block.settlement_id)))?;
+        let mut reader = BlockReader::new(data, block.line_count)?;
+        while let Some(line) = reader.next()? {
+            let order_id = match (line.order_key, line.order_text) {
+                (Some(key), _) => OrderId::Amazon(key as u64),
+                (None, Some(order)) => order_from_parts(None, Some(text(order)?.to_owned()))?,
+                (None, None) => continue,
+            };
+            let day_number = line.posted_utc.div_euclid(86_400);
+            let posted_date = match day {
+                Some((number, date)) if number == day_number => date,
+                _ => {
+                    let date = from_day_number(UNIX_EPOCH_DAY + day_number as i32)?;
+                    day = Some((day_number, date));
+                    date
+                }
+            };
+            let (transaction_code, component_code) = (line.transaction_class, line.component);
+            each(LineFacts {
+                line_id: line_id(block.file_id, line.ordinal),
+                settlement_id: block.settlement_id as u64,
+                line: small(line.line)?,
+                order_id,
+                store,
+                marketplace: names.marketplace(line.marketplace)?,
+                currency,
+                transaction: TransactionClass::from_code(transaction_code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("transaction class {transaction_code}")))?,
+                component: Component::from_code(component_code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("component {component_code}")))?,
+                amount_minor: line.amount_minor,
+                quantity: small(line.quantity)?,
+                item: line.item_key as u64,
+                fingerprint: line.fingerprint.unwrap_or(0) as u64,
+                posted_date,
+            })?;
+        }
+        Ok(())
+    })
 }
 
-/// Stores one part of a run's order results and duplicate lines.
 fn insert_order_results(
     transaction: &Transaction<'_>,
     dictionary: &mut HashMap<String, i64>,
@@ -2050,7 +2150,7 @@ fn settle_existing(
             merge.insert(id);
         }
         (false, true) => {
-            transaction.execute("DELETE FROM settlement_line WHERE settlement_id = ?1", [id as i64])?;
+            delete_settlement_blocks(transaction, id as i64)?;
             transaction.execute("DELETE FROM settlement WHERE settlement_id = ?1", [id as i64])?;
             outcome.settlements_replaced.push((id, name));
         }
@@ -2091,54 +2191,74 @@ fn insert_settlement_row(
     Ok(())
 }
 
-/// Inserts settlement lines (with their keys) of file `file_id`; `strings` resolves their
-/// symbols. Returns how many were inserted.
+/// Each stored line of settlement `settlement_id` with its file id, in stored order.
+fn for_each_settlement_line(
+    connection: &Connection,
+    settlement_id: i64,
+    each: &mut dyn FnMut(i64, &StoredLine<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut statement = connection
+        .prepare_cached("SELECT file_id, line_count, data FROM line_block WHERE settlement_id = ?1 ORDER BY id")?;
+    let mut rows = statement.query([settlement_id])?;
+    while let Some(row) = rows.next()? {
+        let file_id: i64 = row.get(0)?;
+        let mut reader = BlockReader::new(row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?, row.get(1)?)?;
+        while let Some(line) = reader.next()? {
+            each(file_id, &line)?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts settlement lines (with their keys) of file `file_id`, packed into blocks (see
+/// `blocks.rs`), the first at place `first` among the file's stored lines; `strings`
+/// resolves their symbols. Returns how many were inserted.
+#[allow(clippy::too_many_arguments)]
 fn insert_lines<'l>(
     transaction: &Transaction<'_>,
     dictionary: &mut HashMap<String, i64>,
     words: &mut WordIds<'_>,
     strings: &dyn Texts,
     file_id: i64,
+    first: u64,
     lines: impl Iterator<Item = (&'l SettlementLine, &'l LineKeys)>,
 ) -> Result<u64, StoreError> {
-    let mut insert = transaction.prepare_cached(
-        "INSERT INTO settlement_line (settlement_id, file_id, line, order_key, order_text, transaction_type, amount_type, description,
-            marketplace, fulfillment, sku, merchant_order_id, adjustment_id, shipment_id, order_item_code, promotion_id,
-            amount_minor, posted_utc, quantity, transaction_class, component, kind, item_key, fingerprint)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-    )?;
+    let mut sink = BlockSink::new(file_id);
     let mut count = 0;
-    // Raw binds: one prepared statement, 24 values bound in place per line, no
-    // intermediate parameter array (this loop is the hot path of a large import).
+    fn bytes(text: &str) -> Option<&[u8]> {
+        non_empty(text).map(str::as_bytes)
+    }
     for (line, keys) in lines {
         let (key, text) = line.order_id.as_ref().map(order_parts).unwrap_or((None, None));
-        insert.raw_bind_parameter(1, line.settlement_id as i64)?;
-        insert.raw_bind_parameter(2, file_id)?;
-        insert.raw_bind_parameter(3, line.line)?;
-        insert.raw_bind_parameter(4, key)?;
-        insert.raw_bind_parameter(5, text)?;
-        insert.raw_bind_parameter(6, words.id(transaction, dictionary, line.transaction_type)?)?;
-        insert.raw_bind_parameter(7, words.id(transaction, dictionary, line.amount_type)?)?;
-        insert.raw_bind_parameter(8, words.id(transaction, dictionary, line.amount_description)?)?;
-        insert.raw_bind_parameter(9, words.id(transaction, dictionary, line.marketplace)?)?;
-        insert.raw_bind_parameter(10, words.id(transaction, dictionary, line.fulfillment)?)?;
-        insert.raw_bind_parameter(11, words.id(transaction, dictionary, line.sku)?)?;
-        insert.raw_bind_parameter(12, non_empty(strings.text(line.merchant_order_id)))?;
-        insert.raw_bind_parameter(13, non_empty(strings.text(line.adjustment_id)))?;
-        insert.raw_bind_parameter(14, non_empty(strings.text(line.shipment_id)))?;
-        insert.raw_bind_parameter(15, non_empty(strings.text(line.order_item_code)))?;
-        insert.raw_bind_parameter(16, non_empty(strings.text(line.promotion_id)))?;
-        insert.raw_bind_parameter(17, line.amount_minor)?;
-        insert.raw_bind_parameter(18, line.posted_utc_seconds)?;
-        insert.raw_bind_parameter(19, line.quantity)?;
-        insert.raw_bind_parameter(20, line.transaction.code())?;
-        insert.raw_bind_parameter(21, line.component.code())?;
-        insert.raw_bind_parameter(22, line.kind as u8)?;
-        insert.raw_bind_parameter(23, keys.item_key as i64)?;
-        insert.raw_bind_parameter(24, keys.fingerprint.map(|f| f as i64))?;
-        insert.raw_execute()?;
+        let stored = StoredLine {
+            ordinal: (first + count) as i64,
+            line: i64::from(line.line),
+            order_key: key,
+            order_text: text.map(str::as_bytes),
+            transaction_type: words.id(transaction, dictionary, line.transaction_type)?,
+            amount_type: words.id(transaction, dictionary, line.amount_type)?,
+            description: words.id(transaction, dictionary, line.amount_description)?,
+            marketplace: words.id(transaction, dictionary, line.marketplace)?,
+            fulfillment: words.id(transaction, dictionary, line.fulfillment)?,
+            sku: words.id(transaction, dictionary, line.sku)?,
+            merchant_order_id: bytes(strings.text(line.merchant_order_id)),
+            adjustment_id: bytes(strings.text(line.adjustment_id)),
+            shipment_id: bytes(strings.text(line.shipment_id)),
+            order_item_code: bytes(strings.text(line.order_item_code)),
+            promotion_id: bytes(strings.text(line.promotion_id)),
+            amount_minor: line.amount_minor,
+            posted_utc: line.posted_utc_seconds,
+            quantity: i64::from(line.quantity),
+            transaction_class: line.transaction.code(),
+            component: line.component.code(),
+            kind: line.kind as u8,
+            item_key: keys.item_key as i64,
+            fingerprint: keys.fingerprint.map(|f| f as i64),
+        };
+        sink.push(transaction, line.settlement_id as i64, &stored, strings.text(line.marketplace))?;
         count += 1;
     }
+    sink.finish(transaction)?;
     Ok(count)
 }
 
@@ -2168,26 +2288,25 @@ fn insert_settlements_from(
     // Rows of merged settlements already stored (from the earlier report) are not added.
     let mut stored_rows: HashMap<RowKey, u32> = HashMap::new();
     if !merge.is_empty() {
-        let mut statement = transaction.prepare(
-            "SELECT l.posted_utc, l.order_key, l.order_text, t.text, a.text, d.text, l.amount_minor, k.text
-             FROM settlement_line l JOIN dictionary t ON t.id = l.transaction_type JOIN dictionary a ON a.id = l.amount_type
-             JOIN dictionary d ON d.id = l.description JOIN dictionary k ON k.id = l.sku WHERE l.settlement_id = ?1",
-        )?;
+        let words: HashMap<i64, &str> = dictionary.iter().map(|(text, id)| (*id, text.as_str())).collect();
+        let word = |id: i64| {
+            words.get(&id).map(|w| (*w).to_owned()).ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))
+        };
         for id in &merge {
-            let mut rows = statement.query([*id as i64])?;
-            while let Some(row) = rows.next()? {
+            for_each_settlement_line(transaction, *id as i64, &mut |_, line| {
                 let key: RowKey = (
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
+                    line.posted_utc,
+                    line.order_key,
+                    line.order_text.map(text).transpose()?.map(str::to_owned),
+                    word(line.transaction_type)?,
+                    word(line.amount_type)?,
+                    word(line.description)?,
+                    line.amount_minor,
+                    word(line.sku)?,
                 );
                 *stored_rows.entry(key).or_default() += 1;
-            }
+                Ok(())
+            })?;
         }
     }
     let strings = &file.strings;
@@ -2290,6 +2409,7 @@ fn insert_settlements_from(
         &mut words,
         &file.strings,
         file_id,
+        0,
         file.lines.iter().zip(keys).zip(&add).filter(|(_, a)| **a).map(|(pair, _)| pair),
     )?;
     outcome.lines_added = lines_added;
