@@ -110,10 +110,16 @@ impl Currency {
     /// Looks a code up (case-insensitive, surrounding spaces ignored).
     pub fn from_code(text: &str) -> Result<Currency, MoneyError> {
         let trimmed = text.trim();
-        let upper = trimmed.to_ascii_uppercase();
-        CURRENCIES
-            .iter()
-            .find(|(code, _)| *code == upper)
+        // Three bytes compared as an array, no allocation: readers call this per row.
+        let wanted: Option<[u8; 3]> =
+            trimmed.as_bytes().try_into().ok().map(|c: [u8; 3]| c.map(|b| b.to_ascii_uppercase()));
+        wanted
+            .and_then(|wanted| {
+                CURRENCIES.iter().find(|(code, _)| {
+                    let code = code.as_bytes();
+                    code[0] == wanted[0] && code[1] == wanted[1] && code[2] == wanted[2]
+                })
+            })
             .map(|(code, exponent)| Currency {
                 code: code.as_bytes().try_into().expect("three-letter codes"),
                 exponent: *exponent,

@@ -887,6 +887,12 @@ fn marketplace_currency(marketplace: &str) -> Option<Currency> {
 }
 
 pub(crate) fn is_totals_label(text: &str) -> bool {
+    // Every label starts with a letter: a cell starting with a digit (an order id, most
+    // rows' first cell) is not one, and is not lower-cased for nothing.
+    if text.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    debug_assert!(TOTALS_LABELS.iter().all(|label| !label.starts_with(|c: char| c.is_ascii_digit())));
     let lower = text.trim().to_lowercase();
     TOTALS_LABELS.iter().any(|label| match lower.strip_prefix(label) {
         Some(rest) => rest.is_empty() || rest.starts_with([' ', ':', '：', '(', '（']),
