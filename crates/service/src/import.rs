@@ -384,12 +384,12 @@ fn parse_file<'o>(
 const HEAD_BYTES: usize = 64 * 1024;
 
 /// A reader that checksums ([`Checksum`]) what it reads.
-struct Hashing<'r> {
+struct Checksumming<'r> {
     inner: &'r mut dyn Read,
     hasher: Checksum,
 }
 
-impl Read for Hashing<'_> {
+impl Read for Checksumming<'_> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buffer)?;
         self.hasher.update(&buffer[..read]);
@@ -416,7 +416,7 @@ fn send_settlement_parts<'o>(
     if sender.send(Message::File(Box::new(parsed), options)).is_err() {
         return false;
     }
-    let mut source = Hashing { inner: source, hasher: Checksum::default() };
+    let mut source = Checksumming { inner: source, hasher: Checksum::default() };
     // Symbol 0 is the empty text, in every interner: parts carry the texts from 1 on.
     let mut sent_strings = 1;
     let mut hasher = LineKeyHasher::default();

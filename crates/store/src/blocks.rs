@@ -527,43 +527,24 @@ pub(crate) fn move_rows_into_blocks(connection: &Connection) -> Result<(), Store
         .prepare("SELECT id, text FROM dictionary")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let mut renumber: HashMap<i64, i64> = HashMap::new();
-    {
-        let mut statement = connection.prepare("SELECT line_id, first_line_id FROM duplicate_line")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            renumber.insert(row.get(0)?, 0);
-            renumber.insert(row.get(1)?, 0);
-        }
-    }
+    let duplicates: Vec<(i64, i64)> = connection
+        .prepare("SELECT line_id, first_line_id FROM duplicate_line")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    // Old id -> new id of the lines the duplicates name (a line's new id is its file's id
+    // and its place among the file's rows, whatever block it falls in).
+    let mut renumber: HashMap<i64, i64> =
+        duplicates.iter().flat_map(|(line, first)| [(*line, 0), (*first, 0)]).collect();
     {
         let mut statement = connection.prepare(
-            "SELECT id, settlement_id, file_id, ROW_NUMBER() OVER (PARTITION BY file_id ORDER BY id) - 1, line, order_key, order_text, transaction_type, amount_type, description,
-                marketplace, fulfillment, sku, merchant_order_id, adjustment_id, shipment_id, order_item_code, promotion_id,
-                amount_minor, posted_utc, quantity, transaction_class, component, kind, item_key, fingerprint
-             FROM settlement_line ORDER BY file_id, settlement_id, id",
+            "SELECT id, settlement_id, file_id, ROW_NUMBER() OVER (PARTITION BY file_id ORDER BY id) - 1, line, order_key,
+                order_text, transaction_type, amount_type, description, marketplace, fulfillment, sku, merchant_order_id,
+                adjustment_id, shipment_id, order_item_code, promotion_id, amount_minor, posted_utc, quantity,
+                transaction_class, component, kind, item_key, fingerprint
+             FROM settlement_line ORDER BY file_id, id",
         )?;
         let mut rows = statement.query([])?;
-        /// A block being filled from rows: its file, settlement, lines, greatest
-        /// marketplace name, and each line's old id and ordinal.
-        struct Moving {
-            file_id: i64,
-            settlement_id: i64,
-            writer: BlockWriter,
-            marketplace: Option<(i64, String)>,
-            ids: Vec<(i64, i64)>,
-        }
-        let mut block: Option<Moving> = None;
-        let write = |block: Moving, renumber: &mut HashMap<i64, i64>| -> Result<(), StoreError> {
-            let marketplace = block.marketplace.map(|m| m.0);
-            insert_block(connection, block.settlement_id, block.file_id, &block.writer, marketplace)?;
-            for (old, ordinal) in block.ids {
-                if let Some(new) = renumber.get_mut(&old) {
-                    *new = line_id(block.file_id, ordinal);
-                }
-            }
-            Ok(())
-        };
+        let mut sink: Option<BlockSink> = None;
         while let Some(row) = rows.next()? {
             let (settlement_id, file_id): (i64, i64) = (row.get(1)?, row.get(2)?);
             let bytes = |index: usize| -> rusqlite::Result<Option<&[u8]>> {
@@ -594,37 +575,21 @@ pub(crate) fn move_rows_into_blocks(connection: &Connection) -> Result<(), Store
                 item_key: row.get(24)?,
                 fingerprint: row.get(25)?,
             };
-            let same = block.as_ref().is_some_and(|b| {
-                b.file_id == file_id && b.settlement_id == settlement_id && b.writer.len() < BLOCK_LINES
-            });
-            if !same {
-                if let Some(full) = block.take() {
-                    write(full, &mut renumber)?;
+            if sink.as_ref().is_none_or(|s| s.file_id != file_id) {
+                if let Some(done) = sink.replace(BlockSink::new(file_id)) {
+                    done.finish(connection)?;
                 }
-                block = Some(Moving {
-                    file_id,
-                    settlement_id,
-                    writer: BlockWriter::default(),
-                    marketplace: None,
-                    ids: Vec::new(),
-                });
             }
-            let open = block.as_mut().expect("opened");
-            open.writer.push(&line);
-            open.ids.push((row.get(0)?, line.ordinal));
-            let name = texts.get(&line.marketplace).map_or("", String::as_str);
-            if !name.is_empty() && open.marketplace.as_ref().is_none_or(|(_, best)| name > best.as_str()) {
-                open.marketplace = Some((line.marketplace, name.to_owned()));
+            let marketplace = texts.get(&line.marketplace).map_or("", String::as_str);
+            sink.as_mut().expect("opened").push(connection, settlement_id, &line, marketplace)?;
+            if let Some(new) = renumber.get_mut(&row.get::<_, i64>(0)?) {
+                *new = line_id(file_id, line.ordinal);
             }
         }
-        if let Some(last) = block.take() {
-            write(last, &mut renumber)?;
+        if let Some(done) = sink {
+            done.finish(connection)?;
         }
     }
-    let duplicates: Vec<(i64, i64)> = connection
-        .prepare("SELECT line_id, first_line_id FROM duplicate_line")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
     connection.execute_batch("DELETE FROM duplicate_line; DROP TABLE settlement_line;")?;
     let mut insert = connection.prepare("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
     for (line, first) in duplicates {

@@ -2191,20 +2191,19 @@ fn insert_settlement_row(
     Ok(())
 }
 
-/// Each stored line of settlement `settlement_id` with its file id, in stored order.
+/// Each stored line of settlement `settlement_id`, in stored order.
 fn for_each_settlement_line(
     connection: &Connection,
     settlement_id: i64,
-    each: &mut dyn FnMut(i64, &StoredLine<'_>) -> Result<(), StoreError>,
+    each: &mut dyn FnMut(&StoredLine<'_>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut statement = connection
-        .prepare_cached("SELECT file_id, line_count, data FROM line_block WHERE settlement_id = ?1 ORDER BY id")?;
+    let mut statement =
+        connection.prepare_cached("SELECT line_count, data FROM line_block WHERE settlement_id = ?1 ORDER BY id")?;
     let mut rows = statement.query([settlement_id])?;
     while let Some(row) = rows.next()? {
-        let file_id: i64 = row.get(0)?;
-        let mut reader = BlockReader::new(row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?, row.get(1)?)?;
+        let mut reader = BlockReader::new(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?, row.get(0)?)?;
         while let Some(line) = reader.next()? {
-            each(file_id, &line)?;
+            each(&line)?;
         }
     }
     Ok(())
@@ -2293,7 +2292,7 @@ fn insert_settlements_from(
             words.get(&id).map(|w| (*w).to_owned()).ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")))
         };
         for id in &merge {
-            for_each_settlement_line(transaction, *id as i64, &mut |_, line| {
+            for_each_settlement_line(transaction, *id as i64, &mut |line| {
                 let key: RowKey = (
                     line.posted_utc,
                     line.order_key,
