@@ -235,6 +235,33 @@ pub struct ReconcileInput {
     pub strings: Interner,
     pub orders: Vec<OrderFacts>,
     pub lines: Vec<LineFacts>,
+    /// Further lines, in parts read on their own (e.g. each on its own thread, which may
+    /// also sort its part with [`sort_lines`]): reconciled as if appended to `lines`, without
+    /// copying them into one vector.
+    pub more_lines: Vec<Vec<LineFacts>>,
+}
+
+impl ReconcileInput {
+    /// How many lines there are, in every part.
+    pub fn line_count(&self) -> usize {
+        self.lines.len() + self.more_lines.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Every line, part after part.
+    pub fn all_lines(&self) -> impl Iterator<Item = &LineFacts> {
+        self.lines.iter().chain(self.more_lines.iter().flatten())
+    }
+}
+
+/// Sorts lines in the order [`reconcile`] walks them: by order id, then settlement, line
+/// and line id (a total order, so the unstable sort is deterministic). Sorting lines
+/// already sorted this way takes one pass.
+pub fn sort_lines(lines: &mut [LineFacts]) {
+    lines.sort_unstable_by(line_order);
+}
+
+fn line_order(a: &LineFacts, b: &LineFacts) -> std::cmp::Ordering {
+    (&a.order_id, a.settlement_id, a.line, a.line_id).cmp(&(&b.order_id, b.settlement_id, b.line, b.line_id))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,14 +312,14 @@ impl Reconciliation {
     }
 }
 
-/// Classifies every order and every order's lines. Pure: the same input, in any order,
-/// gives the same result.
+/// Classifies every order and every order's lines. Pure: the same input, in any order and
+/// cut into parts in any way, gives the same result.
 pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconciliation {
-    // Total orders (ties broken by the line id), so an unstable sort is deterministic.
     input.orders.sort_unstable_by(|a, b| a.order_id.cmp(&b.order_id));
-    input.lines.sort_unstable_by(|a, b| {
-        (&a.order_id, a.settlement_id, a.line, a.line_id).cmp(&(&b.order_id, b.settlement_id, b.line, b.line_id))
-    });
+    sort_lines(&mut input.lines);
+    for part in &mut input.more_lines {
+        sort_lines(part);
+    }
     let mut duplicates = Vec::new();
     let mut fingerprints: Vec<(u64, usize)> = Vec::new();
 
@@ -306,10 +333,16 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
 
     let mut results = Vec::with_capacity(input.orders.len());
     let mut orders = input.orders.iter().peekable();
-    let mut line_index = 0;
-    let lines = &input.lines;
+    // Each sorted part with how far it has been walked; an order's lines are gathered from
+    // every part and put in line order.
+    let mut parts: Vec<(&[LineFacts], usize)> = std::iter::once(input.lines.as_slice())
+        .chain(input.more_lines.iter().map(Vec::as_slice))
+        .filter(|part| !part.is_empty())
+        .map(|part| (part, 0))
+        .collect();
+    let mut order_lines: Vec<&LineFacts> = Vec::new();
     loop {
-        let next_line_order = lines.get(line_index).map(|l| &l.order_id);
+        let next_line_order = parts.iter().filter_map(|(part, at)| part.get(*at)).map(|line| &line.order_id).min();
         let next_order = orders.peek().map(|o| &o.order_id);
         let (order, order_id) = match (next_order, next_line_order) {
             (None, None) => break,
@@ -320,20 +353,28 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
                 (Some(order), order.order_id.clone())
             }
         };
-        let start = line_index;
-        while line_index < lines.len() && lines[line_index].order_id == order_id {
-            line_index += 1;
+        order_lines.clear();
+        let mut from_parts = 0;
+        for (part, at) in &mut parts {
+            let start = *at;
+            while *at < part.len() && part[*at].order_id == order_id {
+                order_lines.push(&part[*at]);
+                *at += 1;
+            }
+            from_parts += usize::from(*at > start);
         }
-        let order_lines = &lines[start..line_index];
-        let duplicate_line_count = find_duplicates(order_lines, &mut fingerprints, &mut duplicates);
+        if from_parts > 1 {
+            order_lines.sort_unstable_by(|a, b| line_order(a, b));
+        }
+        let duplicate_line_count = find_duplicates(&order_lines, &mut fingerprints, &mut duplicates);
         let schedule = match (order, order_lines.first()) {
             (Some(o), _) => schedule_for(o.store, o.marketplace),
             (None, Some(l)) => schedule_for(l.store, l.marketplace),
             (None, None) => None,
         };
-        results.push(classify_order(order_id, order, order_lines, duplicate_line_count, schedule, config));
+        results.push(classify_order(order_id, order, &order_lines, duplicate_line_count, schedule, config));
     }
-    debug_assert_eq!(line_index, lines.len(), "every line belongs to one order");
+    debug_assert!(parts.iter().all(|(part, at)| *at == part.len()), "every line belongs to one order");
     duplicates.sort_unstable();
     Reconciliation { orders: results, duplicates }
 }
@@ -343,7 +384,7 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
 /// so duplicates are always lines of one order; `lines` are sorted by (settlement, line,
 /// line id), which makes "earlier" independent of import order. `scratch` is reused
 /// between orders to avoid an allocation per order.
-fn find_duplicates(lines: &[LineFacts], scratch: &mut Vec<(u64, usize)>, duplicates: &mut Vec<Duplicate>) -> u32 {
+fn find_duplicates(lines: &[&LineFacts], scratch: &mut Vec<(u64, usize)>, duplicates: &mut Vec<Duplicate>) -> u32 {
     scratch.clear();
     scratch.extend(
         lines
@@ -376,7 +417,7 @@ struct ItemFees {
 fn classify_order(
     order_id: OrderId,
     order: Option<&OrderFacts>,
-    lines: &[LineFacts],
+    lines: &[&LineFacts],
     duplicate_line_count: u32,
     schedule: Option<FeeSchedule>,
     config: &ReconcileConfig,
@@ -818,10 +859,21 @@ mod tests {
             let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
             for i in (1..input.orders.len()).rev() { let j = (next() % (i as u64 + 1)) as usize; input.orders.swap(i, j); }
             for i in (1..input.lines.len()).rev() { let j = (next() % (i as u64 + 1)) as usize; input.lines.swap(i, j); }
-            let shuffled = reconcile(&mut input, &config());
+            let lines = input.lines.len();
+            let shuffled = reconcile(&mut input.clone(), &config());
             prop_assert_eq!(&shuffled, &expected);
             // Matched plus unmatched is the whole: every line counted once.
-            prop_assert_eq!(expected.orders.iter().map(|o| o.line_count as usize).sum::<usize>(), input.lines.len());
+            prop_assert_eq!(expected.orders.iter().map(|o| o.line_count as usize).sum::<usize>(), lines);
+            // The same lines cut into parts anywhere (an order's lines in several parts,
+            // parts empty, the first part empty) give the same result.
+            let mut rest = std::mem::take(&mut input.lines);
+            for _ in 0..(next() % 4) {
+                let cut = (next() % (rest.len() as u64 + 1)) as usize;
+                input.more_lines.push(rest.split_off(cut));
+            }
+            input.lines = rest;
+            prop_assert_eq!(input.line_count(), lines);
+            prop_assert_eq!(&reconcile(&mut input, &config()), &expected);
         }
     }
 }

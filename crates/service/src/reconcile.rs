@@ -92,7 +92,7 @@ pub fn reconcile_run_in_parts(
     let (mut order_count, mut line_count, mut duplicate_lines) = (0, 0, 0);
     let mut next_part = || -> Result<Option<Reconciliation>, StoreError> {
         let Some(mut input) = partitions.next_partition()? else { return Ok(None) };
-        let lines = input.lines.len();
+        let lines = input.line_count();
         let orders = input.orders.len();
         let result = classify(&mut input, config);
         // Matched plus unmatched is the whole: every order of the exports has exactly one

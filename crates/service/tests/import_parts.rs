@@ -30,9 +30,10 @@ fn import(store: &mut SqliteStore, jobs: &[(PathBuf, ImportOptions)], part_lines
 fn contents(store: &SqliteStore) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
     let settlements = store.settlements().unwrap().iter().map(|s| format!("{s:?}")).collect();
     let files = store.files().unwrap().iter().map(|f| format!("{} {} {}", f.name, f.sha256, f.record_count)).collect();
-    let mut input = store.load_reconcile_input().unwrap();
-    input.lines.sort_by_key(|l| l.line_id);
-    let lines = input.lines.iter().map(|l| format!("{l:?}")).collect();
+    let input = store.load_reconcile_input().unwrap();
+    let mut lines: Vec<_> = input.all_lines().collect();
+    lines.sort_by_key(|l| l.line_id);
+    let lines = lines.iter().map(|l| format!("{l:?}")).collect();
     let (_, postings) = store.load_roll_forward_input().unwrap();
     let postings = postings.iter().map(|p| format!("{p:?}")).collect();
     (settlements, files, lines, postings)

@@ -30,7 +30,7 @@ use chrono::{Datelike, NaiveDate};
 use tieout_core::ids::OrderId;
 use tieout_core::intern::{Interner, Sym};
 use tieout_core::money::Currency;
-use tieout_core::reconcile::{LineFacts, OrderFacts, ReconcileInput, Reconciliation};
+use tieout_core::reconcile::{sort_lines, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{Component, OrderStatus, TransactionClass};
 
 use crate::StoreError;
@@ -50,14 +50,15 @@ pub struct ReconcilePartitions {
 }
 
 enum State {
-    Whole(Option<(Vec<OrderFacts>, Vec<LineFacts>)>),
+    Whole(Option<ReconcileInput>),
     Spilled { spill: Spill, next: usize },
 }
 
 impl ReconcilePartitions {
     /// The whole input as one partition.
     pub fn whole(input: ReconcileInput) -> ReconcilePartitions {
-        ReconcilePartitions { strings: input.strings, state: State::Whole(Some((input.orders, input.lines))) }
+        let strings = input.strings.clone();
+        ReconcilePartitions { strings, state: State::Whole(Some(input)) }
     }
 
     pub(crate) fn spilled(strings: Interner, spill: Spill) -> ReconcilePartitions {
@@ -80,11 +81,8 @@ impl ReconcilePartitions {
     /// The next partition's orders (items summed per order) and lines, `None` after the
     /// last. Each partition's order ids are greater than the previous partition's.
     pub fn next_partition(&mut self) -> Result<Option<ReconcileInput>, StoreError> {
-        let (orders, lines) = match &mut self.state {
-            State::Whole(whole) => match whole.take() {
-                Some(whole) => whole,
-                None => return Ok(None),
-            },
+        let (orders, mut parts) = match &mut self.state {
+            State::Whole(whole) => return Ok(whole.take()),
             State::Spilled { spill, next } => {
                 if *next >= spill.order_files.len() {
                     return Ok(None);
@@ -94,7 +92,8 @@ impl ReconcilePartitions {
                 part
             }
         };
-        Ok(Some(ReconcileInput { strings: self.strings.clone(), orders, lines }))
+        let lines = if parts.is_empty() { Vec::new() } else { parts.remove(0) };
+        Ok(Some(ReconcileInput { strings: self.strings.clone(), orders, lines, more_lines: parts }))
     }
 }
 
@@ -229,24 +228,45 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
-    fn read(&mut self, range: usize) -> Result<(Vec<OrderFacts>, Vec<LineFacts>), StoreError> {
+    /// Range `range`: its orders, and its lines as one part per loading thread, each read
+    /// and sorted on a thread of its own.
+    fn read(&mut self, range: usize) -> Result<(Vec<OrderFacts>, Vec<Vec<LineFacts>>), StoreError> {
         let read_twice = || StoreError::Spill(format!("range {range} read twice"));
-        let mut items = Vec::new();
-        let mut file = self.order_files[range].take().ok_or_else(read_twice)?;
-        let reader = file.rewind()?;
-        while let Some(item) = decode_order(reader)? {
-            items.push(item);
-        }
-        let mut lines = Vec::new();
-        for files in &mut self.line_files {
-            let mut file = files[range].take().ok_or_else(read_twice)?;
-            let reader = file.rewind()?;
-            let mut last: Option<(i64, Sym, Currency)> = None;
-            while let Some(line) = decode_line(reader, &self.settlements, &mut last)? {
-                lines.push(line);
+        let mut order_file = self.order_files[range].take().ok_or_else(read_twice)?;
+        let line_files = self
+            .line_files
+            .iter_mut()
+            .map(|files| files[range].take().ok_or_else(read_twice))
+            .collect::<Result<Vec<SpillFile>, StoreError>>()?;
+        let settlements = &self.settlements;
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = line_files
+                .into_iter()
+                .map(|mut file| {
+                    scope.spawn(move || -> Result<Vec<LineFacts>, StoreError> {
+                        let reader = file.rewind()?;
+                        let mut last: Option<(i64, Sym, Currency)> = None;
+                        let mut lines = Vec::new();
+                        while let Some(line) = decode_line(reader, settlements, &mut last)? {
+                            lines.push(line);
+                        }
+                        sort_lines(&mut lines);
+                        Ok(lines)
+                    })
+                })
+                .collect();
+            let mut items = Vec::new();
+            let reader = order_file.rewind()?;
+            while let Some(item) = decode_order(reader)? {
+                items.push(item);
             }
-        }
-        Ok((sum_items(items), lines))
+            let orders = sum_items(items);
+            let parts = readers
+                .into_iter()
+                .map(|reader| reader.join().expect("a range reader does not panic"))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((orders, parts))
+        })
     }
 }
 
@@ -523,7 +543,10 @@ mod tests {
             settlements: HashMap::from([(42, (strings_store, currency))]),
         };
         let (read_orders, read_lines) = spill.read(0).unwrap();
-        assert_eq!(read_lines, lines);
+        // One part per loading thread, sorted as reconcile walks lines.
+        let mut sorted = lines.to_vec();
+        sort_lines(&mut sorted);
+        assert_eq!(read_lines, vec![sorted]);
         let mut expected = orders.to_vec();
         expected.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         assert_eq!(read_orders, expected);

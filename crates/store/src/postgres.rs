@@ -1684,7 +1684,7 @@ impl Store for PgStore {
             }
             let orders = load_orders(transaction, tenant, &mut names)?;
             let lines = load_lines(transaction, tenant, &mut names, &settlements)?;
-            Ok(ReconcileInput { strings: names.strings, orders, lines })
+            Ok(ReconcileInput { strings: names.strings, orders, lines, more_lines: Vec::new() })
         })
     }
 

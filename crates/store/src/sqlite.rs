@@ -15,7 +15,7 @@ use tieout_core::intern::{Interner, Sym};
 use tieout_core::money::Currency;
 use tieout_core::receipts::{Payout, Receipt, ReceiptResult, ReceiptStatus};
 use tieout_core::receivables::{Bucket, Posting, SettlementClose};
-use tieout_core::reconcile::{Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
+use tieout_core::reconcile::{sort_lines, Category, Flags, LineFacts, OrderFacts, ReconcileInput, Reconciliation};
 use tieout_core::records::{
     line_keys, normalize_marketplace, Component, LineKeys, LineKind, OrderFile, OrderStatus, SettlementFile,
     SettlementHeader, SettlementLine, SourceFormat, TransactionClass,
@@ -869,23 +869,30 @@ impl SqliteStore {
     ///
     /// The lines are read in two halves, the second on another thread with its own
     /// connection (reading is most of a reconcile's time; SQLite readers do not block
-    /// each other).
+    /// each other), each half sorted by its thread and kept as its own part (one vector
+    /// would cost a copy of the second half).
     pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
         let names = Names::load(&self.connection)?;
         let settlements = self.settlement_stores(&names)?;
         let sizes = block_sizes(&self.connection)?;
         let total: i64 = sizes.iter().map(|s| s.1).sum();
         let halves = split_blocks(&sizes, 2);
+        let lines_in = |(first, last): (i64, i64)| -> usize {
+            sizes.iter().filter(|(id, _)| (first..=last).contains(id)).map(|s| s.1.max(0) as usize).sum()
+        };
         let (orders, lines, second_half) = std::thread::scope(|scope| {
             let second = match &self.path {
                 Some(path) if total > 100_000 => {
                     let (names, settlements, (first, last)) = (&names, &settlements, halves[1]);
+                    let capacity = lines_in(halves[1]);
                     let handle = std::thread::Builder::new()
                         .name("tieout-load".to_owned())
                         .spawn_scoped(scope, move || -> Result<Vec<LineFacts>, StoreError> {
                             let connection =
                                 Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-                            load_lines(&connection, names, settlements, first, last, total as usize)
+                            let mut lines = load_lines(&connection, names, settlements, first, last, capacity)?;
+                            sort_lines(&mut lines);
+                            Ok(lines)
                         })
                         .expect("a thread can be started");
                     Some(handle)
@@ -894,18 +901,25 @@ impl SqliteStore {
             };
             let orders = load_orders(&self.connection, &names);
             let lines = match second {
-                Some(_) => load_lines(&self.connection, &names, &settlements, halves[0].0, halves[0].1, total as usize),
-                None => load_lines(&self.connection, &names, &settlements, 1, i64::MAX, total as usize),
-            };
+                Some(_) => {
+                    load_lines(&self.connection, &names, &settlements, halves[0].0, halves[0].1, lines_in(halves[0]))
+                }
+                None => load_lines(&self.connection, &names, &settlements, 1, i64::MAX, total.max(0) as usize),
+            }
+            .map(|mut lines| {
+                sort_lines(&mut lines);
+                lines
+            });
             let second_half = second.map(|h| h.join().expect("the loading thread does not panic"));
             (orders, lines, second_half)
         });
         let orders = orders?;
-        let mut lines = lines?;
-        if let Some(second_half) = second_half {
-            lines.extend(second_half?);
-        }
-        Ok(ReconcileInput { strings: names.strings, orders, lines })
+        let lines = lines?;
+        let more_lines = match second_half {
+            Some(second_half) => vec![second_half?],
+            None => Vec::new(),
+        };
+        Ok(ReconcileInput { strings: names.strings, orders, lines, more_lines })
     }
 
     /// Each settlement's store (interned) and currency.

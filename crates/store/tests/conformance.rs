@@ -1168,7 +1168,7 @@ fn snapshot(store: &dyn Store) -> BTreeMap<String, Vec<String>> {
     put("verify_settlement_sums", debug(&mut store.verify_settlement_sums().unwrap().iter().map(|v| format!("{v:?}"))));
 
     let input = store.load_reconcile_input().unwrap();
-    let line_rank = ranks(input.lines.iter().map(|l| l.line_id));
+    let line_rank = ranks(input.all_lines().map(|l| l.line_id));
     let (orders, lines) = resolved_input(&input, &line_rank);
     put("load_reconcile_input.orders", orders);
     put("load_reconcile_input.lines", lines);
@@ -1316,7 +1316,7 @@ fn resolved_input(input: &ReconcileInput, line_rank: &HashMap<i64, i64>) -> (Vec
             )
         })
         .collect();
-    let mut lines: Vec<_> = input.lines.iter().map(|l| (line_rank[&l.line_id], l)).collect();
+    let mut lines: Vec<_> = input.all_lines().map(|l| (line_rank[&l.line_id], l)).collect();
     lines.sort_by_key(|(rank, _)| *rank);
     let lines = lines
         .into_iter()

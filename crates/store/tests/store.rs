@@ -467,7 +467,7 @@ fn a_failed_import_leaves_nothing_and_the_dictionary_forgets_its_words() {
         ("Adjustment", "FBA Inventory Reimbursement", "WAREHOUSE_DAMAGE", "Amazon.ca", "SKU-NEW")
     );
     let input = store.load_reconcile_input().unwrap();
-    let stores: Vec<&str> = input.lines.iter().map(|l| input.strings.resolve(l.store)).collect();
+    let stores: Vec<&str> = input.all_lines().map(|l| input.strings.resolve(l.store)).collect();
     assert!(stores.contains(&"phantom-store") && stores.contains(&"ghost-store"), "{stores:?}");
     assert!(store.verify_settlement_sums().unwrap().is_empty());
 }
@@ -645,15 +645,15 @@ fn reconcile_input_sums_items_and_normalises_marketplaces() {
     assert_eq!((c.amount_minor, c.refunded_minor), (1_200, Some(300)));
 
     // Only lines with an order id; each with its settlement's store and currency.
-    assert_eq!(input.lines.len(), 2);
-    let line_a = input.lines.iter().find(|l| l.order_id == id(A)).unwrap();
+    assert_eq!(input.line_count(), 2);
+    let line_a = input.all_lines().find(|l| l.order_id == id(A)).unwrap();
     assert_eq!((text(line_a.store), text(line_a.marketplace)), ("acme-settled", "amazon.com"));
     assert_eq!(
         (line_a.currency, line_a.amount_minor, line_a.settlement_id, line_a.line),
         (Currency::USD, 10_000, 10, 3)
     );
     assert_eq!(line_a.posted_date, date((2026, 10, 4)));
-    let line_c = input.lines.iter().find(|l| l.order_id == id(C)).unwrap();
+    let line_c = input.all_lines().find(|l| l.order_id == id(C)).unwrap();
     assert_eq!((text(line_c.store), text(line_c.marketplace)), ("acme-settled", "amazon.co.uk"));
     assert_eq!(line_c.currency, Currency::GBP);
     // One marketplace, however each file wrote it, is one symbol.
@@ -831,8 +831,7 @@ fn a_large_month_loads_the_same_from_a_file_as_from_memory() {
             .collect();
         orders.sort();
         let mut lines: Vec<_> = input
-            .lines
-            .iter()
+            .all_lines()
             .map(|l| {
                 let key = (l.line_id, l.settlement_id, l.line, l.order_id.clone(), text(l.store), text(l.marketplace));
                 (
