@@ -90,8 +90,10 @@ pub fn run(dir: &Path, orders: u64, seed: u64, (year, month): (i32, u32), quiet:
     let documents_options =
         ImportOptions { store: None, mapping: None, profile: None, imported_at: imported_at.clone() };
     jobs.push((manifest.counterparty_files.documents.clone(), &documents_options));
-    // Smallest files first: the store starts writing as soon as the first is parsed.
-    jobs.sort_by_key(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()));
+    // The order exports first (read whole: the store waits for each until it is parsed,
+    // so they are best parsed two at a time while nothing else is queued), then the
+    // smallest files first: the store starts writing as soon as the first is parsed.
+    jobs.sort_by_key(|(path, options)| (options.mapping.is_none(), std::fs::metadata(path).map_or(0, |m| m.len())));
     if !import_with_progress(&mut store, &jobs, quiet)? {
         bail!("demo files were refused (a bug: please report it)");
     }

@@ -471,7 +471,7 @@ fn read_row<C: Cells + ?Sized>(
 ) -> Result<Document, CellProblem> {
     let raw = |field: Field| layout.column(field).map_or(Raw::Empty, |index| cells.cell(index));
     let text = |field: Field| -> Result<Option<String>, CellProblem> {
-        text_field(raw(field)).map_err(|message| (layout.column(field), message))
+        text_field(raw(field)).map(|text| text.map(Cow::into_owned)).map_err(|message| (layout.column(field), message))
     };
     let required = |field: Field, what: &str, constant: Option<&str>| -> Result<String, CellProblem> {
         match (text(field)?, constant) {

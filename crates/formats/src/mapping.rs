@@ -223,9 +223,14 @@ impl Mapping {
     /// tieout's names.
     pub fn status(&self, text: &str) -> Option<OrderStatus> {
         let trimmed = text.trim();
+        // Compared without allocating when both are ASCII (every row reads a status).
+        let same = |alias: &str| match alias.is_ascii() && trimmed.is_ascii() {
+            true => alias.eq_ignore_ascii_case(trimmed),
+            false => alias.to_lowercase() == trimmed.to_lowercase(),
+        };
         self.status_aliases
             .iter()
-            .find(|alias| alias.text.trim().to_lowercase() == trimmed.to_lowercase())
+            .find(|alias| same(alias.text.trim()))
             .map(|alias| alias.status)
             .or_else(|| OrderStatus::parse(trimmed))
     }

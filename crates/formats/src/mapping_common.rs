@@ -271,9 +271,11 @@ fn line_start(text: &str, line: u32) -> Option<usize> {
 }
 
 /// The text of a cell for a text field; `None` when empty.
-pub(crate) fn text_field(raw: Raw<'_>) -> Result<Option<String>, String> {
+pub(crate) fn text_field(raw: Raw<'_>) -> Result<Option<std::borrow::Cow<'_, str>>, String> {
     match raw {
         Raw::Error(error) => Err(format!("the cell holds the spreadsheet error {error}")),
-        other => Ok(text_of(other)),
+        // A text cell is borrowed: most cells are, and a row reads several.
+        Raw::Text(text) => Ok(Some(std::borrow::Cow::Borrowed(text))),
+        other => Ok(text_of(other).map(std::borrow::Cow::Owned)),
     }
 }

@@ -67,6 +67,7 @@
 //! errors anyway, but the good rows are still returned for display.
 
 use crate::local_date::{parse_local_date, DateForms};
+use std::borrow::Cow;
 
 use chrono::NaiveDate;
 use tieout_core::limits;
@@ -698,7 +699,7 @@ impl<'m> OrderReader<'m> {
         let store = match layout.store.map(|column| (column, text_field(row.get(column)))) {
             Some((_, Ok(Some(text)))) => Some(text),
             None | Some((_, Ok(None))) => {
-                let store = self.store_fallback.map(str::to_owned);
+                let store = self.store_fallback.map(Cow::Borrowed);
                 if store.is_none() {
                     let message = "empty store, and neither `source.store` nor a default store was given".to_owned();
                     fail(layout.store.unwrap_or(0), message);
@@ -712,18 +713,18 @@ impl<'m> OrderReader<'m> {
         };
         let marketplace = match layout.marketplace.map(|column| (column, text_field(row.get(column)))) {
             Some((_, Ok(Some(text)))) => text,
-            None | Some((_, Ok(None))) => source.marketplace.clone().unwrap_or_default(),
+            None | Some((_, Ok(None))) => Cow::Borrowed(source.marketplace.as_deref().unwrap_or_default()),
             Some((column, Err(message))) => {
                 fail(column, message);
-                String::new()
+                Cow::Borrowed("")
             }
         };
         let sku = match layout.sku.map(|column| (column, text_field(row.get(column)))) {
             Some((_, Ok(Some(text)))) => text,
-            None | Some((_, Ok(None))) => String::new(),
+            None | Some((_, Ok(None))) => Cow::Borrowed(""),
             Some((column, Err(message))) => {
                 fail(column, message);
-                String::new()
+                Cow::Borrowed("")
             }
         };
         let quantity = match layout.quantity.map(|column| (column, quantity_field(row.get(column)))) {
@@ -754,8 +755,12 @@ impl<'m> OrderReader<'m> {
                 Some(currency) => Some(currency),
                 None if amounts_empty => {
                     // Settled once the whole file is read (the module's currency rule).
-                    unresolved =
-                        Some(Unresolved { item: 0, line, column: layout.currency, marketplace: marketplace.clone() });
+                    unresolved = Some(Unresolved {
+                        item: 0,
+                        line,
+                        column: layout.currency,
+                        marketplace: marketplace.clone().into_owned(),
+                    });
                     Some(Currency::USD)
                 }
                 None => {
@@ -779,21 +784,26 @@ impl<'m> OrderReader<'m> {
                     }
                 }
             };
-            let (column, parts) = match &layout.amount {
-                AmountLayout::Total(column) => (*column, vec![amount(*column, &mut fail)]),
+            // Every part is read (each bad one reported); the sum is `None` when a part is bad.
+            let mut sum = Some(0i64);
+            let mut add = |part: Option<i64>| sum = sum.zip(part).and_then(|(sum, part)| sum.checked_add(part));
+            let column = match &layout.amount {
+                AmountLayout::Total(column) => {
+                    add(amount(*column, &mut fail));
+                    *column
+                }
                 AmountLayout::Components { item_price, shipping_price, gift_wrap_price, discounts } => {
-                    let mut parts = vec![amount(*item_price, &mut fail)];
+                    add(amount(*item_price, &mut fail));
                     for column in shipping_price.iter().chain(gift_wrap_price.iter()) {
-                        parts.push(amount(*column, &mut fail));
+                        add(amount(*column, &mut fail));
                     }
                     for column in discounts {
-                        parts.push(amount(*column, &mut fail).map(|discount| -discount.abs()));
+                        add(amount(*column, &mut fail).map(|discount| -discount.abs()));
                     }
-                    (*item_price, parts)
+                    *item_price
                 }
             };
-            // `None` when a part is bad (already reported).
-            if let Some(total) = parts.into_iter().try_fold(0i64, |sum, part| sum.checked_add(part?)) {
+            if let Some(total) = sum {
                 if total.abs() > limits::AMOUNT_MINOR_ABS_MAX {
                     fail(column, format!("the item's amount ({total} minor units) is out of range"));
                 } else {
