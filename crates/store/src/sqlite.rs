@@ -870,7 +870,8 @@ impl SqliteStore {
     /// The lines are read in two halves, the second on another thread with its own
     /// connection (reading is most of a reconcile's time; SQLite readers do not block
     /// each other), each half sorted by its thread and kept as its own part (one vector
-    /// would cost a copy of the second half).
+    /// would cost a copy of the second half). The orders are read on a third thread: with
+    /// them, the first half's thread would finish last.
     pub fn load_reconcile_input(&self) -> Result<ReconcileInput, StoreError> {
         let names = Names::load(&self.connection)?;
         let settlements = self.settlement_stores(&names)?;
@@ -880,37 +881,41 @@ impl SqliteStore {
         let lines_in = |(first, last): (i64, i64)| -> usize {
             sizes.iter().filter(|(id, _)| (first..=last).contains(id)).map(|s| s.1.max(0) as usize).sum()
         };
+        let read_only = |path: &Path| Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
+        let sorted = |mut lines: Vec<LineFacts>| {
+            sort_lines(&mut lines);
+            lines
+        };
         let (orders, lines, second_half) = std::thread::scope(|scope| {
-            let second = match &self.path {
+            let (names, settlements) = (&names, &settlements);
+            let helpers = match &self.path {
                 Some(path) if total > 100_000 => {
-                    let (names, settlements, (first, last)) = (&names, &settlements, halves[1]);
-                    let capacity = lines_in(halves[1]);
-                    let handle = std::thread::Builder::new()
-                        .name("tieout-load".to_owned())
+                    let ((first, last), capacity) = (halves[1], lines_in(halves[1]));
+                    let spawn = |name: &str| std::thread::Builder::new().name(name.to_owned());
+                    let lines = spawn("tieout-load")
                         .spawn_scoped(scope, move || -> Result<Vec<LineFacts>, StoreError> {
-                            let connection =
-                                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-                            let mut lines = load_lines(&connection, names, settlements, first, last, capacity)?;
-                            sort_lines(&mut lines);
-                            Ok(lines)
+                            Ok(sorted(load_lines(&read_only(path)?, names, settlements, first, last, capacity)?))
                         })
                         .expect("a thread can be started");
-                    Some(handle)
+                    let orders = spawn("tieout-load-orders")
+                        .spawn_scoped(scope, move || load_orders(&read_only(path)?, names))
+                        .expect("a thread can be started");
+                    Some((lines, orders))
                 }
                 _ => None,
             };
-            let orders = load_orders(&self.connection, &names);
-            let lines = match second {
-                Some(_) => {
-                    load_lines(&self.connection, &names, &settlements, halves[0].0, halves[0].1, lines_in(halves[0]))
+            let (orders, lines, second_half) = match helpers {
+                Some((second, orders)) => {
+                    let (first, last) = halves[0];
+                    let lines = load_lines(&self.connection, names, settlements, first, last, lines_in(halves[0]));
+                    let join = "a loading thread does not panic";
+                    (orders.join().expect(join), lines.map(sorted), Some(second.join().expect(join)))
                 }
-                None => load_lines(&self.connection, &names, &settlements, 1, i64::MAX, total.max(0) as usize),
-            }
-            .map(|mut lines| {
-                sort_lines(&mut lines);
-                lines
-            });
-            let second_half = second.map(|h| h.join().expect("the loading thread does not panic"));
+                None => {
+                    let lines = load_lines(&self.connection, names, settlements, 1, i64::MAX, total.max(0) as usize);
+                    (load_orders(&self.connection, names), lines.map(sorted), None)
+                }
+            };
             (orders, lines, second_half)
         });
         let orders = orders?;
