@@ -315,12 +315,32 @@ impl Reconciliation {
 /// Classifies every order and every order's lines. Pure: the same input, in any order and
 /// cut into parts in any way, gives the same result.
 pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconciliation {
+    let mut whole = Reconciliation::default();
+    reconcile_in_chunks(input, config, usize::MAX, &mut |chunk| {
+        whole.orders.extend(chunk.orders);
+        whole.duplicates.extend(chunk.duplicates);
+        true
+    });
+    whole.duplicates.sort_unstable();
+    whole
+}
+
+/// [`reconcile`], handing the results to `each` as they are made, `chunk_orders` orders at
+/// a time (so that a caller can store one chunk while the next is classified): chunks in
+/// order-id order, each chunk's duplicates sorted by line id (a duplicate belongs to the
+/// chunk of its order). Stops early when `each` returns `false`.
+pub fn reconcile_in_chunks(
+    input: &mut ReconcileInput,
+    config: &ReconcileConfig,
+    chunk_orders: usize,
+    each: &mut dyn FnMut(Reconciliation) -> bool,
+) {
+    let chunk_orders = chunk_orders.max(1);
     input.orders.sort_unstable_by(|a, b| a.order_id.cmp(&b.order_id));
     sort_lines(&mut input.lines);
     for part in &mut input.more_lines {
         sort_lines(part);
     }
-    let mut duplicates = Vec::new();
     let mut fingerprints: Vec<(u64, usize)> = Vec::new();
 
     let strings = &input.strings;
@@ -331,7 +351,8 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
             .or_insert_with(|| config.schedule_for(strings.resolve(store), strings.resolve(marketplace)))
     };
 
-    let mut results = Vec::with_capacity(input.orders.len());
+    let capacity = chunk_orders.min(input.orders.len());
+    let mut chunk = Reconciliation { orders: Vec::with_capacity(capacity), duplicates: Vec::new() };
     let mut orders = input.orders.iter().peekable();
     // Each sorted part with how far it has been walked; an order's lines are gathered from
     // every part and put in line order.
@@ -366,17 +387,32 @@ pub fn reconcile(input: &mut ReconcileInput, config: &ReconcileConfig) -> Reconc
         if from_parts > 1 {
             order_lines.sort_unstable_by(|a, b| line_order(a, b));
         }
-        let duplicate_line_count = find_duplicates(&order_lines, &mut fingerprints, &mut duplicates);
+        let duplicate_line_count = find_duplicates(&order_lines, &mut fingerprints, &mut chunk.duplicates);
         let schedule = match (order, order_lines.first()) {
             (Some(o), _) => schedule_for(o.store, o.marketplace),
             (None, Some(l)) => schedule_for(l.store, l.marketplace),
             (None, None) => None,
         };
-        results.push(classify_order(order_id, order, &order_lines, duplicate_line_count, schedule, config));
+        chunk.orders.push(classify_order(order_id, order, &order_lines, duplicate_line_count, schedule, config));
+        if chunk.orders.len() >= chunk_orders {
+            let full = std::mem::replace(
+                &mut chunk,
+                Reconciliation { orders: Vec::with_capacity(capacity), duplicates: Vec::new() },
+            );
+            if !hand_over(full, each) {
+                return;
+            }
+        }
     }
     debug_assert!(parts.iter().all(|(part, at)| *at == part.len()), "every line belongs to one order");
-    duplicates.sort_unstable();
-    Reconciliation { orders: results, duplicates }
+    if !chunk.orders.is_empty() {
+        hand_over(chunk, each);
+    }
+}
+
+fn hand_over(mut chunk: Reconciliation, each: &mut dyn FnMut(Reconciliation) -> bool) -> bool {
+    chunk.duplicates.sort_unstable();
+    each(chunk)
 }
 
 /// Finds the lines of one order whose fingerprint repeats an earlier line's, appends them
@@ -873,7 +909,21 @@ mod tests {
             }
             input.lines = rest;
             prop_assert_eq!(input.line_count(), lines);
-            prop_assert_eq!(&reconcile(&mut input, &config()), &expected);
+            prop_assert_eq!(&reconcile(&mut input.clone(), &config()), &expected);
+            // In chunks of any size: the chunks in order are the whole, each chunk's
+            // duplicates its own orders' and sorted.
+            let chunk_orders = (next() % 7 + 1) as usize;
+            let mut chunks = Vec::new();
+            reconcile_in_chunks(&mut input, &config(), chunk_orders, &mut |chunk| { chunks.push(chunk); true });
+            prop_assert!(chunks.iter().all(|c| !c.orders.is_empty() && c.orders.len() <= chunk_orders));
+            prop_assert!(chunks.iter().all(|c| c.duplicates.windows(2).all(|w| w[0] < w[1])));
+            let mut joined = Reconciliation::default();
+            for chunk in chunks {
+                joined.orders.extend(chunk.orders);
+                joined.duplicates.extend(chunk.duplicates);
+            }
+            joined.duplicates.sort_unstable();
+            prop_assert_eq!(&joined, &expected);
         }
     }
 }

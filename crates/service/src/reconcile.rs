@@ -2,7 +2,7 @@
 //! result's invariants, and store it in one transaction.
 
 use chrono::NaiveDate;
-use tieout_core::reconcile::{reconcile as classify, Category, ReconcileConfig, Reconciliation};
+use tieout_core::reconcile::{reconcile_in_chunks, Category, ReconcileConfig, Reconciliation};
 pub use tieout_store::PARTITION_LINES;
 use tieout_store::{SettlementRow, Store, StoreError};
 
@@ -88,38 +88,35 @@ pub fn reconcile_run_in_parts(
     let ranges = partitions.count();
     tracing::info!(ranges, "loaded");
     let strings = partitions.strings().clone();
-    let mut by_category = [0usize; Category::ALL.len()];
-    let (mut order_count, mut line_count, mut duplicate_lines) = (0, 0, 0);
-    let mut next_part = || -> Result<Option<Reconciliation>, StoreError> {
-        let Some(mut input) = partitions.next_partition()? else { return Ok(None) };
-        let lines = input.line_count();
-        let orders = input.orders.len();
-        let result = classify(&mut input, config);
-        // Matched plus unmatched is the whole: every order of the exports has exactly one
-        // result (the others are order ids only lines know), and every line is counted once.
-        assert_eq!(result.orders.iter().filter(|o| o.status.is_some()).count(), orders, "one result per order");
-        assert!(result.orders.iter().filter(|o| o.status.is_none()).all(|o| o.line_count > 0), "orphans have lines");
-        assert_eq!(
-            result.orders.iter().map(|o| o.line_count as usize).sum::<usize>(),
-            lines,
-            "every line belongs to exactly one order"
+    // Classified on a thread of its own, a chunk of orders at a time, while the store
+    // writes the chunk before (a range's next chunk is classified meanwhile, the next
+    // range read): each is about half of a run's time after loading.
+    // `Ok(None)` ends the chunks; a classifier that stops without it panicked, and the
+    // run is then rolled back and the panic passed on.
+    let (sender, chunks) = std::sync::mpsc::sync_channel::<Result<Option<Reconciliation>, StoreError>>(2);
+    let (run_id, tally) = std::thread::scope(|scope| {
+        let classifier = std::thread::Builder::new()
+            .name("tieout-classify".to_owned())
+            .spawn_scoped(scope, move || classify_ranges(&mut partitions, config, &sender))
+            .expect("a thread can be started");
+        let mut next_part =
+            || chunks.recv().unwrap_or_else(|_| Err(StoreError::Corrupt("the classifying thread stopped".to_owned())));
+        let run_id = store.save_reconciliation_parts(
+            created_at,
+            config_text,
+            config.as_of,
+            &strings,
+            &mut next_part,
+            &receipt_results,
         );
-        for order in &result.orders {
-            by_category[order.category as usize] += 1;
+        drop(chunks);
+        match classifier.join() {
+            Ok(tally) => (run_id, tally),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        order_count += result.orders.len();
-        line_count += lines;
-        duplicate_lines += result.duplicates.len();
-        Ok(Some(result))
-    };
-    let run_id = store.save_reconciliation_parts(
-        created_at,
-        config_text,
-        config.as_of,
-        &strings,
-        &mut next_part,
-        &receipt_results,
-    )?;
+    });
+    let run_id = run_id?;
+    let Tally { by_category, order_count, line_count, duplicate_lines } = tally;
     let by_category = Category::ALL.iter().map(|c| (*c, by_category[*c as usize])).collect();
     let inconsistent_settlements =
         store.settlements()?.into_iter().filter(|s| s.total_minor != s.lines_sum_minor).collect();
@@ -136,6 +133,66 @@ pub fn reconcile_run_in_parts(
     };
     Ok((summary, receipt_summary))
 }
+
+/// What [`classify_ranges`] counted.
+#[derive(Default)]
+struct Tally {
+    by_category: [usize; Category::ALL.len()],
+    order_count: usize,
+    line_count: usize,
+    duplicate_lines: usize,
+}
+
+/// Classifies every range of `partitions` and sends the results, in chunks of
+/// [`CHUNK_ORDERS`] orders, in order, then `Ok(None)`; a failure to read a range is sent
+/// as the last message instead. Stops when nobody receives any more (the store failed).
+fn classify_ranges(
+    partitions: &mut tieout_store::ReconcilePartitions,
+    config: &ReconcileConfig,
+    sender: &std::sync::mpsc::SyncSender<Result<Option<Reconciliation>, StoreError>>,
+) -> Tally {
+    let mut tally = Tally::default();
+    loop {
+        let mut input = match partitions.next_partition() {
+            Ok(Some(input)) => input,
+            Ok(None) => {
+                let _ = sender.send(Ok(None));
+                break;
+            }
+            Err(error) => {
+                let _ = sender.send(Err(error));
+                break;
+            }
+        };
+        let (lines, orders) = (input.line_count(), input.orders.len());
+        let (mut known, mut counted_lines, mut sent_all) = (0, 0, true);
+        reconcile_in_chunks(&mut input, config, CHUNK_ORDERS, &mut |chunk| {
+            // Matched plus unmatched is the whole: every order of the exports has exactly
+            // one result (the others are order ids only lines know), and every line is
+            // counted once (checked over the range, below).
+            assert!(chunk.orders.iter().filter(|o| o.status.is_none()).all(|o| o.line_count > 0), "orphans have lines");
+            known += chunk.orders.iter().filter(|o| o.status.is_some()).count();
+            counted_lines += chunk.orders.iter().map(|o| o.line_count as usize).sum::<usize>();
+            for order in &chunk.orders {
+                tally.by_category[order.category as usize] += 1;
+            }
+            tally.order_count += chunk.orders.len();
+            tally.duplicate_lines += chunk.duplicates.len();
+            sent_all = sender.send(Ok(Some(chunk))).is_ok();
+            sent_all
+        });
+        if !sent_all {
+            break;
+        }
+        assert_eq!(known, orders, "one result per order");
+        assert_eq!(counted_lines, lines, "every line belongs to exactly one order");
+        tally.line_count += lines;
+    }
+    tally
+}
+
+/// Orders per chunk handed from classifying to storing.
+const CHUNK_ORDERS: usize = 1 << 16;
 
 /// Counts of the payout ↔ receipt reconciliation.
 #[derive(Clone, Debug)]
