@@ -2610,24 +2610,24 @@ fn insert_orders(
             amount_minor, refunded_minor, quantity, sku)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
+    // Bound one by one (no parameter list built per row: a month has millions of rows).
+    insert.raw_bind_parameter(1, file_id)?;
     for item in &file.items {
         let (key, text) = order_parts(&item.order_id);
-        insert.execute(params![
-            file_id,
-            item.line,
-            key,
-            text,
-            words.id(transaction, dictionary, item.store)?,
-            words.id(transaction, dictionary, item.marketplace)?,
-            item.status.code(),
-            day_number(item.purchase_date),
-            item.ship_date.map(day_number),
-            item.currency.code(),
-            item.amount_minor,
-            item.refunded_minor,
-            item.quantity,
-            words.id(transaction, dictionary, item.sku)?,
-        ])?;
+        insert.raw_bind_parameter(2, item.line)?;
+        insert.raw_bind_parameter(3, key)?;
+        insert.raw_bind_parameter(4, text)?;
+        insert.raw_bind_parameter(5, words.id(transaction, dictionary, item.store)?)?;
+        insert.raw_bind_parameter(6, words.id(transaction, dictionary, item.marketplace)?)?;
+        insert.raw_bind_parameter(7, item.status.code())?;
+        insert.raw_bind_parameter(8, day_number(item.purchase_date))?;
+        insert.raw_bind_parameter(9, item.ship_date.map(day_number))?;
+        insert.raw_bind_parameter(10, item.currency.code())?;
+        insert.raw_bind_parameter(11, item.amount_minor)?;
+        insert.raw_bind_parameter(12, item.refunded_minor)?;
+        insert.raw_bind_parameter(13, item.quantity)?;
+        insert.raw_bind_parameter(14, words.id(transaction, dictionary, item.sku)?)?;
+        insert.raw_execute()?;
         outcome.items_added += 1;
     }
     Ok(outcome)
