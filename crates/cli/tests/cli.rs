@@ -672,13 +672,27 @@ fn check_verifies_the_databases_invariants_and_names_what_is_broken() {
     assert_eq!(check.code, 2);
     assert!(check.stderr.contains("is stored 2 times (statement_entry)"), "{}", check.stderr);
     alter("DELETE FROM statement_entry WHERE id = (SELECT MAX(id) FROM statement_entry)");
-    // A result changed: it no longer equals a recomputation.
-    alter("UPDATE order_result SET category = (category + 1) % 9 WHERE id = (SELECT MIN(id) FROM order_result)");
+    // An order's row changed after the run: its stored result no longer equals a
+    // recomputation.
+    alter("UPDATE order_item SET amount_minor = amount_minor + 1 WHERE id = (SELECT MIN(id) FROM order_item)");
     let check = tieout(dir, &["check"]);
     assert_eq!(check.code, 2);
     assert!(check.stderr.contains("1 stored order result(s) differ from a recomputation"), "{}", check.stderr);
-    // A result lost.
-    alter("DELETE FROM order_result WHERE id = (SELECT MIN(id) FROM order_result)");
+    alter("UPDATE order_item SET amount_minor = amount_minor - 1 WHERE id = (SELECT MIN(id) FROM order_item)");
+    assert_eq!(tieout(dir, &["check"]).code, 0);
+    // A block of results cut short.
+    let first_results = "(SELECT MIN(id) FROM result_block)";
+    alter(&format!("CREATE TABLE saved AS SELECT * FROM result_block WHERE id = {first_results}"));
+    alter(&format!("UPDATE result_block SET data = substr(data, 1, length(data) - 1) WHERE id = {first_results}"));
+    let check = tieout(dir, &["check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("a block of order results: cut short"), "{}", check.stderr);
+    alter(&format!(
+        "UPDATE result_block SET data = (SELECT data FROM saved) WHERE id = {first_results}; DROP TABLE saved"
+    ));
+    assert_eq!(tieout(dir, &["check"]).code, 0);
+    // Results lost: fewer stored than the run recorded.
+    alter("UPDATE reconcile_run SET order_count = order_count + 1 WHERE id = (SELECT MAX(id) FROM reconcile_run)");
     let check = tieout(dir, &["check"]);
     assert_eq!(check.code, 2);
     assert!(check.stderr.contains("order results stored"), "{}", check.stderr);

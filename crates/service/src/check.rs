@@ -175,8 +175,9 @@ fn compare(fresh: Option<&OrderResultRow>, stored: Option<&OrderResultRow>) -> (
 
 /// The recomputation in ranges of order id (as a run is made), merged with the stored
 /// results read page by page in stored order: memory holds one range, whatever the
-/// month. Stored results are in order-id order (every run stores them so); `None` if
-/// they are not, and the caller compares in memory instead.
+/// month. Stored results are in order-id order (every run stores them so; the SQLite
+/// store's blocks are checked to be, by its integrity findings); `None` if they are not
+/// (PostgreSQL rows edited by hand), and the caller compares in memory instead.
 fn differing_in_ranges(
     store: &dyn Store,
     config: &ReconcileConfig,

@@ -96,11 +96,17 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
     use tieout_service::check::{check, check_in_ranges};
     assert!(check(&parts).unwrap().is_ok());
     assert!(check_in_ranges(&parts, 300).unwrap().is_ok());
-    let changed = &stored_whole[stored_whole.len() * 2 / 3];
+    // (An order's row changed after the run: its recomputation differs.)
+    let known: Vec<_> = stored_whole.iter().filter(|r| r.status.is_some()).collect();
+    let changed = known[known.len() * 2 / 3];
     let connection = rusqlite::Connection::open(dir.path().join("parts.db")).unwrap();
     let key = changed.order_id.packed().map(|k| k as i64);
     let updated = connection
-        .execute("UPDATE order_result SET settled_amount_minor = settled_amount_minor + 1 WHERE order_key IS ?1", [key])
+        .execute(
+            "UPDATE order_item SET amount_minor = amount_minor + 1
+             WHERE id = (SELECT MIN(id) FROM order_item WHERE order_key IS ?1)",
+            [key],
+        )
         .unwrap();
     assert_eq!(updated, 1);
     drop(connection);
@@ -112,13 +118,6 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
             assert!(report.findings[1].starts_with(&format!("order {}:", changed.order_id)), "{:?}", report.findings);
         }
     };
-    finds_the_change(&parts);
-    // Stored results out of order-id order (the first moved last) are compared in memory.
-    let connection = rusqlite::Connection::open(dir.path().join("parts.db")).unwrap();
-    connection
-        .execute("UPDATE order_result SET id = (SELECT MAX(id) + 1 FROM order_result) WHERE id = (SELECT MIN(id) FROM order_result)", [])
-        .unwrap();
-    drop(connection);
     finds_the_change(&parts);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -20,6 +20,7 @@ mod partition;
 pub mod pool;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod result_blocks;
 mod schema;
 mod sqlite;
 

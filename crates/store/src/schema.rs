@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_difference_resolutions.sql")),
     (10, include_str!("migrations/0010_receipt_actions.sql")),
     (11, include_str!("migrations/0011_line_blocks.sql")),
+    (12, include_str!("migrations/0012_result_blocks.sql")),
 ];
 
 /// The schema version this build writes and reads.
@@ -52,6 +53,10 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         if *version == 11 {
             crate::blocks::move_rows_into_blocks(&transaction)?;
         }
+        // Version 12 moves the order results into blocks.
+        if *version == 12 {
+            crate::result_blocks::move_rows_into_blocks(&transaction)?;
+        }
         transaction.execute("INSERT INTO schema_migration (version) VALUES (?1)", [version])?;
         transaction.commit()?;
     }
@@ -64,6 +69,74 @@ mod tests {
 
     use super::*;
     use crate::blocks::{decode, line_id};
+
+    /// A database of schema version 11 (order results as rows, stored in any order) moves
+    /// its results into blocks in order-id order, numbered from 1, every field kept.
+    #[test]
+    fn version_12_moves_order_results_into_blocks() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            .unwrap();
+        for (version, sql) in &MIGRATIONS[..11] {
+            connection.execute_batch(sql).unwrap();
+            connection.execute("INSERT INTO schema_migration (version) VALUES (?1)", [version]).unwrap();
+        }
+        connection
+            .execute_batch(
+                "INSERT INTO dictionary (id, text) VALUES (1, ''), (2, 'acme-us'), (3, 'amazon.com');
+                 INSERT INTO reconcile_run (id, created_at, as_of_day, order_count, difference_count, config)
+                 VALUES (4, 'now', 739900, 3, 1, '');",
+            )
+            .unwrap();
+        // Stored out of order: a text id, then two Amazon ids descending.
+        for (id, key, text, category, ship) in [
+            (1, None, Some("SHOP-9"), 8, None),
+            (2, Some(222_i64), None, 0, Some(739_890)),
+            (3, Some(111), None, 2, None),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO order_result (id, run_id, order_key, order_text, store, marketplace, currency, category,
+                        flags, status, ship_day, order_amount_minor, settled_amount_minor, refunds_settled_minor,
+                        written_off_minor, fees_charged_minor, fees_expected_minor, net_settled_minor, days_since_ship,
+                        line_count, duplicate_line_count, period_day)
+                     VALUES (?1, 4, ?2, ?3, 2, 3, 'USD', ?4, 5, 4, ?5, 1000, 990, -5, 0, 150, NULL, 840, 7, 3, 0, 739880)",
+                    params![id, key, text, category, ship],
+                )
+                .unwrap();
+        }
+        migrate(&mut connection).unwrap();
+        let dropped: bool = connection
+            .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'order_result')", [], |row| row.get(0))
+            .unwrap();
+        assert!(!dropped, "the rows' table is dropped");
+        let blocks = crate::result_blocks::result_blocks(&connection).unwrap();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!((blocks[0].first_position, blocks[0].count), (1, 3));
+        assert_eq!(blocks[0].last_order, tieout_core::ids::OrderId::parse("SHOP-9").unwrap());
+        let mut seen = Vec::new();
+        crate::result_blocks::with_block(&connection, blocks[0].id, 3, &mut |result| {
+            seen.push((
+                result.order_key,
+                result.category,
+                result.ship_day,
+                result.order_amount_minor,
+                result.fees_expected_minor,
+            ));
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (Some(111), 2, None, Some(1000), None),
+                (Some(222), 0, Some(739_890), Some(1000), None),
+                (None, 8, None, Some(1000), None)
+            ]
+        );
+        assert!(crate::result_blocks::result_block_findings(&connection, 4).unwrap().is_empty());
+    }
 
     /// A database of schema version 10 (lines as rows) moves its lines into blocks, keeping
     /// every field, each file's order, and the latest run's duplicate lines.

@@ -27,6 +27,9 @@ use crate::blocks::{
     BlockReader, BlockSink, StoredLine,
 };
 use crate::partition::{sum_items, ReconcilePartitions};
+use crate::result_blocks::{
+    order_id as result_order_id, result_block_findings, result_blocks, to_row, with_block, ResultSink, StoredResult,
+};
 use crate::{schema, StoreError};
 
 /// What the caller knows of a file being imported.
@@ -395,43 +398,6 @@ fn order_parts(id: &OrderId) -> (Option<i64>, Option<&str>) {
 fn order_from_parts(key: Option<i64>, text: Option<String>) -> Result<OrderId, StoreError> {
     OrderId::from_parts(key.map(|k| k as u64), text.as_deref())
         .ok_or_else(|| StoreError::Corrupt("a row without an order id".to_owned()))
-}
-
-/// The columns [`order_result_row`] reads, in its order.
-const ORDER_RESULT_COLUMNS: &str = "order_key, order_text, store, marketplace, currency, category, flags, status,
-    ship_day, order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
-    fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day, id";
-
-fn order_result_row(
-    row: &rusqlite::Row<'_>,
-    texts: &HashMap<i64, String>,
-) -> Result<(i64, OrderResultRow), StoreError> {
-    let text = |id: i64| texts.get(&id).cloned().ok_or_else(|| StoreError::Corrupt(format!("dictionary id {id}")));
-    let category_code: u8 = row.get(5)?;
-    let currency_code: String = row.get(4)?;
-    let result = OrderResultRow {
-        order_id: order_from_parts(row.get(0)?, row.get(1)?)?,
-        store: text(row.get(2)?)?,
-        marketplace: text(row.get(3)?)?,
-        currency: currency_of(&currency_code)?,
-        category: Category::from_code(category_code)
-            .ok_or_else(|| StoreError::Corrupt(format!("category {category_code}")))?,
-        flags: Flags(row.get(6)?),
-        status: row.get::<_, Option<u8>>(7)?.and_then(OrderStatus::from_code),
-        ship_date: row.get::<_, Option<i32>>(8)?.map(from_day_number).transpose()?,
-        order_amount_minor: row.get(9)?,
-        settled_amount_minor: row.get(10)?,
-        refunds_settled_minor: row.get(11)?,
-        written_off_minor: row.get(12)?,
-        fees_charged_minor: row.get(13)?,
-        fees_expected_minor: row.get(14)?,
-        net_settled_minor: row.get(15)?,
-        days_since_ship: row.get(16)?,
-        line_count: row.get(17)?,
-        duplicate_line_count: row.get(18)?,
-        period_date: from_day_number(row.get(19)?)?,
-    };
-    Ok((row.get(20)?, result))
 }
 
 /// A stored line number or quantity (written from a `u32`).
@@ -1041,7 +1007,7 @@ impl SqliteStore {
         let dictionary = self.dictionary.as_mut().expect("loaded");
         let transaction = self.connection.transaction()?;
         let outcome = (|| -> Result<i64, StoreError> {
-            transaction.execute_batch("DELETE FROM order_result; DELETE FROM duplicate_line;")?;
+            transaction.execute_batch("DELETE FROM result_block; DELETE FROM duplicate_line;")?;
             transaction.execute(
                 "INSERT INTO reconcile_run (created_at, as_of_day, order_count, difference_count, config, last_file_id)
                  VALUES (?1, ?2, 0, 0, ?3, (SELECT MAX(id) FROM source_file))",
@@ -1050,11 +1016,13 @@ impl SqliteStore {
             let run_id = transaction.last_insert_rowid();
             let mut words = WordIds::new(strings);
             let (mut order_count, mut differences) = (0i64, 0i64);
+            let mut sink = ResultSink::new(run_id);
             while let Some(result) = parts()? {
                 order_count += result.orders.len() as i64;
                 differences += result.orders.iter().filter(|o| o.category.is_difference()).count() as i64;
-                insert_order_results(&transaction, dictionary, &mut words, run_id, &result)?;
+                insert_order_results(&transaction, dictionary, &mut words, &mut sink, &result)?;
             }
+            sink.finish(&transaction)?;
             transaction.execute(
                 "UPDATE reconcile_run SET order_count = ?2, difference_count = ?3 WHERE id = ?1",
                 params![run_id, order_count, differences],
@@ -1169,27 +1137,40 @@ impl SqliteStore {
     }
 
     /// Results of the latest reconciliation, sorted by order id. `order` limits them to
-    /// one order.
+    /// one order (the one block that can hold it is decoded).
     pub fn order_results(&self, order: Option<&OrderId>) -> Result<Vec<OrderResultRow>, StoreError> {
         let texts = self.dictionary_texts()?;
-        let mut sql = format!("SELECT {ORDER_RESULT_COLUMNS} FROM order_result");
-        let (key, order_text) = order.map(order_parts).unwrap_or((None, None));
-        if order.is_some() {
-            sql.push_str(" WHERE order_key IS ?1 AND order_text IS ?2");
-        }
-        let mut statement = self.connection.prepare(&sql)?;
-        let mut rows = if order.is_some() { statement.query(params![key, order_text])? } else { statement.query([])? };
+        let blocks = result_blocks(&self.connection)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(order_result_row(row, &texts)?.1);
+        match order {
+            Some(order) => {
+                // Blocks hold ascending order ids: the first whose last id is not below.
+                let at = blocks.partition_point(|block| block.last_order < *order);
+                if let Some(block) = blocks.get(at) {
+                    with_block(&self.connection, block.id, block.count, &mut |result| {
+                        if result_order_id(&result)? == *order {
+                            out.push(to_row(&result, &texts)?);
+                        }
+                        Ok(true)
+                    })?;
+                }
+            }
+            None => {
+                for block in &blocks {
+                    with_block(&self.connection, block.id, block.count, &mut |result| {
+                        out.push(to_row(&result, &texts)?);
+                        Ok(true)
+                    })?;
+                }
+            }
         }
-        out.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         Ok(out)
     }
 
     /// One page of the latest run's results that pass `filter`, in the order they were
-    /// stored, each with its position (the keyset cursor): the rows after `after`, at most
-    /// `limit`.
+    /// stored (order-id order), each with its position (the keyset cursor): the results
+    /// after `after`, at most `limit`. Blocks are decoded from the one holding `after + 1`
+    /// until the page is full.
     pub fn order_results_page(
         &self,
         filter: &ResultFilter,
@@ -1197,39 +1178,45 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<Vec<(i64, OrderResultRow)>, StoreError> {
         let texts = self.dictionary_texts()?;
-        let ids_of = |names: &[String]| -> Vec<i64> {
+        let after = after.unwrap_or(0);
+        let limit = limit.min(100_000);
+        let ids_of = |names: &[String]| -> HashSet<i64> {
             texts.iter().filter(|(_, text)| names.contains(text)).map(|(id, _)| *id).collect()
         };
-        let mut sql = format!("SELECT {ORDER_RESULT_COLUMNS} FROM order_result WHERE id > {}", after.unwrap_or(0));
-        let in_list = |ids: Vec<i64>| {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!("({})", list.join(","))
+        let stores = filter.stores.as_deref().map(ids_of);
+        let marketplaces = filter.marketplace.as_ref().map(|m| ids_of(std::slice::from_ref(m)));
+        let (from, to) = (filter.period_from.map(day_number), filter.period_to.map(day_number));
+        let keeps = |result: &StoredResult<'_>| {
+            let category = Category::from_code(result.category);
+            stores.as_ref().is_none_or(|ids| ids.contains(&result.store))
+                && marketplaces.as_ref().is_none_or(|ids| ids.contains(&result.marketplace))
+                && match (filter.category, filter.differences_only) {
+                    (Some(wanted), _) => category == Some(wanted),
+                    (None, true) => category.is_some_and(|c| c.is_difference()),
+                    (None, false) => true,
+                }
+                && from.is_none_or(|from| result.period_day >= from)
+                && to.is_none_or(|to| result.period_day <= to)
         };
-        if let Some(stores) = &filter.stores {
-            sql.push_str(&format!(" AND store IN {}", in_list(ids_of(stores))));
-        }
-        if let Some(marketplace) = &filter.marketplace {
-            sql.push_str(&format!(" AND marketplace IN {}", in_list(ids_of(std::slice::from_ref(marketplace)))));
-        }
-        if let Some(category) = filter.category {
-            sql.push_str(&format!(" AND category = {}", category.code()));
-        } else if filter.differences_only {
-            let codes: Vec<String> =
-                Category::ALL.iter().filter(|c| c.is_difference()).map(|c| c.code().to_string()).collect();
-            sql.push_str(&format!(" AND category IN ({})", codes.join(",")));
-        }
-        if let Some(from) = filter.period_from {
-            sql.push_str(&format!(" AND period_day >= {}", day_number(from)));
-        }
-        if let Some(to) = filter.period_to {
-            sql.push_str(&format!(" AND period_day <= {}", day_number(to)));
-        }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", limit.min(100_000)));
-        let mut statement = self.connection.prepare(&sql)?;
-        let mut rows = statement.query([])?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(order_result_row(row, &texts)?);
+        if limit == 0 {
+            return Ok(out);
+        }
+        for block in result_blocks(&self.connection)? {
+            if block.first_position + block.count <= after + 1 {
+                continue;
+            }
+            let mut position = block.first_position - 1;
+            let more = with_block(&self.connection, block.id, block.count, &mut |result| {
+                position += 1;
+                if position > after && keeps(&result) {
+                    out.push((position, to_row(&result, &texts)?));
+                }
+                Ok(out.len() < limit)
+            })?;
+            if !more {
+                break;
+            }
         }
         Ok(out)
     }
@@ -1511,6 +1498,8 @@ impl SqliteStore {
             // Settlement lines are counted in their blocks.
             let sql = match table {
                 "settlement_line" => "SELECT COALESCE(SUM(line_count), 0) FROM line_block".to_owned(),
+                // Order results too.
+                "order_result" => "SELECT COALESCE(SUM(result_count), 0) FROM result_block".to_owned(),
                 _ => format!("SELECT COUNT(*) FROM {table}"),
             };
             let count: i64 = self.connection.query_row(&sql, [], |row| row.get(0))?;
@@ -1586,24 +1575,21 @@ impl SqliteStore {
             }
         }
         if let Some(run) = self.latest_run()? {
-            let results: i64 = connection.query_row("SELECT COUNT(*) FROM order_result", [], |row| row.get(0))?;
-            let wrong_run: i64 =
+            let results: i64 =
                 connection
-                    .query_row("SELECT COUNT(*) FROM order_result WHERE run_id != ?1", [run.id], |row| row.get(0))?;
+                    .query_row("SELECT COALESCE(SUM(result_count), 0) FROM result_block", [], |row| row.get(0))?;
+            let wrong_run: i64 = connection.query_row(
+                "SELECT COALESCE(SUM(result_count), 0) FROM result_block WHERE run_id != ?1",
+                [run.id],
+                |row| row.get(0),
+            )?;
             if results != run.order_count || wrong_run > 0 {
                 findings.push(format!(
                     "run {}: {results} order results stored ({wrong_run} of another run), the run recorded {}",
                     run.id, run.order_count
                 ));
             }
-            let duplicated: i64 = connection.query_row(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM order_result GROUP BY order_key, order_text HAVING COUNT(*) > 1)",
-                [],
-                |row| row.get(0),
-            )?;
-            if duplicated > 0 {
-                findings.push(format!("run {}: {duplicated} orders have more than one result", run.id));
-            }
+            findings.extend(result_block_findings(connection, run.id)?);
             let receipt_runs: Vec<i64> = connection
                 .prepare("SELECT DISTINCT run_id FROM receipt_result")?
                 .query_map([], |row| row.get(0))?
@@ -1842,41 +1828,35 @@ fn insert_order_results(
     transaction: &Transaction<'_>,
     dictionary: &mut HashMap<String, i64>,
     words: &mut WordIds<'_>,
-    run_id: i64,
+    sink: &mut ResultSink,
     result: &Reconciliation,
 ) -> Result<(), StoreError> {
-    let mut insert = transaction.prepare_cached(
-        "INSERT INTO order_result (run_id, order_key, order_text, store, marketplace, currency, category, flags, status, ship_day,
-            order_amount_minor, settled_amount_minor, refunds_settled_minor, written_off_minor, fees_charged_minor,
-            fees_expected_minor, net_settled_minor, days_since_ship, line_count, duplicate_line_count, period_day)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-    )?;
     for order in &result.orders {
         let (key, text) = order_parts(&order.order_id);
-        let store = words.id(transaction, dictionary, order.store)?;
-        let marketplace = words.id(transaction, dictionary, order.marketplace)?;
-        insert.raw_bind_parameter(1, run_id)?;
-        insert.raw_bind_parameter(2, key)?;
-        insert.raw_bind_parameter(3, text)?;
-        insert.raw_bind_parameter(4, store)?;
-        insert.raw_bind_parameter(5, marketplace)?;
-        insert.raw_bind_parameter(6, order.currency.code())?;
-        insert.raw_bind_parameter(7, order.category.code())?;
-        insert.raw_bind_parameter(8, order.flags.0)?;
-        insert.raw_bind_parameter(9, order.status.map(OrderStatus::code))?;
-        insert.raw_bind_parameter(10, order.ship_date.map(day_number))?;
-        insert.raw_bind_parameter(11, order.order_amount_minor)?;
-        insert.raw_bind_parameter(12, order.settled_amount_minor)?;
-        insert.raw_bind_parameter(13, order.refunds_settled_minor)?;
-        insert.raw_bind_parameter(14, order.written_off_minor)?;
-        insert.raw_bind_parameter(15, order.fees_charged_minor)?;
-        insert.raw_bind_parameter(16, order.fees_expected_minor)?;
-        insert.raw_bind_parameter(17, order.net_settled_minor)?;
-        insert.raw_bind_parameter(18, order.days_since_ship)?;
-        insert.raw_bind_parameter(19, order.line_count)?;
-        insert.raw_bind_parameter(20, order.duplicate_line_count)?;
-        insert.raw_bind_parameter(21, day_number(order.period_date))?;
-        insert.raw_execute()?;
+        let code = order.currency.code();
+        let stored = StoredResult {
+            order_key: key,
+            order_text: text.map(str::as_bytes),
+            store: words.id(transaction, dictionary, order.store)?,
+            marketplace: words.id(transaction, dictionary, order.marketplace)?,
+            currency: code.as_bytes().try_into().map_err(|_| StoreError::Corrupt(format!("currency '{code}'")))?,
+            category: order.category.code(),
+            flags: order.flags.0,
+            status: order.status.map(OrderStatus::code),
+            ship_day: order.ship_date.map(day_number),
+            order_amount_minor: order.order_amount_minor,
+            settled_amount_minor: order.settled_amount_minor,
+            refunds_settled_minor: order.refunds_settled_minor,
+            written_off_minor: order.written_off_minor,
+            fees_charged_minor: order.fees_charged_minor,
+            fees_expected_minor: order.fees_expected_minor,
+            net_settled_minor: order.net_settled_minor,
+            days_since_ship: order.days_since_ship,
+            line_count: order.line_count,
+            duplicate_line_count: order.duplicate_line_count,
+            period_day: day_number(order.period_date),
+        };
+        sink.push(transaction, &stored)?;
     }
     let mut insert_duplicate =
         transaction.prepare_cached("INSERT INTO duplicate_line (line_id, first_line_id) VALUES (?1, ?2)")?;
