@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 use tieout_core::diag::{has_errors, Diagnostic};
@@ -164,7 +164,7 @@ pub fn import_jobs_in_parts(
         let mut receivers = Vec::with_capacity(PARSERS);
         let mut parsers = Vec::with_capacity(PARSERS);
         for first in 0..PARSERS.min(jobs.len()) {
-            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(QUEUE);
+            let (sender, receiver) = queue(QUEUE.saturating_mul(part_lines.max(1)));
             receivers.push(receiver);
             let parser = std::thread::Builder::new()
                 .name("tieout-parse".to_owned())
@@ -208,12 +208,107 @@ pub fn import_jobs_in_parts(
 /// Threads parsing files at once during an import (see [`import_jobs_in_parts`]).
 const PARSERS: usize = 2;
 
-/// Messages (parsed files or parts) a parsing thread may have waiting for the store. The
-/// store takes files in order, so the thread parsing the next file works only as far
-/// ahead as its queue lets it: two parts kept one of the two threads idle most of the
-/// time; twelve (~7 MB a part) let both parse (1 M month: import 5.5 s -> 4.0 s, 140 MiB
-/// more at peak; 24 was no faster).
+/// How far a parsing thread may get ahead of the store, in parts of settlement lines (a
+/// file read whole counts as all of them). The store takes files in order, so the thread
+/// parsing the next file works only as far ahead as its queue lets it: two parts kept one
+/// of the two threads idle most of the time; twelve (~7 MB a part) let both parse (1 M
+/// month: import 5.5 s -> 4.0 s, 140 MiB more at peak; 24 was no faster). Counted in
+/// lines, not messages: a small file is four messages (its announcement, a part, what was
+/// read, its end), and a count of messages stopped both threads after three small files
+/// each while the store wrote an order export.
 const QUEUE: usize = 12;
+
+/// Messages a parsing thread's queue holds at most (the line budget bounds the parts; the
+/// other messages are small).
+const QUEUE_MESSAGES: usize = 256;
+
+/// A parsing thread's queue to the storing thread: a channel whose parts are bounded by
+/// the lines they hold (`limit`), not by their number.
+fn queue<'o>(limit: usize) -> (QueueSender<'o>, QueueReceiver<'o>) {
+    let budget = Arc::new(Budget { state: Mutex::new((0, false)), freed: Condvar::new(), limit });
+    let (sender, receiver) = mpsc::sync_channel(QUEUE_MESSAGES);
+    (QueueSender { sender, budget: Arc::clone(&budget) }, QueueReceiver { receiver, budget })
+}
+
+/// Lines queued (and whether the receiver is gone), and how many may be.
+struct Budget {
+    state: Mutex<(usize, bool)>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Budget {
+    /// Waits until `weight` more fits (or nothing is queued). `false`: the receiver is gone.
+    fn take(&self, weight: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while weight > 0 && !state.1 && state.0 > 0 && state.0.saturating_add(weight) > self.limit {
+            state = self.freed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state.0 = state.0.saturating_add(weight);
+        !state.1
+    }
+
+    fn give(&self, weight: usize) {
+        if weight > 0 {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.0 = state.0.saturating_sub(weight);
+            self.freed.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.freed.notify_all();
+    }
+}
+
+struct QueueSender<'o> {
+    sender: mpsc::SyncSender<(Message<'o>, usize)>,
+    budget: Arc<Budget>,
+}
+
+impl<'o> QueueSender<'o> {
+    /// Sends once the message fits in the budget; `Err` when the storing thread is gone.
+    fn send(&self, message: Message<'o>) -> Result<(), ()> {
+        let weight = match &message {
+            Message::Part(part) => part.lines.len(),
+            Message::File(parsed, _) if matches!(parsed.result, Ok(Parsed::SettlementParts { .. }) | Err(_)) => 0,
+            Message::File(..) => self.budget.limit,
+            Message::Read(_) | Message::End(_) => 0,
+        };
+        if !self.budget.take(weight) {
+            return Err(());
+        }
+        self.sender.send((message, weight)).map_err(|_| ())
+    }
+}
+
+struct QueueReceiver<'o> {
+    receiver: mpsc::Receiver<(Message<'o>, usize)>,
+    budget: Arc<Budget>,
+}
+
+impl<'o> QueueReceiver<'o> {
+    fn recv(&self) -> Result<Message<'o>, mpsc::RecvError> {
+        let (message, weight) = self.receiver.recv()?;
+        self.budget.give(weight);
+        Ok(message)
+    }
+
+    #[cfg(test)]
+    fn try_recv(&self) -> Result<Message<'o>, mpsc::TryRecvError> {
+        let (message, weight) = self.receiver.try_recv()?;
+        self.budget.give(weight);
+        Ok(message)
+    }
+}
+
+impl Drop for QueueReceiver<'_> {
+    /// A parsing thread waiting for room stops waiting.
+    fn drop(&mut self) {
+        self.budget.close();
+    }
+}
 
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
@@ -313,12 +408,7 @@ fn known_formats() -> String {
 
 /// Parses one file and sends it to the storing thread (a settlement file in parts).
 /// Returns `false` when the storing thread is gone.
-fn parse_file<'o>(
-    path: &Path,
-    options: &'o ImportOptions,
-    part_lines: usize,
-    sender: &mpsc::SyncSender<Message<'o>>,
-) -> bool {
+fn parse_file<'o>(path: &Path, options: &'o ImportOptions, part_lines: usize, sender: &QueueSender<'o>) -> bool {
     let name = file_name(path);
     let mut parsed = ParsedFile {
         path: path.to_owned(),
@@ -407,7 +497,7 @@ fn send_settlement_parts<'o>(
     options: &'o ImportOptions,
     source: &mut dyn Read,
     part_lines: usize,
-    sender: &mpsc::SyncSender<Message<'o>>,
+    sender: &QueueSender<'o>,
 ) -> bool {
     let name = parsed.name.clone();
     let size = usize::try_from(parsed.size_bytes).ok();
@@ -581,7 +671,7 @@ fn store_file(
     store: &mut dyn Store,
     parsed: ParsedFile,
     options: &ImportOptions,
-    receiver: &mpsc::Receiver<Message<'_>>,
+    receiver: &QueueReceiver<'_>,
 ) -> Result<FileReport, ImportError> {
     // A settlement file is hashed here from the disk, a block at a time, while the parsing
     // thread reads it (and checksums what it read, to be compared before it is committed).
@@ -836,7 +926,7 @@ fn store_file(
 }
 
 /// Passes over what is left of a settlement file on the queue (its parts, up to its end).
-fn drain(receiver: &mpsc::Receiver<Message<'_>>) {
+fn drain(receiver: &QueueReceiver<'_>) {
     while let Ok(Message::Part(_) | Message::Read(_)) = receiver.recv() {}
 }
 
@@ -892,6 +982,47 @@ mod tests {
         assert_ne!(of(b""), of(b"\0"));
     }
 
+    /// A queue holds parts up to its budget of lines (small messages beside them), lets a
+    /// part in once the store took enough, and stops a waiting sender when the store is gone.
+    #[test]
+    fn a_queue_is_bounded_by_lines_and_a_waiting_sender_stops_when_the_store_is_gone() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../formats/tests/fixtures/amazon-settlement-v2_us_settlement-sample.txt");
+        let sample = amazon_settlement::read_settlement("sample", &std::fs::read(fixture).unwrap());
+        let part = |lines: usize| {
+            let line = sample.lines[0].clone();
+            Message::Part(SettlementPart {
+                new_texts: String::new(),
+                new_text_ends: Vec::new(),
+                settlements: Vec::new(),
+                lines: vec![line; lines],
+                keys: Vec::new(),
+                last: false,
+            })
+        };
+        let (sender, receiver) = queue(10);
+        assert!(sender.send(part(6)).is_ok());
+        for _ in 0..20 {
+            assert!(sender.send(Message::Read(7)).is_ok(), "small messages do not count");
+        }
+        let (sent, taken) = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| sender.send(part(6)).is_ok());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!waiting.is_finished(), "6 + 6 lines do not fit in 10");
+            let taken = std::iter::from_fn(|| receiver.try_recv().ok()).count();
+            (waiting.join().unwrap(), taken)
+        });
+        assert_eq!((sent, taken), (true, 21));
+        // The part let in above is still queued: another waits, until the receiver goes.
+        let dropped = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| sender.send(part(6)).is_ok());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(receiver);
+            waiting.join().unwrap()
+        });
+        assert!(!dropped, "the receiver is gone");
+    }
+
     #[test]
     fn a_settlement_file_that_changed_while_it_was_read_is_refused_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -904,7 +1035,7 @@ mod tests {
         let mut store = tieout_store::SqliteStore::open_in_memory().unwrap();
         let checksum = hash_file(&path).unwrap().1;
         for (read, expect_stored) in [(checksum ^ 1, false), (checksum, true)] {
-            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(1_000);
+            let (sender, receiver) = queue(1_000);
             let parsed = std::thread::scope(|scope| {
                 let parser = scope.spawn(|| parse_file(&path, &options, 2, &sender));
                 // The File message, then replace what the parser would say it read.
@@ -912,11 +1043,11 @@ mod tests {
                 assert!(parser.join().unwrap());
                 *parsed
             });
-            let mut queued: Vec<Message<'_>> = receiver.try_iter().collect();
+            let mut queued: Vec<Message<'_>> = std::iter::from_fn(|| receiver.try_recv().ok()).collect();
             let at = queued.iter().position(|m| matches!(m, Message::Read(_))).expect("the parser sends what it read");
             assert!(at >= 1, "parts come before the hash");
             queued[at] = Message::Read(read);
-            let (sender, receiver) = mpsc::sync_channel::<Message<'_>>(queued.len() + 1);
+            let (sender, receiver) = queue(1_000);
             for message in queued {
                 sender.send(message).unwrap();
             }
