@@ -29,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection};
 
+use crate::packing::{put_bytes, put_signed, put_varint, Cursor};
 use crate::StoreError;
 
 /// At most this many lines in one block (explaining one order decodes its blocks: a
@@ -159,27 +160,9 @@ impl BlockWriter {
     }
 }
 
-fn put_varint(data: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        data.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    data.push(value as u8);
-}
-
-fn put_signed(data: &mut Vec<u8>, value: i64) {
-    put_varint(data, ((value << 1) ^ (value >> 63)) as u64);
-}
-
-fn put_bytes(data: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint(data, bytes.len() as u64);
-    data.extend_from_slice(bytes);
-}
-
 /// Reads the lines of one block, in stored order.
 pub(crate) struct BlockReader<'b> {
-    data: &'b [u8],
-    at: usize,
+    cursor: Cursor<'b>,
     remaining: usize,
     previous_ordinal: i64,
     previous_line: i64,
@@ -195,99 +178,65 @@ impl<'b> BlockReader<'b> {
             None => return Err(corrupt("no bytes".to_owned())),
         }
         let remaining = usize::try_from(count).map_err(|_| corrupt(format!("line count {count}")))?;
-        Ok(BlockReader { data, at: 1, remaining, previous_ordinal: 0, previous_line: 0, previous_posted: 0 })
+        let cursor = Cursor::new(data, 1, WHAT);
+        Ok(BlockReader { cursor, remaining, previous_ordinal: 0, previous_line: 0, previous_posted: 0 })
     }
 
     /// The next line; `None` after the last, once the bytes are exactly used up.
     #[allow(clippy::should_implement_trait)]
     pub(crate) fn next(&mut self) -> Result<Option<StoredLine<'b>>, StoreError> {
         if self.remaining == 0 {
-            if self.at != self.data.len() {
-                return Err(corrupt(format!("{} bytes after its last line", self.data.len() - self.at)));
+            if self.cursor.left() != 0 {
+                return Err(corrupt(format!("{} bytes after its last line", self.cursor.left())));
             }
             return Ok(None);
         }
         self.remaining -= 1;
-        let presence = self.byte()?;
-        let ordinal = self.previous_ordinal.wrapping_add(self.signed()?);
+        let presence = self.cursor.byte()?;
+        let ordinal = self.previous_ordinal.wrapping_add(self.cursor.signed()?);
         self.previous_ordinal = ordinal;
-        let line = self.previous_line.wrapping_add(self.signed()?);
+        let line = self.previous_line.wrapping_add(self.cursor.signed()?);
         self.previous_line = line;
         let mut line = StoredLine { ordinal, line, ..StoredLine::default() };
         if presence & 1 != 0 {
-            line.order_key = Some(self.varint()? as i64);
+            line.order_key = Some(self.cursor.varint()? as i64);
         }
         if presence & 2 != 0 {
-            line.order_text = Some(self.bytes()?);
+            line.order_text = Some(self.cursor.bytes()?);
         }
-        line.transaction_type = self.varint()? as i64;
-        line.amount_type = self.varint()? as i64;
-        line.description = self.varint()? as i64;
-        line.marketplace = self.varint()? as i64;
-        line.fulfillment = self.varint()? as i64;
-        line.sku = self.varint()? as i64;
+        line.transaction_type = self.cursor.varint()? as i64;
+        line.amount_type = self.cursor.varint()? as i64;
+        line.description = self.cursor.varint()? as i64;
+        line.marketplace = self.cursor.varint()? as i64;
+        line.fulfillment = self.cursor.varint()? as i64;
+        line.sku = self.cursor.varint()? as i64;
         let mut identifiers = [None; 5];
         for (bit, identifier) in identifiers.iter_mut().enumerate() {
             if presence & (1 << (3 + bit)) != 0 {
-                *identifier = Some(self.bytes()?);
+                *identifier = Some(self.cursor.bytes()?);
             }
         }
         [line.merchant_order_id, line.adjustment_id, line.shipment_id, line.order_item_code, line.promotion_id] =
             identifiers;
-        line.amount_minor = self.signed()?;
-        line.quantity = self.signed()?;
-        line.posted_utc = self.previous_posted.wrapping_add(self.signed()?);
+        line.amount_minor = self.cursor.signed()?;
+        line.quantity = self.cursor.signed()?;
+        line.posted_utc = self.previous_posted.wrapping_add(self.cursor.signed()?);
         self.previous_posted = line.posted_utc;
-        let [class, component, kind] = self.take::<3>()?;
+        let [class, component, kind] = self.cursor.take::<3>()?;
         (line.transaction_class, line.component, line.kind) = (class, component, kind);
-        line.item_key = i64::from_le_bytes(self.take::<8>()?);
+        line.item_key = i64::from_le_bytes(self.cursor.take::<8>()?);
         if presence & 4 != 0 {
-            line.fingerprint = Some(i64::from_le_bytes(self.take::<8>()?));
+            line.fingerprint = Some(i64::from_le_bytes(self.cursor.take::<8>()?));
         }
         Ok(Some(line))
     }
-
-    fn byte(&mut self) -> Result<u8, StoreError> {
-        let byte = *self.data.get(self.at).ok_or_else(|| corrupt("cut short".to_owned()))?;
-        self.at += 1;
-        Ok(byte)
-    }
-
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
-        let bytes = self.data.get(self.at..self.at + N).ok_or_else(|| corrupt("cut short".to_owned()))?;
-        self.at += N;
-        Ok(bytes.try_into().expect("N bytes"))
-    }
-
-    fn varint(&mut self) -> Result<u64, StoreError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(corrupt("a number longer than 64 bits".to_owned()))
-    }
-
-    fn signed(&mut self) -> Result<i64, StoreError> {
-        let raw = self.varint()?;
-        Ok((raw >> 1) as i64 ^ -((raw & 1) as i64))
-    }
-
-    fn bytes(&mut self) -> Result<&'b [u8], StoreError> {
-        let length = usize::try_from(self.varint()?).map_err(|_| corrupt("a length beyond memory".to_owned()))?;
-        let end = self.at.checked_add(length).filter(|end| *end <= self.data.len());
-        let end = end.ok_or_else(|| corrupt("a text longer than the block".to_owned()))?;
-        let bytes = &self.data[self.at..end];
-        self.at = end;
-        Ok(bytes)
-    }
 }
 
+/// What a corrupt block's error says it was reading.
+const WHAT: &str = "a block of settlement lines";
+
 fn corrupt(what: String) -> StoreError {
-    StoreError::Corrupt(format!("a block of settlement lines: {what}"))
+    StoreError::Corrupt(format!("{WHAT}: {what}"))
 }
 
 /// Every line of a block, checked against its count.

@@ -15,6 +15,7 @@ mod api;
 mod blocks;
 pub mod control;
 mod ledger;
+mod packing;
 mod partition;
 #[cfg(feature = "postgres")]
 pub mod pool;

@@ -28,6 +28,7 @@ use tieout_core::money::Currency;
 use tieout_core::reconcile::{Category, Flags};
 use tieout_core::records::OrderStatus;
 
+use crate::packing::{put_signed, put_varint, Cursor};
 use crate::sqlite::OrderResultRow;
 use crate::StoreError;
 
@@ -134,26 +135,16 @@ impl ResultBlockWriter {
     }
 }
 
-fn put_varint(data: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        data.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    data.push(value as u8);
-}
-
-fn put_signed(data: &mut Vec<u8>, value: i64) {
-    put_varint(data, ((value << 1) ^ (value >> 63)) as u64);
-}
+/// What a corrupt block's error says it was reading.
+const WHAT: &str = "a block of order results";
 
 fn corrupt(what: String) -> StoreError {
-    StoreError::Corrupt(format!("a block of order results: {what}"))
+    StoreError::Corrupt(format!("{WHAT}: {what}"))
 }
 
 /// Reads the results of one block, in stored order.
 struct ResultBlockReader<'b> {
-    data: &'b [u8],
-    at: usize,
+    cursor: Cursor<'b>,
     remaining: usize,
 }
 
@@ -165,36 +156,36 @@ impl<'b> ResultBlockReader<'b> {
             None => return Err(corrupt("no bytes".to_owned())),
         }
         let remaining = usize::try_from(count).map_err(|_| corrupt(format!("result count {count}")))?;
-        Ok(ResultBlockReader { data, at: 1, remaining })
+        Ok(ResultBlockReader { cursor: Cursor::new(data, 1, WHAT), remaining })
     }
 
     fn next(&mut self) -> Result<Option<StoredResult<'b>>, StoreError> {
         if self.remaining == 0 {
-            if self.at != self.data.len() {
-                return Err(corrupt(format!("{} bytes after its last result", self.data.len() - self.at)));
+            if self.cursor.left() != 0 {
+                return Err(corrupt(format!("{} bytes after its last result", self.cursor.left())));
             }
             return Ok(None);
         }
         self.remaining -= 1;
-        let presence = self.byte()?;
+        let presence = self.cursor.byte()?;
         let has = |bit: u8| presence & (1 << bit) != 0;
-        let order_key = if has(0) { Some(self.varint()? as i64) } else { None };
-        let order_text = if has(1) { Some(self.bytes()?) } else { None };
-        let store = self.varint()? as i64;
-        let marketplace = self.varint()? as i64;
-        let currency = [self.byte()?, self.byte()?, self.byte()?];
-        let category = self.byte()?;
-        let flags = u16::try_from(self.varint()?).map_err(|_| corrupt("flags beyond 16 bits".to_owned()))?;
-        let status = if has(2) { Some(self.byte()?) } else { None };
+        let order_key = if has(0) { Some(self.cursor.varint()? as i64) } else { None };
+        let order_text = if has(1) { Some(self.cursor.bytes()?) } else { None };
+        let store = self.cursor.varint()? as i64;
+        let marketplace = self.cursor.varint()? as i64;
+        let currency = [self.cursor.byte()?, self.cursor.byte()?, self.cursor.byte()?];
+        let category = self.cursor.byte()?;
+        let flags = u16::try_from(self.cursor.varint()?).map_err(|_| corrupt("flags beyond 16 bits".to_owned()))?;
+        let status = if has(2) { Some(self.cursor.byte()?) } else { None };
         let ship_day = if has(3) { Some(self.day()?) } else { None };
-        let order_amount_minor = if has(4) { Some(self.signed()?) } else { None };
-        let settled_amount_minor = self.signed()?;
-        let refunds_settled_minor = self.signed()?;
-        let written_off_minor = self.signed()?;
-        let fees_charged_minor = self.signed()?;
-        let fees_expected_minor = if has(5) { Some(self.signed()?) } else { None };
-        let net_settled_minor = self.signed()?;
-        let days_since_ship = if has(6) { Some(self.signed()?) } else { None };
+        let order_amount_minor = if has(4) { Some(self.cursor.signed()?) } else { None };
+        let settled_amount_minor = self.cursor.signed()?;
+        let refunds_settled_minor = self.cursor.signed()?;
+        let written_off_minor = self.cursor.signed()?;
+        let fees_charged_minor = self.cursor.signed()?;
+        let fees_expected_minor = if has(5) { Some(self.cursor.signed()?) } else { None };
+        let net_settled_minor = self.cursor.signed()?;
+        let days_since_ship = if has(6) { Some(self.cursor.signed()?) } else { None };
         let line_count = self.count()?;
         let duplicate_line_count = self.count()?;
         let period_day = self.day()?;
@@ -222,44 +213,12 @@ impl<'b> ResultBlockReader<'b> {
         }))
     }
 
-    fn byte(&mut self) -> Result<u8, StoreError> {
-        let byte = *self.data.get(self.at).ok_or_else(|| corrupt("cut short".to_owned()))?;
-        self.at += 1;
-        Ok(byte)
-    }
-
-    fn varint(&mut self) -> Result<u64, StoreError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(corrupt("a number longer than 64 bits".to_owned()))
-    }
-
-    fn signed(&mut self) -> Result<i64, StoreError> {
-        let raw = self.varint()?;
-        Ok((raw >> 1) as i64 ^ -((raw & 1) as i64))
-    }
-
     fn day(&mut self) -> Result<i32, StoreError> {
-        i32::try_from(self.signed()?).map_err(|_| corrupt("a day beyond the calendar".to_owned()))
+        i32::try_from(self.cursor.signed()?).map_err(|_| corrupt("a day beyond the calendar".to_owned()))
     }
 
     fn count(&mut self) -> Result<u32, StoreError> {
-        u32::try_from(self.varint()?).map_err(|_| corrupt("a count beyond 32 bits".to_owned()))
-    }
-
-    fn bytes(&mut self) -> Result<&'b [u8], StoreError> {
-        let length = usize::try_from(self.varint()?).map_err(|_| corrupt("a length beyond memory".to_owned()))?;
-        let end = self.at.checked_add(length).filter(|end| *end <= self.data.len());
-        let end = end.ok_or_else(|| corrupt("a text longer than the block".to_owned()))?;
-        let bytes = &self.data[self.at..end];
-        self.at = end;
-        Ok(bytes)
+        u32::try_from(self.cursor.varint()?).map_err(|_| corrupt("a count beyond 32 bits".to_owned()))
     }
 }
 
