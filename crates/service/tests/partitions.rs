@@ -126,3 +126,68 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// On PostgreSQL (rows, with ids), stored results out of order-id order are compared with
+/// a recomputation in memory, and a changed result is still found.
+#[test]
+fn results_stored_out_of_order_on_postgresql_are_checked_in_memory() {
+    use tieout_service::check::check_in_ranges;
+    let url = std::env::var("TIEOUT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let schema = format!("tieout_partitions_test_{}_{nanos}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls)
+        .expect("PostgreSQL at TIEOUT_TEST_DATABASE_URL (CI starts it; see .ci/run)");
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+    struct Dropped(String, String);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            if let Ok(mut client) = postgres::Client::connect(&self.0, postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
+            }
+        }
+    }
+    let _dropped = Dropped(url.clone(), schema.clone());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let schema_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let mut store =
+        tieout_store::postgres::PgStore::connect(&schema_url, 1, &tieout_service::PgSchemaOptions::default()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let month = common::demo_month(&dir.path().join("demo"), 11, 1_000);
+    let settings_text = std::fs::read_to_string(&month.manifest.config_file).unwrap();
+    let settings = Settings::parse("tieout.toml", &settings_text).unwrap();
+    for (path, options) in &month.jobs {
+        let reports = import_files(&mut store, std::slice::from_ref(path), options, &mut |_, _| {}).unwrap();
+        assert!(matches!(reports[0].outcome, Outcome::Imported { .. }), "{:?}", reports[0].outcome);
+    }
+    let config = settings.reconcile_config(month.manifest.as_of);
+    reconcile_run_in_parts(&mut store, &config, &settings_text, "2026-11-05T00:00:00Z", None, usize::MAX).unwrap();
+    assert!(check_in_ranges(&store, usize::MAX).unwrap().is_ok());
+
+    // The first result moved last, and another one changed.
+    let mut client = postgres::Client::connect(&schema_url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "UPDATE order_result SET id = (SELECT MAX(id) + 1 FROM order_result) WHERE id = (SELECT MIN(id) FROM order_result);
+             UPDATE order_result SET settled_amount_minor = settled_amount_minor + 1
+             WHERE id = (SELECT MIN(id) + 10 FROM order_result);",
+        )
+        .unwrap();
+    let changed: (Option<i64>, Option<String>) = {
+        let row = client
+            .query_one(
+                "SELECT order_key, order_text FROM order_result WHERE id = (SELECT MIN(id) + 10 FROM order_result)",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let changed = tieout_core::ids::OrderId::from_parts(changed.0.map(|k| k as u64), changed.1.as_deref()).unwrap();
+    for max_lines in [300, usize::MAX] {
+        let report = check_in_ranges(&store, max_lines).unwrap();
+        assert_eq!(report.findings.len(), 2, "{max_lines}: {:?}", report.findings);
+        assert!(report.findings[0].contains("1 stored order result(s) differ"), "{:?}", report.findings);
+        assert!(report.findings[1].starts_with(&format!("order {changed}:")), "{:?}", report.findings);
+    }
+}
