@@ -13,6 +13,9 @@ use tieout_service::audit::{self, entry_hash, Head, Problem, Verification};
 use tieout_service::control::{ControlStore, PgControl, SqliteControl};
 use tieout_service::PgSchemaOptions;
 
+#[allow(dead_code)] // its demo month is not used here
+mod common;
+
 const AT: i64 = 1_790_000_000;
 
 /// A control plane and a way to run SQL on its database behind its back.
@@ -58,34 +61,16 @@ impl Engine for Sqlite {
 struct Postgres {
     control: PgControl,
     client: postgres::Client,
-    schema: String,
-    url: String,
+    /// Dropped last, after the connections.
+    _schema: common::PgSchema,
 }
 
 impl Postgres {
     fn new(hash_partitions: Option<u32>) -> Postgres {
-        let url = std::env::var("TIEOUT_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let schema = format!("tieout_audit_test_{}_{next}_{nanos}", std::process::id());
-        let mut client = postgres::Client::connect(&url, postgres::NoTls)
-            .expect("PostgreSQL at TIEOUT_TEST_DATABASE_URL (CI starts it; see .ci/run)");
-        client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let schema_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
-        let control = PgControl::connect(&schema_url, &PgSchemaOptions { hash_partitions }).unwrap();
-        let client = postgres::Client::connect(&schema_url, postgres::NoTls).unwrap();
-        Postgres { control, client, schema, url }
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
+        let schema = common::PgSchema::new("tieout_audit_test");
+        let control = PgControl::connect(&schema.url, &PgSchemaOptions { hash_partitions }).unwrap();
+        let client = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+        Postgres { control, client, _schema: schema }
     }
 }
 

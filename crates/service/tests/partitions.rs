@@ -132,26 +132,10 @@ fn a_month_reconciled_in_many_ranges_equals_the_month_reconciled_in_one_piece() 
 #[test]
 fn results_stored_out_of_order_on_postgresql_are_checked_in_memory() {
     use tieout_service::check::check_in_ranges;
-    let url = std::env::var("TIEOUT_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("tieout_partitions_test_{}_{nanos}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls)
-        .expect("PostgreSQL at TIEOUT_TEST_DATABASE_URL (CI starts it; see .ci/run)");
-    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-    struct Dropped(String, String);
-    impl Drop for Dropped {
-        fn drop(&mut self) {
-            if let Ok(mut client) = postgres::Client::connect(&self.0, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
-            }
-        }
-    }
-    let _dropped = Dropped(url.clone(), schema.clone());
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let schema_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let schema = common::PgSchema::new("tieout_partitions_test");
+    let schema_url = &schema.url;
     let mut store =
-        tieout_store::postgres::PgStore::connect(&schema_url, 1, &tieout_service::PgSchemaOptions::default()).unwrap();
+        tieout_store::postgres::PgStore::connect(schema_url, 1, &tieout_service::PgSchemaOptions::default()).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let month = common::demo_month(&dir.path().join("demo"), 11, 1_000);
@@ -166,7 +150,7 @@ fn results_stored_out_of_order_on_postgresql_are_checked_in_memory() {
     assert!(check_in_ranges(&store, usize::MAX).unwrap().is_ok());
 
     // The first result moved last, and another one changed.
-    let mut client = postgres::Client::connect(&schema_url, postgres::NoTls).unwrap();
+    let mut client = postgres::Client::connect(schema_url, postgres::NoTls).unwrap();
     client
         .batch_execute(
             "UPDATE order_result SET id = (SELECT MAX(id) + 1 FROM order_result) WHERE id = (SELECT MIN(id) FROM order_result);

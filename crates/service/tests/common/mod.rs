@@ -1,4 +1,5 @@
-//! Shared by the service's tests: a generated demo month and its import jobs.
+//! Shared by the service's tests: a generated demo month and its import jobs; a fresh
+//! PostgreSQL schema.
 
 use std::path::{Path, PathBuf};
 
@@ -28,4 +29,40 @@ pub fn demo_month(dir: &Path, seed: u64, orders: u64) -> DemoMonth {
         jobs.extend(files.settlement_files.iter().map(|p| (p.clone(), options(None))));
     }
     DemoMonth { manifest, jobs }
+}
+
+/// A fresh schema in the PostgreSQL at `TIEOUT_TEST_DATABASE_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/test`), dropped at its end; `url` connects to it.
+#[allow(dead_code)] // not every test binary uses PostgreSQL
+pub struct PgSchema {
+    base_url: String,
+    name: String,
+    pub url: String,
+}
+
+#[allow(dead_code)]
+impl PgSchema {
+    /// A schema named `prefix` and what makes it unique (process, count, time).
+    pub fn new(prefix: &str) -> PgSchema {
+        let base_url = std::env::var("TIEOUT_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("{prefix}_{}_{next}_{nanos}", std::process::id());
+        let mut client = postgres::Client::connect(&base_url, postgres::NoTls)
+            .expect("PostgreSQL at TIEOUT_TEST_DATABASE_URL (CI starts it; see .ci/run)");
+        client.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+        let separator = if base_url.contains('?') { '&' } else { '?' };
+        let url = format!("{base_url}{separator}options=-csearch_path%3D{name}");
+        PgSchema { base_url, name, url }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.base_url, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
 }
