@@ -21,15 +21,13 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use rusqlite::{params, Connection};
 use tieout_core::ids::OrderId;
-use tieout_core::money::Currency;
 use tieout_core::reconcile::{Category, Flags};
 use tieout_core::records::OrderStatus;
 
 use crate::packing::{put_signed, put_varint, Cursor};
-use crate::sqlite::OrderResultRow;
+use crate::sqlite::{currency_of, from_day_number, OrderResultRow};
 use crate::StoreError;
 
 /// At most this many results in one block (finding one order's result decodes a block).
@@ -247,13 +245,13 @@ pub(crate) fn order_id(result: &StoredResult<'_>) -> Result<OrderId, StoreError>
 /// A stored result as the store's readers return it (`texts`: the dictionary).
 pub(crate) fn to_row(result: &StoredResult<'_>, texts: &HashMap<i64, String>) -> Result<OrderResultRow, StoreError> {
     let text = |id: i64| texts.get(&id).cloned().ok_or_else(|| corrupt(format!("dictionary id {id}")));
-    let day = |day: i32| NaiveDate::from_num_days_from_ce_opt(day).ok_or_else(|| corrupt(format!("day number {day}")));
+    let day = from_day_number;
     let code = std::str::from_utf8(&result.currency).map_err(|_| corrupt("a currency not UTF-8".to_owned()))?;
     Ok(OrderResultRow {
         order_id: order_id(result)?,
         store: text(result.store)?,
         marketplace: text(result.marketplace)?,
-        currency: Currency::from_code(code).map_err(|e| corrupt(e.to_string()))?,
+        currency: currency_of(code)?,
         category: Category::from_code(result.category)
             .ok_or_else(|| corrupt(format!("category {}", result.category)))?,
         flags: Flags(result.flags),
@@ -278,17 +276,27 @@ pub(crate) struct ResultSink {
     run_id: i64,
     next_position: i64,
     writer: ResultBlockWriter,
-    last: (Option<i64>, Option<Vec<u8>>),
+    /// The last result's order id: its key, or its text's bytes (the buffer reused).
+    last_key: Option<i64>,
+    last_text: Option<Vec<u8>>,
 }
 
 impl ResultSink {
     pub(crate) fn new(run_id: i64) -> ResultSink {
-        ResultSink { run_id, next_position: 1, writer: ResultBlockWriter::default(), last: (None, None) }
+        ResultSink { run_id, next_position: 1, writer: ResultBlockWriter::default(), last_key: None, last_text: None }
     }
 
     pub(crate) fn push(&mut self, connection: &Connection, result: &StoredResult<'_>) -> Result<(), StoreError> {
         self.writer.push(result);
-        self.last = (result.order_key, result.order_text.map(<[u8]>::to_vec));
+        self.last_key = result.order_key;
+        match result.order_text {
+            Some(text) => {
+                let buffer = self.last_text.get_or_insert_with(Vec::new);
+                buffer.clear();
+                buffer.extend_from_slice(text);
+            }
+            None => self.last_text = None,
+        }
         if self.writer.len() >= RESULT_BLOCK_ORDERS {
             self.flush(connection)?;
         }
@@ -302,8 +310,7 @@ impl ResultSink {
         let writer = std::mem::take(&mut self.writer);
         let count = writer.len() as i64;
         let last_text = self
-            .last
-            .1
+            .last_text
             .as_deref()
             .map(std::str::from_utf8)
             .transpose()
@@ -313,7 +320,7 @@ impl ResultSink {
                 "INSERT INTO result_block (run_id, first_position, result_count, last_order_key, last_order_text, data)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![self.run_id, self.next_position, count, self.last.0, last_text, writer.bytes()])?;
+            .execute(params![self.run_id, self.next_position, count, self.last_key, last_text, writer.bytes()])?;
         self.next_position += count;
         Ok(())
     }

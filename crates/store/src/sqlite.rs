@@ -390,11 +390,11 @@ fn day_number(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
 }
 
-fn from_day_number(day: i32) -> Result<NaiveDate, StoreError> {
+pub(crate) fn from_day_number(day: i32) -> Result<NaiveDate, StoreError> {
     NaiveDate::from_num_days_from_ce_opt(day).ok_or_else(|| StoreError::Corrupt(format!("day number {day}")))
 }
 
-fn currency_of(code: &str) -> Result<Currency, StoreError> {
+pub(crate) fn currency_of(code: &str) -> Result<Currency, StoreError> {
     Currency::from_code(code).map_err(|_| StoreError::Corrupt(format!("currency '{code}'")))
 }
 
